@@ -1,0 +1,82 @@
+//! `flockrelay check`: configuration and templates, validated without sending
+//! anything. Every destination is rendered with a test alert and a Canary
+//! incident so template mistakes show up now rather than at 3 a.m.
+
+use std::path::Path;
+
+use chrono::Utc;
+use serde_json::json;
+
+use crate::alert::Alert;
+use crate::config::{self, validate::Problem, Config};
+use crate::notify::by_kind;
+use crate::render::Renderer;
+
+/// Prints what is wrong (or a summary) and returns the exit code.
+pub fn run(path: Option<&Path>) -> i32 {
+    let config = match config::load(path) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{error}");
+            return 1;
+        }
+    };
+    let renderer = match Renderer::new(config.templates.dir.as_deref()) {
+        Ok(renderer) => renderer,
+        Err(error) => {
+            eprintln!("templates: {error}");
+            return 1;
+        }
+    };
+    let problems = template_problems(&config, &renderer);
+    if !problems.is_empty() {
+        eprintln!("invalid configuration:");
+        for problem in &problems {
+            eprintln!("  - {problem}");
+        }
+        return 1;
+    }
+    let destinations = config.destinations();
+    let enabled = destinations.iter().filter(|destination| destination.enabled).count();
+    println!(
+        "configuration OK: {} flocks, {} destinations ({enabled} enabled), {} templates",
+        config.flocks.len(),
+        destinations.len(),
+        renderer.names().len()
+    );
+    0
+}
+
+/// Renders every destination with sample alerts; each failure names the key.
+pub fn template_problems(config: &Config, renderer: &Renderer) -> Vec<Problem> {
+    let now = Utc::now();
+    let mut samples = vec![Alert::test_alert("flock:default", now)];
+    let canary = json!({
+        "Description": "Port Scan", "Intro": "A port scan was detected on <Canary> & friends.",
+        "IncidentHash": "check", "Timestamp": "2021-05-06 10:14:39 (UTC)", "SourceIP": "192.0.2.1",
+        "CanaryName": "check-canary", "CanaryIP": "10.0.0.1", "CanaryPort": 22, "CanaryID": "000",
+        "AdditionalDetails": [["Ports", "22, 80"]]
+    });
+    samples.extend(Alert::from_value(canary, now));
+    let mut problems = Vec::new();
+    for destination in config.destinations() {
+        let key = format!("destinations.{}.template", destination.name);
+        if let Some(template) = &destination.template {
+            if !renderer.has(template) {
+                problems.push(Problem {
+                    key,
+                    reason: format!("no template named `{template}` (known: {})", renderer.names().join(", ")),
+                });
+                continue;
+            }
+        }
+        let notifier = by_kind(destination.channel.kind());
+        for sample in &samples {
+            if let Err(error) = notifier.render(&destination, sample, renderer, false) {
+                problems.push(Problem { key: key.clone(), reason: error.to_string() });
+                break;
+            }
+        }
+    }
+    problems
+}

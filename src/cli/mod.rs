@@ -1,0 +1,101 @@
+//! The `flockrelay` command line (clap). One file per subcommand; `anyhow` lives
+//! here and in `main.rs` only.
+
+mod check;
+mod render;
+mod send;
+mod test;
+
+use std::io::Read as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Config};
+use crate::render::Renderer;
+
+/// flockrelay — relays security alerts to Slack, Microsoft Teams, Splunk HEC and
+/// JSON webhooks.
+#[derive(Debug, Parser)]
+#[command(name = "flockrelay", version, about)]
+pub struct Cli {
+    /// Configuration file [default: config/flockrelay.toml when it exists].
+    #[arg(long, global = true, env = "FLOCKRELAY_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the configuration and every template; exit non-zero with the reason.
+    Check,
+    /// Print the exact request a destination would receive (secrets masked).
+    Render {
+        /// Destination name.
+        #[arg(long, short)]
+        destination: String,
+        /// Alert JSON file, or `-` for standard input [default: a test alert].
+        alert: Option<String>,
+    },
+    /// Send a test notification to every resolved destination now.
+    Test {
+        /// Only the destinations this flock resolves to (`global` for the global set).
+        #[arg(long)]
+        flock: Option<String>,
+        /// Only this destination (even if disabled).
+        #[arg(long, short)]
+        destination: Option<String>,
+    },
+    /// Deliver one alert now to the destinations its flock resolves to (no server).
+    Send {
+        /// Deliver as if the alert belonged to this flock.
+        #[arg(long)]
+        flock: Option<String>,
+        /// Alert JSON file, or `-` for standard input.
+        alert: String,
+    },
+}
+
+/// Parses the command line and runs it; returns the process exit code.
+pub fn run() -> anyhow::Result<i32> {
+    let cli = Cli::parse();
+    match &cli.command {
+        Command::Check => Ok(check::run(cli.config.as_deref())),
+        Command::Render { destination, alert } => {
+            let (config, renderer) = load(&cli)?;
+            render::run(&config, &renderer, destination, alert.as_deref())
+        }
+        Command::Test { flock, destination } => {
+            let (config, renderer) = load(&cli)?;
+            runtime()?.block_on(test::run(&config, &renderer, flock.as_deref(), destination.as_deref()))
+        }
+        Command::Send { flock, alert } => {
+            let (config, renderer) = load(&cli)?;
+            runtime()?.block_on(send::run(&config, &renderer, flock.as_deref(), alert))
+        }
+    }
+}
+
+/// Configuration and templates, or an error that names what is wrong.
+fn load(cli: &Cli) -> anyhow::Result<(Config, Renderer)> {
+    let config = config::load(cli.config.as_deref())?;
+    let renderer = Renderer::new(config.templates.dir.as_deref())?;
+    Ok((config, renderer))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+/// Reads an alert document from a file or, for `-`, standard input.
+fn read_input(source: &str) -> anyhow::Result<Vec<u8>> {
+    if source == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes).context("cannot read the alert from standard input")?;
+        Ok(bytes)
+    } else {
+        std::fs::read(source).with_context(|| format!("cannot read alert file {source}"))
+    }
+}

@@ -1,0 +1,225 @@
+//! Configuration: built-in defaults (`config/flockrelay.default.toml`, compiled in)
+//! < the config file (`config/flockrelay.toml` or `--config`) < environment
+//! variables `FLOCKRELAY_…` with `__` between levels, e.g.
+//! `FLOCKRELAY_DESTINATIONS__SOC_HEC__SPLUNK__TOKEN`.
+//!
+//! `load` merges and deserializes (unknown keys are errors), then `validate`
+//! checks what types cannot, naming the exact key. No network I/O here.
+
+mod duration;
+pub mod validate;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+pub use duration::Seconds;
+
+use crate::destination::{Channel, Destination, EventFilter};
+use crate::flock::{FlockSettings, Scope, DEFAULT_FLOCK, GLOBAL};
+use crate::notify::generic::config::GenericSettings;
+use crate::notify::slack::config::SlackSettings;
+use crate::notify::splunk_hec::config::SplunkSettings;
+use crate::notify::teams::config::TeamsSettings;
+
+/// The lowest configuration layer: every key with its default, commented.
+pub const DEFAULTS: &str = include_str!("../../config/flockrelay.default.toml");
+
+/// Where the config file is looked for when `--config` is not given.
+pub const DEFAULT_PATH: &str = "config/flockrelay.toml";
+
+/// Prefix of configuration environment variables.
+pub const ENV_PREFIX: &str = "FLOCKRELAY_";
+
+/// Environment variables with the prefix that are not configuration keys.
+const ENV_NOT_CONFIG: [&str; 3] = ["config", "log", "log_format"];
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The console-wide destination set (flock id `global`).
+    pub global: GlobalConfig,
+    /// Flocks by id (`flock:…`). `flock:default` always exists.
+    #[serde(default)]
+    pub flocks: BTreeMap<String, FlockConfig>,
+    /// Destinations by name.
+    #[serde(default)]
+    pub destinations: BTreeMap<String, DestinationConfig>,
+    /// Template overrides.
+    pub templates: TemplatesConfig,
+    /// How messages are sent.
+    pub delivery: DeliveryConfig,
+}
+
+/// The global destination set.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalConfig {
+    /// Whether flocks that use the global set get notifications at all.
+    pub enabled: bool,
+}
+
+/// One flock's webhook settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlockConfig {
+    /// Display name.
+    pub name: String,
+    /// Follow the global set (the default for a new flock).
+    #[serde(default = "yes")]
+    pub use_global: bool,
+    /// With `use_global = false`: whether the flock's own destinations are used.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+/// One destination: common settings plus exactly one channel table.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationConfig {
+    /// `global` or the id of the flock whose alerts it receives.
+    #[serde(default = "global")]
+    pub flock: String,
+    /// A disabled destination keeps its settings but receives nothing.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Template to render with instead of the channel's default.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// Alert kinds to receive (`canary.incident`, `canarytoken.*`); empty = all.
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// Maximum messages per second; unset = unlimited.
+    #[serde(default)]
+    pub rate_limit: Option<f64>,
+    /// A Slack incoming webhook.
+    #[serde(default)]
+    pub slack: Option<SlackSettings>,
+    /// A Microsoft Teams webhook.
+    #[serde(default)]
+    pub ms_teams: Option<TeamsSettings>,
+    /// A Splunk HTTP Event Collector.
+    #[serde(default)]
+    pub splunk: Option<SplunkSettings>,
+    /// A generic JSON webhook.
+    #[serde(default)]
+    pub generic: Option<GenericSettings>,
+}
+
+/// Template overrides.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplatesConfig {
+    /// Directory of `*.tera` files; a file named like a built-in template
+    /// (`slack.json.tera`) replaces it, others add new names.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+}
+
+/// Sending.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// Bound on one request, from connect to the end of the answer.
+    pub timeout: Seconds,
+    /// Allow `http://` destination URLs (labs and loopback tests only).
+    pub allow_http: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn global() -> String {
+    GLOBAL.to_owned()
+}
+
+/// Why configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist")]
+    Missing(PathBuf),
+    #[error("{0}")]
+    Load(Box<figment::Error>),
+    #[error("invalid configuration:\n{}", .0.iter().map(|problem| format!("  - {problem}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<validate::Problem>),
+}
+
+/// Loads defaults < file < environment, then validates. With `path` unset, the
+/// default path is used if it exists (and defaults alone otherwise).
+pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+    let config = figment(path)?.extract::<Config>().map_err(|error| ConfigError::Load(Box::new(error)))?;
+    let problems = validate::validate(&config);
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigError::Invalid(problems))
+    }
+}
+
+/// The merged layers, before deserialization.
+pub fn figment(path: Option<&Path>) -> Result<Figment, ConfigError> {
+    let mut figment = Figment::from(Toml::string(DEFAULTS));
+    match path {
+        Some(path) if !path.exists() => return Err(ConfigError::Missing(path.to_owned())),
+        Some(path) => figment = figment.merge(Toml::file_exact(path)),
+        None if Path::new(DEFAULT_PATH).exists() => figment = figment.merge(Toml::file_exact(DEFAULT_PATH)),
+        None => {}
+    }
+    let env = Env::prefixed(ENV_PREFIX)
+        .split("__")
+        .filter(|key| !ENV_NOT_CONFIG.contains(&key.as_str()) && !key.as_str().starts_with("test_"));
+    Ok(figment.merge(env))
+}
+
+impl Config {
+    /// Settings of every flock, `flock:default` included.
+    pub fn flock_settings(&self, flock_id: &str) -> Option<FlockSettings> {
+        match self.flocks.get(flock_id) {
+            Some(flock) => Some(FlockSettings { use_global: flock.use_global, enabled: flock.enabled }),
+            None if flock_id == DEFAULT_FLOCK => Some(FlockSettings::default()),
+            None => None,
+        }
+    }
+
+    /// Every destination, in name order. Call after validation (which guarantees
+    /// exactly one channel each); a destination without one is skipped.
+    pub fn destinations(&self) -> Vec<Destination> {
+        self.destinations
+            .iter()
+            .filter_map(|(name, destination)| {
+                Some(Destination {
+                    id: name.clone(),
+                    name: name.clone(),
+                    scope: Scope::from(destination.flock.clone()),
+                    channel: destination.channel()?,
+                    template: destination.template.clone(),
+                    events: EventFilter(destination.events.clone()),
+                    enabled: destination.enabled,
+                    rate_limit: destination.rate_limit,
+                })
+            })
+            .collect()
+    }
+}
+
+impl DestinationConfig {
+    /// The one channel this destination declares (validation makes sure of it).
+    pub fn channel(&self) -> Option<Channel> {
+        let mut channels = self.channels();
+        (channels.len() == 1).then(|| channels.remove(0))
+    }
+
+    fn channels(&self) -> Vec<Channel> {
+        let mut channels = Vec::new();
+        channels.extend(self.slack.clone().map(Channel::Slack));
+        channels.extend(self.ms_teams.clone().map(Channel::MsTeams));
+        channels.extend(self.splunk.clone().map(Channel::Splunk));
+        channels.extend(self.generic.clone().map(Channel::Generic));
+        channels
+    }
+}

@@ -1,0 +1,114 @@
+//! Destinations: one configured webhook each — where it belongs (global set or a
+//! flock), which channel it speaks, its template, event filter and state. Pure data.
+
+use serde::{Deserialize, Serialize};
+
+use crate::flock::Scope;
+use crate::notify::generic::config::GenericSettings;
+use crate::notify::slack::config::SlackSettings;
+use crate::notify::splunk_hec::config::SplunkSettings;
+use crate::notify::teams::config::TeamsSettings;
+
+/// One configured webhook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Destination {
+    /// Stable identifier (the config key for destinations declared in the file).
+    pub id: String,
+    /// Human name shown by the CLI and in logs.
+    pub name: String,
+    /// The global set or the flock whose alerts it receives.
+    pub scope: Scope,
+    /// The channel and its settings.
+    pub channel: Channel,
+    /// Template name overriding the channel's default template.
+    pub template: Option<String>,
+    /// Which alert kinds it receives; empty means all.
+    pub events: EventFilter,
+    /// A disabled destination keeps its configuration but receives nothing.
+    pub enabled: bool,
+    /// Maximum messages per second sent to it; `None` means unlimited.
+    pub rate_limit: Option<f64>,
+}
+
+/// The channel kinds, spelled as the Canary API names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    Slack,
+    MsTeams,
+    Splunk,
+    Generic,
+}
+
+impl ChannelKind {
+    pub const ALL: [ChannelKind; 4] = [Self::Slack, Self::MsTeams, Self::Splunk, Self::Generic];
+
+    /// The wire name (`ms_teams`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Slack => "slack",
+            Self::MsTeams => "ms_teams",
+            Self::Splunk => "splunk",
+            Self::Generic => "generic",
+        }
+    }
+}
+
+impl std::fmt::Display for ChannelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A channel with its kind-specific settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "settings", rename_all = "snake_case")]
+pub enum Channel {
+    Slack(SlackSettings),
+    MsTeams(TeamsSettings),
+    Splunk(SplunkSettings),
+    Generic(GenericSettings),
+}
+
+impl Channel {
+    pub fn kind(&self) -> ChannelKind {
+        match self {
+            Self::Slack(_) => ChannelKind::Slack,
+            Self::MsTeams(_) => ChannelKind::MsTeams,
+            Self::Splunk(_) => ChannelKind::Splunk,
+            Self::Generic(_) => ChannelKind::Generic,
+        }
+    }
+}
+
+/// Alert kinds a destination subscribes to: exact names (`canary.incident`) or
+/// prefixes ending in `*` (`canarytoken.*`). Empty, or `*`, means every kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EventFilter(pub Vec<String>);
+
+impl EventFilter {
+    pub fn matches(&self, kind: &str) -> bool {
+        self.0.is_empty()
+            || self.0.iter().any(|pattern| match pattern.strip_suffix('*') {
+                Some(prefix) => kind.starts_with(prefix),
+                None => pattern == kind,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_filter_matches_exact_names_and_prefixes() {
+        let filter = EventFilter(vec!["canary.incident".into(), "canarytoken.*".into()]);
+        assert!(filter.matches("canary.incident"));
+        assert!(filter.matches("canarytoken.aws_key"));
+        assert!(!filter.matches("canary.incident.extra"));
+        assert!(!filter.matches("invitee.accepted"));
+        assert!(EventFilter::default().matches("anything"));
+        assert!(EventFilter(vec!["*".into()]).matches("anything"));
+    }
+}

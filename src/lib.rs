@@ -1,0 +1,34 @@
+//! flockrelay: a self-hosted relay for security alerts.
+//!
+//! An alert flows left to right exactly once:
+//!
+//! ```text
+//! source ──► alert ──► routing ──► render ──► notify (payload) ──► notify::http (send, classify)
+//! ```
+//!
+//! Modules, in data-flow order:
+//! - [`alert`] — the normalized `Alert` and its two JSON forms (ours, Canary's). Pure.
+//! - [`flock`] — flocks and their webhook settings (`use_global`, `enabled`). Pure.
+//! - [`destination`] — configured webhooks: scope, channel, template, filter, state. Pure.
+//! - [`routing`] — the per-flock resolver: alert → destinations. Pure.
+//! - [`render`] — Tera templates (built-in + overrides), JSON-safe filters.
+//! - [`notify`] — the `Notifier` seam: Slack, Teams, Splunk HEC, generic; sending.
+//! - [`signing`] — Standard Webhooks and Flock HMAC signatures, both directions. Pure.
+//! - [`direct`] — an alert delivered now, without the outbox (`test`, `send`).
+//! - [`config`] — figment layers, `deny_unknown_fields`, `validate` naming keys.
+//! - [`secret`] — `Secret`, a string that prints as `********`.
+//! - [`telemetry`] — tracing set-up.
+//! - [`cli`] — the `flockrelay` commands; the only place `anyhow` is used.
+
+pub mod alert;
+pub mod cli;
+pub mod config;
+pub mod destination;
+pub mod direct;
+pub mod flock;
+pub mod notify;
+pub mod render;
+pub mod routing;
+pub mod secret;
+pub mod signing;
+pub mod telemetry;

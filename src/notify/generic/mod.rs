@@ -1,0 +1,83 @@
+//! Generic JSON webhooks: custom headers, optional Basic / bearer / client-secret
+//! authentication and optional signing (Standard Webhooks or `X-Flock-Signature`),
+//! all applied at send time so a rotated secret takes effect for queued messages.
+//! Reference: `adapters/generic/README.md`.
+
+pub mod classify;
+pub mod config;
+pub mod payload;
+#[cfg(test)]
+mod tests;
+
+use serde_json::Value;
+
+use super::{
+    json_request, only_payload, AttemptContext, ChannelAnswer, NotifyError, Notifier, OutboundRequest, Outcome,
+    Payload,
+};
+use crate::alert::Alert;
+use crate::destination::{Channel, ChannelKind, Destination};
+use config::{GenericAuth, GenericSettings};
+
+/// The generic webhook notifier.
+#[derive(Debug, Clone, Copy)]
+pub struct Generic;
+
+impl Notifier for Generic {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Generic
+    }
+
+    fn default_template(&self, _destination: &Destination) -> &'static str {
+        "generic.json"
+    }
+
+    fn shape(&self, destination: &Destination, _alert: &Alert, rendered: Value) -> Result<Value, NotifyError> {
+        let settings = settings(destination)?;
+        if matches!(settings.auth, Some(GenericAuth::ClientSecret { .. })) && !rendered.is_object() {
+            return Err(NotifyError::Settings {
+                destination: destination.name.clone(),
+                reason: "client-secret authentication needs the template to render a JSON object".into(),
+            });
+        }
+        Ok(rendered)
+    }
+
+    fn request(
+        &self,
+        destination: &Destination,
+        batch: &[&Payload],
+        attempt: &AttemptContext<'_>,
+    ) -> Result<OutboundRequest, NotifyError> {
+        let settings = settings(destination)?;
+        let payload = only_payload(destination, batch)?;
+        let body = payload::with_client_secret(&payload.body, settings.auth.as_ref())
+            .map_err(|reason| NotifyError::Settings { destination: destination.name.clone(), reason })?;
+        let mut request = json_request(settings.url.clone(), body);
+        payload::apply_headers(&mut request, settings);
+        payload::apply_auth(&mut request, settings.auth.as_ref());
+        if let Some(signing) = &settings.signing {
+            payload::sign(&mut request, signing, attempt)
+                .map_err(|error| NotifyError::Settings { destination: destination.name.clone(), reason: error.to_string() })?;
+        }
+        if let Some(password) = settings.url.password() {
+            request.redactions.push(password.to_owned());
+        }
+        Ok(request)
+    }
+
+    fn classify(&self, answer: &ChannelAnswer) -> Outcome {
+        classify::classify(answer)
+    }
+}
+
+fn settings(destination: &Destination) -> Result<&GenericSettings, NotifyError> {
+    match &destination.channel {
+        Channel::Generic(settings) => Ok(settings),
+        other => Err(NotifyError::WrongKind {
+            destination: destination.name.clone(),
+            expected: ChannelKind::Generic,
+            actual: other.kind(),
+        }),
+    }
+}

@@ -1,0 +1,175 @@
+//! Sending: the shared reqwest clients, `Retry-After` parsing, and
+//! [`deliver`], which runs one request through a notifier's rules.
+//!
+//! Redirects are never followed (a 3xx is the channel's answer) and proxies from
+//! the environment are ignored, so a request goes exactly where it was configured.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use reqwest::Client;
+
+use super::{ChannelAnswer, NotifyError, Outcome, OutboundRequest, TlsPolicy};
+
+/// The most of a response body kept for classification and the attempt log.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// The relay's `User-Agent`.
+pub const USER_AGENT: &str = concat!("flockrelay/", env!("CARGO_PKG_VERSION"));
+
+/// Sends requests; keeps one client per TLS policy so connections are reused.
+pub struct HttpSender {
+    timeout: Duration,
+    clients: Mutex<HashMap<TlsPolicy, Client>>,
+}
+
+impl std::fmt::Debug for HttpSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSender").field("timeout", &self.timeout).finish_non_exhaustive()
+    }
+}
+
+/// The result of one attempt: the outcome plus what the attempt log records.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub outcome: Outcome,
+    /// HTTP status, when the channel answered at all.
+    pub status: Option<u16>,
+    pub latency: Duration,
+    /// The start of the channel's answer, or the transport error.
+    pub excerpt: String,
+}
+
+impl HttpSender {
+    /// `timeout` bounds each request from connect to the last byte of the answer.
+    pub fn new(timeout: Duration) -> Self {
+        Self { timeout, clients: Mutex::new(HashMap::new()) }
+    }
+
+    fn client(&self, tls: &TlsPolicy) -> Result<Client, NotifyError> {
+        let mut clients = self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(client) = clients.get(tls) {
+            return Ok(client.clone());
+        }
+        let mut builder = Client::builder()
+            .user_agent(USER_AGENT)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(self.timeout)
+            .connect_timeout(self.timeout.min(Duration::from_secs(10)))
+            .pool_idle_timeout(Duration::from_secs(60));
+        if let Some(path) = &tls.ca_file {
+            let pem = std::fs::read(path)
+                .map_err(|error| NotifyError::Tls(format!("cannot read CA file {}: {error}", path.display())))?;
+            let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|error| NotifyError::Tls(format!("CA file {} is not PEM: {error}", path.display())))?;
+            if certificates.is_empty() {
+                return Err(NotifyError::Tls(format!("CA file {} holds no certificate", path.display())));
+            }
+            for certificate in certificates {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        if tls.accept_invalid_certs {
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        let client = builder.build().map_err(|error| NotifyError::Tls(error.to_string()))?;
+        clients.insert(tls.clone(), client.clone());
+        Ok(client)
+    }
+
+    /// Sends one request and reads (the start of) the answer.
+    pub async fn send(&self, request: &OutboundRequest) -> Result<ChannelAnswer, NotifyError> {
+        let client = self.client(&request.tls)?;
+        let mut builder = client.post(request.url.clone()).body(request.body.clone());
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let mut response = builder.send().await.map_err(|error| transport_error(&error, self.timeout, request))?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| parse_retry_after(value, Utc::now()));
+        let mut body = Vec::new();
+        while body.len() < MAX_ANSWER_BYTES {
+            match response.chunk().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) => break,
+                Err(error) => return Err(transport_error(&error, self.timeout, request)),
+            }
+        }
+        body.truncate(MAX_ANSWER_BYTES);
+        Ok(ChannelAnswer { status, retry_after, body: String::from_utf8_lossy(&body).into_owned() })
+    }
+}
+
+fn transport_error(error: &reqwest::Error, timeout: Duration, request: &OutboundRequest) -> NotifyError {
+    if error.is_timeout() {
+        return NotifyError::Timeout(timeout);
+    }
+    // reqwest's Display names the URL; ours may hold a secret.
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    NotifyError::Transport(request.mask(&text))
+}
+
+/// Sends `request` and classifies the answer with `classify`. A request that could
+/// not be sent (refused, timed out, TLS failure) is a retry: the channel may be back.
+pub async fn deliver(
+    sender: &HttpSender,
+    request: &OutboundRequest,
+    classify: impl Fn(&ChannelAnswer) -> Outcome,
+) -> Delivery {
+    let started = Instant::now();
+    match sender.send(request).await {
+        Ok(answer) => Delivery {
+            outcome: classify(&answer),
+            status: Some(answer.status),
+            latency: started.elapsed(),
+            excerpt: answer.body.chars().take(1024).collect(),
+        },
+        Err(error) => {
+            let reason = error.to_string();
+            Delivery { outcome: Outcome::retry(None, reason.clone()), status: None, latency: started.elapsed(), excerpt: reason }
+        }
+    }
+}
+
+/// `Retry-After` as delta-seconds or an HTTP date. Past dates mean "now".
+pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+    }
+    let date = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+    Some((date - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn retry_after_in_seconds_and_as_a_date() {
+        let now = Utc.with_ymd_and_hms(2015, 10, 21, 7, 28, 0).single().expect("valid date");
+        assert_eq!(parse_retry_after("30", now), Some(Duration::from_secs(30)));
+        assert_eq!(parse_retry_after(" 2 ", now), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:29:00 GMT", now), Some(Duration::from_secs(60)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-5", now), None);
+    }
+}

@@ -1,0 +1,72 @@
+//! Slack incoming webhooks: Block Kit messages with a plain-text fallback.
+//!
+//! `payload` enforces Slack's limits by truncating (never by failing), `classify`
+//! reads Slack's answers. Reference: `adapters/slack/README.md`.
+
+pub mod classify;
+pub mod config;
+pub mod payload;
+#[cfg(test)]
+mod tests;
+
+use serde_json::Value;
+
+use super::{
+    json_request, only_payload, AttemptContext, ChannelAnswer, NotifyError, Notifier, OutboundRequest, Outcome,
+    Payload,
+};
+use crate::alert::Alert;
+use crate::destination::{Channel, ChannelKind, Destination};
+
+/// The Slack notifier.
+#[derive(Debug, Clone, Copy)]
+pub struct Slack;
+
+impl Notifier for Slack {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Slack
+    }
+
+    fn default_template(&self, _destination: &Destination) -> &'static str {
+        "slack.json"
+    }
+
+    fn shape(&self, destination: &Destination, _alert: &Alert, rendered: Value) -> Result<Value, NotifyError> {
+        payload::enforce_limits(rendered).map_err(|reason| NotifyError::Settings {
+            destination: destination.name.clone(),
+            reason: format!("template {}: {reason}", destination.template.as_deref().unwrap_or("slack.json")),
+        })
+    }
+
+    fn request(
+        &self,
+        destination: &Destination,
+        batch: &[&Payload],
+        _attempt: &AttemptContext<'_>,
+    ) -> Result<OutboundRequest, NotifyError> {
+        let Channel::Slack(settings) = &destination.channel else {
+            return Err(wrong_kind(destination));
+        };
+        let payload = only_payload(destination, batch)?;
+        let mut request = json_request(settings.url.clone(), payload.body.clone().into_bytes());
+        // The last path segment of a webhook URL is its credential.
+        if let Some(token) = settings.url.path_segments().and_then(Iterator::last) {
+            if token.len() >= 8 {
+                request.redactions.push(token.to_owned());
+            }
+        }
+        Ok(request)
+    }
+
+    fn classify(&self, answer: &ChannelAnswer) -> Outcome {
+        classify::classify(answer)
+    }
+}
+
+fn wrong_kind(destination: &Destination) -> NotifyError {
+    NotifyError::WrongKind {
+        destination: destination.name.clone(),
+        expected: ChannelKind::Slack,
+        actual: destination.channel.kind(),
+    }
+}
