@@ -83,6 +83,17 @@ pub struct Source {
     pub name: Option<String>,
 }
 
+impl Source {
+    /// `192.0.2.7 (scanner.example)`, or whichever part is known.
+    pub fn label(&self) -> Option<String> {
+        match (&self.ip, &self.name) {
+            (Some(ip), Some(name)) => Some(format!("{ip} ({name})")),
+            (Some(one), None) | (None, Some(one)) => Some(one.clone()),
+            (None, None) => None,
+        }
+    }
+}
+
 /// The device or service the activity was aimed at.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Target {
@@ -91,6 +102,22 @@ pub struct Target {
     pub port: Option<u16>,
     /// The sender's identifier for the device (Canary `CanaryID`).
     pub id: Option<String>,
+}
+
+impl Target {
+    /// `fs-canary 10.0.0.9:445`, or whichever parts are known.
+    pub fn label(&self) -> Option<String> {
+        let address = match (&self.ip, self.port) {
+            (Some(ip), Some(port)) => Some(format!("{ip}:{port}")),
+            (Some(ip), None) => Some(ip.clone()),
+            (None, _) => None,
+        };
+        match (&self.name, address) {
+            (Some(name), Some(address)) => Some(format!("{name} {address}")),
+            (Some(name), None) => Some(name.clone()),
+            (None, address) => address,
+        }
+    }
 }
 
 /// Why a document could not be turned into an [`Alert`]. Always names the field.
@@ -471,6 +498,18 @@ mod tests {
         assert_eq!(alert.target.port, Some(445));
         assert_eq!(alert.details["Scan type"], "NMAP");
         assert_eq!(alert.raw["SomethingNew"], 1);
+    }
+
+    #[test]
+    fn labels_show_whatever_is_known() {
+        let source = |ip: Option<&str>, name: Option<&str>| Source { ip: ip.map(Into::into), name: name.map(Into::into) };
+        assert_eq!(source(Some("1.2.3.4"), Some("h")).label().as_deref(), Some("1.2.3.4 (h)"));
+        assert_eq!(source(None, Some("h")).label().as_deref(), Some("h"));
+        assert_eq!(source(None, None).label(), None);
+        let target = Target { name: Some("fs".into()), ip: Some("10.0.0.1".into()), port: Some(445), id: None };
+        assert_eq!(target.label().as_deref(), Some("fs 10.0.0.1:445"));
+        assert_eq!(Target { name: None, ..target.clone() }.label().as_deref(), Some("10.0.0.1:445"));
+        assert_eq!(Target { ip: None, ..target }.label().as_deref(), Some("fs"));
     }
 
     #[test]

@@ -15,12 +15,11 @@ pub mod teams;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use url::Url;
 
 use crate::alert::Alert;
 use crate::destination::{ChannelKind, Destination};
-use crate::render::{DestinationView, RelayView, RenderContext, RenderError, Renderer};
+use crate::render::{AlertContext, DestinationView, RenderError, Rendered, Renderer};
 use crate::secret::MASK;
 
 /// A rendered body, exactly as it will be sent (and re-sent on replay).
@@ -167,8 +166,9 @@ pub trait Notifier: Send + Sync {
     /// The built-in template used when the destination names none.
     fn default_template(&self, destination: &Destination) -> &'static str;
 
-    /// Applies the channel's limits and envelope to a rendered template.
-    fn shape(&self, destination: &Destination, alert: &Alert, rendered: Value) -> Result<Value, NotifyError>;
+    /// Applies the channel's limits and envelope to a rendered template, giving
+    /// the body that is stored and sent.
+    fn shape(&self, destination: &Destination, alert: &Alert, rendered: Rendered) -> Result<String, NotifyError>;
 
     /// Builds the HTTP request for one or more stored payloads (more than one only
     /// up to [`Notifier::max_batch`]).
@@ -195,21 +195,27 @@ pub trait Notifier: Send + Sync {
         renderer: &Renderer,
         test: bool,
     ) -> Result<Payload, NotifyError> {
+        let mut context = renderer.prepare(alert, test)?;
+        self.render_prepared(destination, alert, &mut context, renderer)
+    }
+
+    /// As [`Notifier::render`], with the alert already prepared: the per-destination
+    /// part of rendering one alert for several destinations.
+    fn render_prepared(
+        &self,
+        destination: &Destination,
+        alert: &Alert,
+        context: &mut AlertContext,
+        renderer: &Renderer,
+    ) -> Result<Payload, NotifyError> {
         let template = destination.template.as_deref().unwrap_or_else(|| self.default_template(destination));
-        let context = RenderContext {
-            alert,
-            destination: DestinationView {
-                name: &destination.name,
-                kind: destination.channel.kind().as_str(),
-                flock: destination.scope.as_str(),
-            },
-            test,
-            relay: RelayView::CURRENT,
+        let view = DestinationView {
+            name: &destination.name,
+            kind: destination.channel.kind().as_str(),
+            flock: destination.scope.as_str(),
         };
-        let rendered = renderer.render_json(template, &context)?;
-        let shaped = self.shape(destination, alert, rendered)?;
-        let body = serde_json::to_string(&shaped).map_err(|error| NotifyError::Body(error.to_string()))?;
-        Ok(Payload { body })
+        let rendered = renderer.render_json(template, context, &view)?;
+        Ok(Payload { body: self.shape(destination, alert, rendered)? })
     }
 }
 
@@ -230,6 +236,11 @@ pub fn single_request(
     attempt: &AttemptContext<'_>,
 ) -> Result<OutboundRequest, NotifyError> {
     by_kind(destination.channel.kind()).request(destination, &[payload], attempt)
+}
+
+/// Serializes an edited payload.
+fn to_body(value: &serde_json::Value) -> Result<String, NotifyError> {
+    serde_json::to_string(value).map_err(|error| NotifyError::Body(error.to_string()))
 }
 
 /// Common JSON request: POST `url` with `content-type: application/json`.

@@ -12,6 +12,10 @@ use tera::{Filter, Result as TeraResult};
 
 /// Escapes text for the inside of a JSON string literal (no surrounding quotes).
 pub fn escape_json(text: &str) -> String {
+    let needs_escaping = |byte: u8| byte < 0x20 || byte == b'"' || byte == b'\\' || byte == 0xE2;
+    if !text.bytes().any(needs_escaping) {
+        return text.to_owned();
+    }
     let mut out = String::with_capacity(text.len() + 8);
     for ch in text.chars() {
         match ch {
@@ -32,6 +36,9 @@ pub fn escape_json(text: &str) -> String {
 
 /// Escapes Slack mrkdwn control characters: `&`, `<` and `>` (Slack's own rule).
 pub fn escape_mrkdwn(text: &str) -> String {
+    if !text.bytes().any(|byte| matches!(byte, b'&' | b'<' | b'>')) {
+        return text.to_owned();
+    }
     let mut out = String::with_capacity(text.len() + 8);
     for ch in text.chars() {
         match ch {

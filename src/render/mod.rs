@@ -7,14 +7,18 @@
 //! override directory at start.
 
 pub mod filters;
+mod output;
+
+pub use output::{minify, Rendered};
 
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tera::Tera;
 
-use crate::alert::Alert;
+use crate::alert::{Alert, Severity, Source, Target};
 
 /// Built-in templates, compiled into the binary: (name, source).
 pub const BUILT_IN: [(&str, &str); 5] = [
@@ -43,21 +47,38 @@ pub enum RenderError {
     InvalidJson { name: String, line: usize, column: usize, reason: String },
 }
 
-/// What a template sees.
+/// An alert converted for templates once; [`Renderer::render_json`] adds the
+/// destination for each render.
+#[derive(Debug, Clone)]
+pub struct AlertContext {
+    context: tera::Context,
+}
+
+/// The alert as templates see it: every field, plus ready-made display text —
+/// `time` (`YYYY-MM-DD HH:MM:SS UTC`), `source_label` (`192.0.2.7 (scanner.example)`)
+/// and `target_label` (`fs-canary 10.0.0.9:445`), absent when nothing is known. `raw` (the document as received) is only included
+/// when some template mentions it, since copying it costs more than anything else.
 #[derive(Debug, Serialize)]
-pub struct RenderContext<'a> {
-    /// The alert being rendered.
-    pub alert: &'a Alert,
-    /// The destination it is rendered for.
-    pub destination: DestinationView<'a>,
-    /// `true` for test notifications, so templates can label them.
-    pub test: bool,
-    /// The relay's name and version, for footers.
-    pub relay: RelayView,
+pub struct AlertView<'a> {
+    pub id: &'a str,
+    pub flock_id: &'a str,
+    pub kind: &'a str,
+    pub severity: Severity,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub timestamp: &'a DateTime<Utc>,
+    pub time: String,
+    pub source: &'a Source,
+    pub source_label: Option<String>,
+    pub target: &'a Target,
+    pub target_label: Option<String>,
+    pub details: &'a Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw: Option<&'a Value>,
 }
 
 /// The part of a destination templates may show (never its secrets).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize)]
 pub struct DestinationView<'a> {
     pub name: &'a str,
     pub kind: &'a str,
@@ -78,6 +99,8 @@ impl RelayView {
 /// Holds every template, parsed.
 pub struct Renderer {
     tera: Tera,
+    /// Some template refers to `raw`, so the context must carry it.
+    needs_raw: bool,
 }
 
 impl std::fmt::Debug for Renderer {
@@ -109,12 +132,40 @@ impl Renderer {
         tera.register_filter("mrkdwn", filters::Mrkdwn);
         tera.register_filter("json", filters::Json);
         tera.register_filter("text", filters::Text);
+        let needs_raw = sources.iter().any(|(_, source)| source.contains("raw"));
         // Parse one by one so a parse error names its template.
         for (name, source) in &sources {
             tera.add_raw_template(name, source)
                 .map_err(|error| RenderError::Parse { name: name.clone(), detail: error_chain(&error) })?;
         }
-        Ok(Self { tera })
+        Ok(Self { tera, needs_raw })
+    }
+
+    /// Makes `alert` ready for templates: done once per alert, then rendered for
+    /// each of its destinations. `test` marks test notifications.
+    pub fn prepare(&self, alert: &Alert, test: bool) -> Result<AlertContext, RenderError> {
+        let view = AlertView {
+            id: &alert.id,
+            flock_id: &alert.flock_id,
+            kind: &alert.kind,
+            severity: alert.severity,
+            title: &alert.title,
+            description: &alert.description,
+            timestamp: &alert.timestamp,
+            time: alert.timestamp.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            source: &alert.source,
+            source_label: alert.source.label(),
+            target: &alert.target,
+            target_label: alert.target.label(),
+            details: &alert.details,
+            raw: self.needs_raw.then_some(&alert.raw),
+        };
+        let mut context = tera::Context::new();
+        let context_error = |error: tera::Error| RenderError::Render { name: "(context)".into(), detail: error_chain(&error) };
+        context.try_insert("alert", &view).map_err(context_error)?;
+        context.try_insert("test", &test).map_err(context_error)?;
+        context.try_insert("relay", &RelayView::CURRENT).map_err(context_error)?;
+        Ok(AlertContext { context })
     }
 
     /// Names of every loaded template, sorted.
@@ -128,18 +179,25 @@ impl Renderer {
         self.tera.get_template_names().any(|known| known == name)
     }
 
-    /// Renders `name` and parses the output as JSON.
-    pub fn render_json(&self, name: &str, context: &RenderContext<'_>) -> Result<Value, RenderError> {
+    /// Renders template `name` for one destination; the output must be JSON.
+    pub fn render_json(
+        &self,
+        name: &str,
+        alert: &mut AlertContext,
+        destination: &DestinationView<'_>,
+    ) -> Result<Rendered, RenderError> {
         if !self.has(name) {
             return Err(RenderError::Unknown(name.to_owned()));
         }
-        let context = tera::Context::from_serialize(context)
+        alert
+            .context
+            .try_insert("destination", destination)
             .map_err(|error| RenderError::Render { name: name.to_owned(), detail: error_chain(&error) })?;
         let output = self
             .tera
-            .render(name, &context)
+            .render(name, &alert.context)
             .map_err(|error| RenderError::Render { name: name.to_owned(), detail: error_chain(&error) })?;
-        serde_json::from_str(&output).map_err(|error| RenderError::InvalidJson {
+        Rendered::from_output(&output).map_err(|error| RenderError::InvalidJson {
             name: name.to_owned(),
             line: error.line(),
             column: error.column(),

@@ -9,14 +9,13 @@ pub mod payload;
 #[cfg(test)]
 mod tests;
 
-use serde_json::Value;
-
 use super::{
     json_request, only_payload, AttemptContext, ChannelAnswer, NotifyError, Notifier, OutboundRequest, Outcome,
     Payload,
 };
 use crate::alert::Alert;
 use crate::destination::{Channel, ChannelKind, Destination};
+use crate::render::Rendered;
 use config::{GenericAuth, GenericSettings};
 
 /// The generic webhook notifier.
@@ -32,7 +31,7 @@ impl Notifier for Generic {
         "generic.json"
     }
 
-    fn shape(&self, destination: &Destination, _alert: &Alert, rendered: Value) -> Result<Value, NotifyError> {
+    fn shape(&self, destination: &Destination, _alert: &Alert, rendered: Rendered) -> Result<String, NotifyError> {
         let settings = settings(destination)?;
         if matches!(settings.auth, Some(GenericAuth::ClientSecret { .. })) && !rendered.is_object() {
             return Err(NotifyError::Settings {
@@ -40,7 +39,7 @@ impl Notifier for Generic {
                 reason: "client-secret authentication needs the template to render a JSON object".into(),
             });
         }
-        Ok(rendered)
+        Ok(rendered.json)
     }
 
     fn request(

@@ -9,14 +9,13 @@ pub mod payload;
 #[cfg(test)]
 mod tests;
 
-use serde_json::Value;
-
 use super::{
-    json_request, only_payload, AttemptContext, ChannelAnswer, NotifyError, Notifier, OutboundRequest, Outcome,
+    json_request, only_payload, to_body, AttemptContext, ChannelAnswer, NotifyError, Notifier, OutboundRequest, Outcome,
     Payload,
 };
 use crate::alert::Alert;
 use crate::destination::{Channel, ChannelKind, Destination};
+use crate::render::Rendered;
 
 /// The Slack notifier.
 #[derive(Debug, Clone, Copy)]
@@ -31,11 +30,16 @@ impl Notifier for Slack {
         "slack.json"
     }
 
-    fn shape(&self, destination: &Destination, _alert: &Alert, rendered: Value) -> Result<Value, NotifyError> {
-        payload::enforce_limits(rendered).map_err(|reason| NotifyError::Settings {
+    fn shape(&self, destination: &Destination, _alert: &Alert, rendered: Rendered) -> Result<String, NotifyError> {
+        if payload::within_limits(&rendered) {
+            return Ok(rendered.json);
+        }
+        let template_error = |reason: String| NotifyError::Settings {
             destination: destination.name.clone(),
             reason: format!("template {}: {reason}", destination.template.as_deref().unwrap_or("slack.json")),
-        })
+        };
+        let value = rendered.to_value().map_err(|error| template_error(error.to_string()))?;
+        to_body(&payload::enforce_limits(value).map_err(template_error)?)
     }
 
     fn request(

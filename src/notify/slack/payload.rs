@@ -4,6 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::render::filters::truncate_chars;
+use crate::render::Rendered;
 
 /// Most blocks in one message.
 pub const MAX_BLOCKS: usize = 50;
@@ -19,6 +20,16 @@ pub const MAX_FIELD_TEXT: usize = 2000;
 pub const MAX_CONTEXT_ELEMENTS: usize = 10;
 /// Longest top-level `text` (the notification fallback).
 pub const MAX_TEXT: usize = 40_000;
+
+/// True when no limit can be exceeded: no string is longer than the smallest text
+/// limit, no array longer than the smallest count limit, and there are blocks. Most
+/// alerts pass, and are sent as rendered without being parsed into a tree.
+pub fn within_limits(rendered: &Rendered) -> bool {
+    rendered.longest_string <= MAX_HEADER_TEXT
+        && rendered.longest_array <= MAX_FIELDS.min(MAX_CONTEXT_ELEMENTS)
+        && rendered.is_object()
+        && rendered.json.contains(r#""blocks":[{"#)
+}
 
 /// Cuts every part of the message down to Slack's limits. Fails only when the
 /// template produced something that is not a Slack message at all.

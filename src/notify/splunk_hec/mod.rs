@@ -8,12 +8,12 @@ pub mod payload;
 #[cfg(test)]
 mod tests;
 
-use serde_json::Value;
 use url::Url;
 
 use super::{AttemptContext, ChannelAnswer, NotifyError, Notifier, OutboundRequest, Outcome, Payload, TlsPolicy};
 use crate::alert::Alert;
 use crate::destination::{Channel, ChannelKind, Destination};
+use crate::render::Rendered;
 use config::SplunkSettings;
 
 /// HEC's event endpoint.
@@ -35,8 +35,8 @@ impl Notifier for SplunkHec {
         "splunk_hec.json"
     }
 
-    fn shape(&self, destination: &Destination, alert: &Alert, rendered: Value) -> Result<Value, NotifyError> {
-        Ok(payload::envelope(settings(destination)?, alert, rendered))
+    fn shape(&self, destination: &Destination, alert: &Alert, rendered: Rendered) -> Result<String, NotifyError> {
+        Ok(payload::envelope(settings(destination)?, alert, &rendered.json))
     }
 
     fn request(

@@ -1,16 +1,16 @@
 //! The HEC event envelope around a rendered event: `time` in epoch seconds from
 //! the alert's timestamp, plus `host`, `source`, `sourcetype` and `index` from the
-//! destination's settings when set.
-
-use serde_json::{Map, Number, Value};
+//! destination's settings when set. Built as text around the already-valid event
+//! JSON, so the event is never re-parsed.
 
 use super::config::SplunkSettings;
 use crate::alert::Alert;
 
-/// Wraps `event` in the HEC envelope.
-pub fn envelope(settings: &SplunkSettings, alert: &Alert, event: Value) -> Value {
-    let mut envelope = Map::new();
-    envelope.insert("time".into(), epoch_seconds(alert));
+/// Wraps `event` (valid JSON) in the HEC envelope.
+pub fn envelope(settings: &SplunkSettings, alert: &Alert, event: &str) -> String {
+    let mut envelope = String::with_capacity(event.len() + 160);
+    envelope.push_str("{\"time\":");
+    envelope.push_str(&epoch_seconds(alert));
     let optional = [
         ("host", &settings.event_host),
         ("source", &settings.source),
@@ -19,20 +19,24 @@ pub fn envelope(settings: &SplunkSettings, alert: &Alert, event: Value) -> Value
     ];
     for (key, value) in optional {
         if let Some(value) = value.as_deref().filter(|value| !value.is_empty()) {
-            envelope.insert(key.into(), Value::from(value));
+            envelope.push_str(&format!(",\"{key}\":"));
+            envelope.push_str(&serde_json::Value::from(value).to_string());
         }
     }
-    envelope.insert("event".into(), event);
-    Value::Object(envelope)
+    envelope.push_str(",\"event\":");
+    envelope.push_str(event);
+    envelope.push('}');
+    envelope
 }
 
 /// Whole seconds when the timestamp has no fraction, else seconds with millisecond
 /// precision (HEC accepts both).
-fn epoch_seconds(alert: &Alert) -> Value {
+fn epoch_seconds(alert: &Alert) -> String {
     let millis = alert.timestamp.timestamp_millis();
-    if millis % 1000 == 0 {
-        Value::from(millis / 1000)
+    let (seconds, fraction) = (millis.div_euclid(1000), millis.rem_euclid(1000));
+    if fraction == 0 {
+        seconds.to_string()
     } else {
-        Number::from_f64(millis as f64 / 1000.0).map_or_else(|| Value::from(millis / 1000), Value::Number)
+        format!("{seconds}.{fraction:03}")
     }
 }

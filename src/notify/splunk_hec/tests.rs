@@ -30,10 +30,11 @@ fn envelope_carries_time_in_epoch_seconds_and_settings() {
     let mut settings = settings("h");
     settings.index = Some("security".into());
     settings.event_host = Some("relay-01".into());
-    let event = envelope(&settings, &alert, json!({"a": 1}));
-    assert_eq!(event, json!({"time": 1641234567, "host": "relay-01", "source": "flockrelay", "sourcetype": "flockrelay:alert", "index": "security", "event": {"a": 1}}));
+    settings.source = Some("quote\"d".into());
+    let event: serde_json::Value = serde_json::from_str(&envelope(&settings, &alert, r#"{"a":1}"#)).expect("valid JSON");
+    assert_eq!(event, json!({"time": 1641234567, "host": "relay-01", "source": "quote\"d", "sourcetype": "flockrelay:alert", "index": "security", "event": {"a": 1}}));
     alert.timestamp = now + chrono::Duration::milliseconds(250);
-    assert_eq!(envelope(&settings, &alert, json!(null))["time"], json!(1641234567.25));
+    assert_eq!(envelope(&settings, &alert, "null"), r#"{"time":1641234567.250,"host":"relay-01","source":"quote\"d","sourcetype":"flockrelay:alert","index":"security","event":null}"#);
 }
 
 #[test]

@@ -7,14 +7,13 @@ pub mod payload;
 #[cfg(test)]
 mod tests;
 
-use serde_json::Value;
-
 use super::{
-    json_request, only_payload, AttemptContext, ChannelAnswer, NotifyError, Notifier, OutboundRequest, Outcome,
+    json_request, only_payload, to_body, AttemptContext, ChannelAnswer, NotifyError, Notifier, OutboundRequest, Outcome,
     Payload,
 };
 use crate::alert::Alert;
 use crate::destination::{Channel, ChannelKind, Destination};
+use crate::render::Rendered;
 use config::TeamsFormat;
 
 /// The Teams notifier.
@@ -33,11 +32,13 @@ impl Notifier for Teams {
         }
     }
 
-    fn shape(&self, destination: &Destination, _alert: &Alert, rendered: Value) -> Result<Value, NotifyError> {
-        payload::fit(rendered, payload::MAX_BODY_BYTES).map_err(|reason| NotifyError::Settings {
-            destination: destination.name.clone(),
-            reason,
-        })
+    fn shape(&self, destination: &Destination, _alert: &Alert, rendered: Rendered) -> Result<String, NotifyError> {
+        if rendered.json.len() <= payload::MAX_BODY_BYTES && rendered.is_object() {
+            return Ok(rendered.json);
+        }
+        let template_error = |reason: String| NotifyError::Settings { destination: destination.name.clone(), reason };
+        let value = rendered.to_value().map_err(|error| template_error(error.to_string()))?;
+        to_body(&payload::fit(value, payload::MAX_BODY_BYTES).map_err(template_error)?)
     }
 
     fn request(
