@@ -1,0 +1,232 @@
+//! The real `flockrelay` binary, end to end, against loopback receivers.
+
+use std::process::Output;
+
+use serde_json::Value;
+use tokio::io::AsyncWriteExt as _;
+use tokio::process::Command;
+
+use crate::support::receiver::{Receiver, Reply};
+use crate::support::{json_stream, root};
+
+const HEC_TOKEN: &str = "9a8b7c6d-0000-1111-2222-333344445555";
+
+fn flockrelay() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_flockrelay"));
+    // Only what a test sets reaches the binary's configuration.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("FLOCKRELAY_") {
+            command.env_remove(key);
+        }
+    }
+    command.current_dir(root()).kill_on_drop(true);
+    command
+}
+
+async fn run(command: &mut Command, stdin: Option<&[u8]>) -> Output {
+    command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("binary starts");
+    let mut input = child.stdin.take().expect("stdin");
+    if let Some(bytes) = stdin {
+        input.write_all(bytes).await.expect("writes stdin");
+    }
+    drop(input);
+    child.wait_with_output().await.expect("binary finishes")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Four destinations, one per channel, all on loopback receivers. Slack, Teams and
+/// HEC are global; the generic hook belongs to flock:dc.
+struct Lab {
+    slack: Receiver,
+    teams: Receiver,
+    hec: Receiver,
+    hook: Receiver,
+    _dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+}
+
+impl Lab {
+    async fn start() -> Self {
+        let slack = Receiver::start(Reply::new(200, "ok")).await;
+        let teams = Receiver::start(Reply::new(202, "")).await;
+        let hec = Receiver::start(Reply::new(200, r#"{"text":"Success","code":0}"#)).await;
+        let hook = Receiver::start(Reply::new(200, "")).await;
+        let config = format!(
+            r#"
+[delivery]
+allow_http = true
+timeout = "3s"
+
+[flocks."flock:dc"]
+name = "Datacenter"
+use_global = false
+enabled = true
+
+[destinations.chat.slack]
+url = "{slack}"
+
+[destinations.teams.ms_teams]
+url = "{teams}"
+
+[destinations.hec.splunk]
+host = "127.0.0.1"
+port = {hec_port}
+https = false
+token = "placeholder-from-file"
+
+[destinations.dc_hook]
+flock = "flock:dc"
+events = ["canary.*"]
+[destinations.dc_hook.generic]
+url = "{hook}"
+headers = {{ "X-Api-Key" = "hook-key-value" }}
+signing = {{ scheme = "standard_webhooks", secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"] }}
+"#,
+            slack = slack.url("/services/T1/B2/slacksecrettoken"),
+            teams = teams.url("/workflows/1/invoke?sig=teamssecretsignature"),
+            hec_port = hec.addr.port(),
+            hook = hook.url("/hook"),
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("flockrelay.toml");
+        std::fs::write(&path, config).expect("writes config");
+        Self { slack, teams, hec, hook, _dir: dir, config: path }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = flockrelay();
+        command.arg("--config").arg(&self.config).args(args);
+        command.env("FLOCKRELAY_DESTINATIONS__HEC__SPLUNK__TOKEN", HEC_TOKEN);
+        command
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_accepts_the_example_and_names_the_key_of_a_mistake() {
+    let output = run(flockrelay().arg("check"), None).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("configuration OK"));
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[destinations.x]\ntemplate = \"nope.json\"\n[destinations.x.generic]\nurl = \"https://h.example/\"\n").expect("writes");
+    let output = run(flockrelay().arg("--config").arg(&path).arg("check"), None).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("destinations.x.template: no template named `nope.json`"), "{}", text(&output.stderr));
+
+    let output = run(flockrelay().arg("check").env("FLOCKRELAY_DELIVERY__TIMEOUT", "forever"), None).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).to_lowercase().contains("delivery.timeout"), "{}", text(&output.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn test_reaches_every_destination_and_reports_one_line_each() {
+    let lab = Lab::start().await;
+    let output = run(&mut lab.command(&["test"]), None).await;
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", text(&output.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    for (line, (name, kind)) in lines.iter().zip([("chat", "slack"), ("dc_hook", "generic"), ("hec", "splunk"), ("teams", "ms_teams")]) {
+        let columns: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(&columns[..3], [name, kind, "delivered"], "{line}");
+        assert!(columns[3].ends_with("ms"), "{line}");
+    }
+    for receiver in [&lab.slack, &lab.teams, &lab.hec, &lab.hook] {
+        assert_eq!(receiver.requests().len(), 1);
+    }
+    // The secret from the environment is the one used, and test alerts say so.
+    let hec = lab.hec.single();
+    assert_eq!(hec.header("authorization"), Some(format!("Splunk {HEC_TOKEN}").as_str()));
+    assert_eq!(json_stream(&hec.body)[0]["event"]["test"], true);
+    let slack: Value = serde_json::from_slice(&lab.slack.single().body).expect("JSON");
+    assert!(slack["text"].as_str().is_some_and(|text| text.starts_with("[TEST]")));
+    // Secrets never reach the terminal.
+    assert!(!stdout.contains(HEC_TOKEN) && !stdout.contains("slacksecrettoken"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn test_exits_non_zero_and_shows_the_channel_error_when_one_fails() {
+    let lab = Lab::start().await;
+    lab.slack.script([Reply::new(404, "channel_not_found")]);
+    lab.hec.script([Reply::new(403, r#"{"text":"Invalid token","code":4}"#)]);
+    let output = run(&mut lab.command(&["test"]), None).await;
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = text(&output.stdout);
+    let line = |name: &str| stdout.lines().find(|line| line.starts_with(name)).unwrap_or_default().to_owned();
+    assert!(line("chat").contains("failed") && line("chat").contains("channel_not_found"), "{stdout}");
+    assert!(line("hec").contains("failed") && line("hec").contains("Invalid token"), "{stdout}");
+    assert!(line("teams").contains("delivered"), "{stdout}");
+    assert!(text(&output.stderr).contains("2 of 4 destinations did not deliver"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn test_follows_the_flock_resolver_and_can_pick_one_destination() {
+    let lab = Lab::start().await;
+    let output = run(&mut lab.command(&["test", "--flock", "flock:dc"]), None).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout).lines().count(), 1);
+    assert_eq!(lab.hook.requests().len(), 1);
+    assert!(lab.slack.requests().is_empty());
+
+    let output = run(&mut lab.command(&["test", "--destination", "teams"]), None).await;
+    assert!(output.status.success());
+    assert_eq!(lab.teams.requests().len(), 1);
+
+    let output = run(&mut lab.command(&["test", "--flock", "flock:unknown"]), None).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("unknown flock `flock:unknown`"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn send_delivers_an_alert_from_stdin_through_the_resolver() {
+    let lab = Lab::start().await;
+    let incident = std::fs::read(root().join("tests/fixtures/canary-incident.json")).expect("fixture");
+    // The fixture belongs to flock:datacenter, unknown to this config: an error, not a silent drop.
+    let output = run(&mut lab.command(&["send", "-"]), Some(&incident)).await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("unknown flock `flock:datacenter`"));
+
+    let output = run(&mut lab.command(&["send", "--flock", "flock:dc", "-"]), Some(&incident)).await;
+    assert!(output.status.success(), "{}\n{}", text(&output.stdout), text(&output.stderr));
+    let request = lab.hook.single();
+    let body: Value = serde_json::from_slice(&request.body).expect("JSON");
+    assert_eq!(body["id"], "3f6c3f2a9b8e4d1c");
+    assert_eq!(body["test"], false);
+    assert!(request.header("webhook-signature").is_some_and(|signature| signature.starts_with("v1,")));
+
+    let output = run(&mut lab.command(&["send", "-"]), Some(b"{\"kind\": \"x\"}")).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("missing required field `title`"), "{}", text(&output.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn render_prints_the_exact_request_with_secrets_masked() {
+    let lab = Lab::start().await;
+    for (name, secrets) in [
+        ("hec", vec![HEC_TOKEN]),
+        ("chat", vec!["slacksecrettoken"]),
+        ("teams", vec!["teamssecretsignature"]),
+        ("dc_hook", vec!["hook-key-value"]),
+    ] {
+        let output = run(&mut lab.command(&["render", "--destination", name, "tests/fixtures/canary-incident.json"]), None).await;
+        assert!(output.status.success(), "{name}: {}", text(&output.stderr));
+        let stdout = text(&output.stdout);
+        assert!(stdout.starts_with("POST http://127.0.0.1:"), "{stdout}");
+        for secret in secrets {
+            assert!(!stdout.contains(secret), "{name} leaks {secret}:\n{stdout}");
+        }
+        assert!(stdout.contains("********"), "{stdout}");
+        let body = stdout.split("\n\n").nth(1).expect("blank line before the body");
+        serde_json::from_str::<Value>(body.trim()).expect("body is the JSON that would be sent");
+    }
+    let output = run(&mut lab.command(&["render", "--destination", "dc_hook", "tests/fixtures/canary-incident.json"]), None).await;
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("X-Api-Key: ********") && stdout.contains("webhook-signature: v1,"), "{stdout}");
+    // No request was sent by render.
+    assert!(lab.hook.requests().is_empty());
+}

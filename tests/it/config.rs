@@ -1,0 +1,130 @@
+//! Loading configuration files: the example works, and every mistake is reported
+//! with the key that holds it.
+
+use std::path::Path;
+
+use flockrelay::config::{self, ConfigError};
+
+use crate::support::root;
+
+fn load_text(text: &str) -> Result<config::Config, ConfigError> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("flockrelay.toml");
+    std::fs::write(&path, text).expect("writes config");
+    config::load(Some(&path))
+}
+
+fn problems(text: &str) -> String {
+    match load_text(text) {
+        Err(error) => error.to_string(),
+        Ok(_) => panic!("expected the configuration to be refused:\n{text}"),
+    }
+}
+
+#[test]
+fn the_example_configuration_loads_as_is() {
+    let config = config::load(Some(&root().join("config/flockrelay.toml"))).expect("example is valid");
+    let destinations = config.destinations();
+    assert_eq!(destinations.len(), 4);
+    assert!(destinations.iter().all(|destination| !destination.enabled));
+    assert!(config.flock_settings("flock:datacenter").is_some_and(|flock| !flock.use_global && flock.enabled));
+}
+
+#[test]
+fn defaults_alone_are_a_valid_configuration() {
+    let config = load_text("").expect("empty file is valid");
+    assert!(config.global.enabled);
+    assert_eq!(config.delivery.timeout.0, std::time::Duration::from_secs(10));
+    assert!(config.flock_settings("flock:default").is_some_and(|flock| flock.use_global));
+    assert!(config.flock_settings("flock:unknown").is_none());
+}
+
+#[test]
+fn a_missing_file_given_explicitly_is_an_error() {
+    let error = config::load(Some(Path::new("/nonexistent/flockrelay.toml"))).expect_err("missing");
+    assert!(error.to_string().contains("/nonexistent/flockrelay.toml"));
+}
+
+#[test]
+fn unknown_keys_are_named() {
+    let text = problems("[delivery]\ntimeout = \"5s\"\ntimeuot = \"5s\"\n");
+    assert!(text.contains("timeuot") && text.contains("delivery"), "{text}");
+    let text = problems("[destinations.x]\n[destinations.x.slack]\nurl = \"https://h.example/x\"\nchanel = \"#a\"\n");
+    assert!(text.contains("chanel") && text.contains("destinations.x.slack"), "{text}");
+}
+
+#[test]
+fn wrong_types_are_named() {
+    let text = problems("[delivery]\ntimeout = \"soon\"\n");
+    assert!(text.contains("delivery.timeout") && text.contains("soon"), "{text}");
+    let text = problems("[destinations.x]\n[destinations.x.slack]\nurl = \"not a url\"\n");
+    assert!(text.contains("destinations.x.slack.url"), "{text}");
+}
+
+#[test]
+fn every_invalid_value_is_reported_with_its_key() {
+    let text = problems(
+        r#"
+[flocks."soc"]
+name = ""
+
+[destinations.http_slack.slack]
+url = "http://hooks.example/services/x"
+
+[destinations.Bad-Name.slack]
+url = "https://hooks.example/services/x"
+
+[destinations.two]
+rate_limit = 0
+[destinations.two.slack]
+url = "https://hooks.example/a"
+[destinations.two.ms_teams]
+url = "https://teams.example/a"
+
+[destinations.none]
+flock = "flock:nowhere"
+
+[destinations.hec.splunk]
+host = "splunk.example/services"
+port = 0
+token = ""
+ca_file = "/nonexistent/ca.pem"
+
+[destinations.hook.generic]
+url = "ftp://files.example/x"
+headers = { "X-Evil" = "a\r\nInjected: yes", "Content-Length" = "5", "Bad Name" = "x" }
+auth = { type = "basic", username = "user:name", password = "" }
+signing = { scheme = "standard_webhooks", secrets = ["not-a-whsec"] }
+
+[destinations.secret.generic]
+url = "https://hooks.example/x"
+auth = { type = "client_secret", secret = "SECRETVALUE_SECRETVALUE_SECRETVALUE_SECRETVALUE_SECRETVALUE_SECRETVALUE_SECRETVALUE_SECRETVALUE_SECRETVALUE_SECRETVALUE_SECRETVALUE_SECRETVALUE_SECRETVALUE_SECRETVALUE_SECRETVALUE_SECRETVALUE_SECRETVALUE_SECRETVALUE_SECRETVALUE_SECRETVALUE_SECRETVALUE_SECRETVALUE" }
+"#,
+    );
+    for key in [
+        "flocks.\"soc\": flock ids",
+        "flocks.\"soc\".name",
+        "destinations.http_slack.slack.url: must use https",
+        "destinations.Bad-Name:",
+        "destinations.two: declare exactly one of slack, ms_teams, splunk, generic (found slack, ms_teams)",
+        "destinations.two.rate_limit",
+        "destinations.none: declare exactly one",
+        "destinations.none.flock: unknown flock `flock:nowhere`",
+        "destinations.hec.splunk.host",
+        "destinations.hec.splunk.port",
+        "destinations.hec.splunk.token",
+        "destinations.hec.splunk.ca_file",
+        "destinations.hook.generic.url: scheme `ftp`",
+        "destinations.hook.generic.headers.\"X-Evil\": value must not contain CR, LF",
+        "destinations.hook.generic.headers.\"Content-Length\"",
+        "destinations.hook.generic.headers.\"Bad Name\"",
+        "destinations.hook.generic.auth.username",
+        "destinations.hook.generic.auth.password",
+        "destinations.hook.generic.signing.secrets[0]",
+        "destinations.secret.generic.auth.secret: must be 1 to 250 characters",
+    ] {
+        assert!(text.contains(key), "missing `{key}` in:\n{text}");
+    }
+    // Secrets are never echoed back in errors.
+    assert!(!text.contains("SECRETVALUE"), "{text}");
+}
