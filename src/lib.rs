@@ -14,6 +14,7 @@
 //! - [`render`] — Tera templates (built-in + overrides), JSON-safe filters.
 //! - [`notify`] — the `Notifier` seam: Slack, Teams, Splunk HEC, generic; sending.
 //! - [`signing`] — Standard Webhooks and Flock HMAC signatures, both directions. Pure.
+//! - [`store`] — the `Store` seam: the durable outbox and catalogue (SQLite, PostgreSQL).
 //! - [`direct`] — an alert delivered now, without the outbox (`test`, `send`).
 //! - [`config`] — figment layers, `deny_unknown_fields`, `validate` naming keys.
 //! - [`secret`] — `Secret`, a string that prints as `********`.
@@ -31,4 +32,5 @@ pub mod render;
 pub mod routing;
 pub mod secret;
 pub mod signing;
+pub mod store;
 pub mod telemetry;

@@ -50,6 +50,20 @@ impl std::fmt::Display for Secret {
     }
 }
 
+/// A connection URL with its password (if any) replaced by the mask, for errors
+/// and logs.
+pub fn redact_url_password(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut url) if url.password().is_some() => {
+            // Setting a password fails only for URLs that cannot have one.
+            let _ = url.set_password(Some(MASK));
+            url.to_string()
+        }
+        Ok(_) => text.to_owned(),
+        Err(_) => MASK.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ mod config;
 mod generic;
 mod signing;
 mod slack;
+mod store;
 mod splunk_hec;
 mod support;
 mod teams;

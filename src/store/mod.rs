@@ -1,0 +1,294 @@
+//! The `Store` seam: the durable outbox (alerts, messages, attempts) and the
+//! catalogue (flocks, destinations).
+//!
+//! Two implementations pass one conformance suite (`tests/it/store.rs`):
+//! [`sqlite`] (embedded, the default, zero set-up) and [`postgres`] (several relay
+//! instances sharing one database). Both run the same queries through
+//! [`sql::SqlStore`]; what differs — connecting, migrations, the claim query —
+//! lives in each backend's module.
+//!
+//! Times are stored as Unix epoch milliseconds. A message being delivered keeps
+//! the end of its lease in `next_attempt_at`, so "due" means the same thing for a
+//! pending message and for one whose worker died: `next_attempt_at <= now`.
+
+pub mod postgres;
+mod sql;
+pub mod sqlite;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::destination::{ChannelKind, Destination};
+use crate::flock::FlockSettings;
+
+pub use sql::SqlStore;
+
+/// Where a catalogue entry came from: the config file (re-applied at every start)
+/// or the management API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    Config,
+    Api,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Config => "config",
+            Self::Api => "api",
+        }
+    }
+}
+
+/// A flock as stored; the global set is the flock with id `global`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlockRecord {
+    pub id: String,
+    pub name: String,
+    pub settings: FlockSettings,
+    pub origin: Origin,
+}
+
+/// An alert accepted at ingest, with one message per resolved destination.
+#[derive(Debug, Clone)]
+pub struct NewAlert {
+    pub id: String,
+    /// The client's `Idempotency-Key`, when it sent one.
+    pub idempotency_key: Option<String>,
+    pub flock_id: String,
+    pub kind: String,
+    pub received_at: DateTime<Utc>,
+    pub messages: Vec<NewMessage>,
+}
+
+/// One rendered delivery job.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// The message id, sent as `webhook-id` on every attempt.
+    pub id: String,
+    pub destination_id: String,
+    pub kind: ChannelKind,
+    pub body: String,
+}
+
+/// What ingest did with one alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Enqueued {
+    /// The stored alert's id (the earlier one's for a duplicate).
+    pub alert_id: String,
+    pub messages: u64,
+    /// The alert id or idempotency key was seen before; nothing was added.
+    pub duplicate: bool,
+}
+
+/// Where a message is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    Pending,
+    Delivering,
+    Delivered,
+    Failed,
+    Cancelled,
+}
+
+impl MessageStatus {
+    pub const ALL: [Self; 5] = [Self::Pending, Self::Delivering, Self::Delivered, Self::Failed, Self::Cancelled];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivering => "delivering",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == text)
+    }
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Message {
+    pub id: String,
+    pub alert_id: String,
+    pub destination_id: String,
+    pub flock_id: String,
+    pub kind: ChannelKind,
+    pub status: MessageStatus,
+    /// The rendered body, byte for byte what is sent.
+    pub body: String,
+    /// Attempts made, replays included.
+    pub attempts: u32,
+    /// Attempts since the message was last (re-)queued: the retry schedule position.
+    pub tries: u32,
+    pub created_at: DateTime<Utc>,
+    /// When it is due (pending) or when its lease ends (delivering).
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    /// When it was delivered, failed or cancelled.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// One recorded try.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attempt {
+    pub number: u32,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: u64,
+    /// The channel's HTTP status, when it answered.
+    pub http_status: Option<u16>,
+    /// `delivered`, `retry` or `failed`.
+    pub outcome: String,
+    /// The start of the channel's answer, or the transport error.
+    pub detail: String,
+}
+
+/// What happens to a message after an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    Delivered,
+    RetryAt(DateTime<Utc>),
+    Failed,
+}
+
+/// The result of one attempt, to be recorded and applied.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub message_id: String,
+    /// The lease owner that made the attempt; a message whose lease went to
+    /// another worker keeps that worker's state (the attempt is still logged).
+    pub owner: String,
+    pub attempt: Attempt,
+    pub next: Next,
+}
+
+/// Filters of the message list; unset fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct MessageFilter {
+    pub status: Option<MessageStatus>,
+    pub destination_id: Option<String>,
+    pub flock_id: Option<String>,
+    pub alert_id: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// At most this many, newest first.
+    pub limit: u32,
+}
+
+/// Queue figures of one destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueDepth {
+    pub destination_id: String,
+    /// Pending and being delivered.
+    pub queued: u64,
+    pub oldest_created_at: Option<DateTime<Utc>>,
+}
+
+/// Why the store could not do something.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store unavailable: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("store URL {url:?} is not supported: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl { url: String },
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("corrupt row in {table}: {reason}")]
+    Corrupt { table: &'static str, reason: String },
+    #[error("message {0} not found")]
+    MessageNotFound(String),
+    #[error("message {id} is {status}; only delivered or failed messages can be replayed")]
+    NotReplayable { id: String, status: &'static str },
+    #[error("destination {0} not found")]
+    DestinationNotFound(String),
+    #[error("flock {0} not found")]
+    FlockNotFound(String),
+}
+
+/// The durable outbox and catalogue.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Succeeds when the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    // ── catalogue ──────────────────────────────────────────────────────────
+
+    async fn flocks(&self) -> Result<Vec<FlockRecord>, StoreError>;
+    /// Inserts or replaces a flock.
+    async fn put_flock(&self, flock: &FlockRecord) -> Result<(), StoreError>;
+    /// Deletes a flock with its destinations, cancelling their queued messages.
+    async fn delete_flock(&self, id: &str) -> Result<(), StoreError>;
+    async fn destinations(&self) -> Result<Vec<Destination>, StoreError>;
+    /// Inserts or replaces a destination (by id).
+    async fn put_destination(&self, destination: &Destination, origin: Origin) -> Result<(), StoreError>;
+    /// Deletes a destination and cancels its queued messages; returns how many.
+    async fn delete_destination(&self, id: &str) -> Result<u64, StoreError>;
+    /// Applies the config file's flocks and destinations in one transaction:
+    /// they are inserted or replaced, and config destinations no longer in the
+    /// file are deleted (their queued messages cancelled).
+    async fn apply_config(&self, flocks: &[FlockRecord], destinations: &[Destination]) -> Result<(), StoreError>;
+
+    // ── outbox ─────────────────────────────────────────────────────────────
+
+    /// Stores alerts and their messages in one transaction. An alert whose id or
+    /// idempotency key is already stored is reported as a duplicate and adds nothing.
+    async fn enqueue(&self, alerts: &[NewAlert]) -> Result<Vec<Enqueued>, StoreError>;
+    /// Leases up to `limit` due messages of one destination to `owner`, oldest first.
+    async fn claim(
+        &self,
+        destination_id: &str,
+        owner: &str,
+        limit: u32,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// Records attempts and applies their outcomes, in one transaction.
+    async fn finish(&self, results: &[Finished]) -> Result<(), StoreError>;
+    /// Hands back the leases of `owner` (shutdown): its messages are due again now.
+    async fn release(&self, owner: &str, now: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// The earliest time a message of this destination is due, if any is queued.
+    async fn next_due(&self, destination_id: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    // ── operator ───────────────────────────────────────────────────────────
+
+    async fn messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, StoreError>;
+    async fn message(&self, id: &str) -> Result<Option<(Message, Vec<Attempt>)>, StoreError>;
+    /// Queues a delivered or failed message again, due now, with a fresh schedule.
+    async fn replay(&self, id: &str, now: DateTime<Utc>) -> Result<Message, StoreError>;
+    /// Queues again every failed message of a destination created in the window.
+    async fn recover(
+        &self,
+        destination_id: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+    /// Deletes delivered messages (with their attempts) finished before `before`.
+    async fn prune(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Queue depth per destination that has anything queued.
+    async fn queue_depths(&self) -> Result<Vec<QueueDepth>, StoreError>;
+}
+
+/// Opens the store a URL names (`sqlite://PATH`, `postgres://…`), creating and
+/// migrating the schema as needed.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::open(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl { url: crate::secret::redact_url_password(url) })
+    }
+}

@@ -1,0 +1,657 @@
+//! The queries both backends run, through sqlx's `Any` driver. Placeholders are
+//! `$1…`, which SQLite and PostgreSQL both accept; the few statements that differ
+//! come from the backend as a [`Dialect`].
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone as _, Utc};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyPool, Row as _};
+
+use super::{
+    Attempt, Enqueued, Finished, FlockRecord, Message, MessageFilter, MessageStatus, NewAlert, Next, Origin,
+    QueueDepth, Store, StoreError,
+};
+use crate::destination::{ChannelKind, Destination};
+use crate::flock::FlockSettings;
+
+/// What differs between backends.
+#[derive(Debug, Clone, Copy)]
+pub struct Dialect {
+    pub backend: &'static str,
+    /// Leases due messages: `$1` owner, `$2` lease end, `$3` now, `$4` destination,
+    /// `$5` limit; returns [`MESSAGE_COLUMNS`].
+    pub claim: &'static str,
+    /// How many rows one multi-row INSERT may carry (bound parameter limits).
+    pub max_rows_per_insert: usize,
+}
+
+/// The columns every message query returns, in [`message_from_row`]'s order.
+pub const MESSAGE_COLUMNS: &str = "id, alert_id, destination_id, flock_id, kind, status, body, attempts, tries, \
+     created_at, next_attempt_at, last_error, finished_at";
+
+const MESSAGE_FIELDS: usize = 9;
+
+/// One schema migration.
+pub struct Migration {
+    pub version: i64,
+    pub sql: &'static str,
+}
+
+/// A store on a SQL database. Writes go through `write`, reads through `read`:
+/// for SQLite the write pool has one connection (SQLite has one writer; waiting
+/// in the pool is cheaper than busy retries), for PostgreSQL both are one pool.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    write: AnyPool,
+    read: AnyPool,
+    dialect: Dialect,
+}
+
+pub fn millis(time: DateTime<Utc>) -> i64 {
+    time.timestamp_millis()
+}
+
+fn time(millis: i64, table: &'static str) -> Result<DateTime<Utc>, StoreError> {
+    Utc.timestamp_millis_opt(millis)
+        .single()
+        .ok_or_else(|| StoreError::Corrupt { table, reason: format!("time {millis} out of range") })
+}
+
+fn flag(value: bool) -> i64 {
+    i64::from(value)
+}
+
+fn count(value: i64) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
+}
+
+fn kind_from(text: &str, table: &'static str) -> Result<ChannelKind, StoreError> {
+    ChannelKind::ALL
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+        .ok_or_else(|| StoreError::Corrupt { table, reason: format!("unknown channel kind {text:?}") })
+}
+
+fn message_from_row(row: &AnyRow) -> Result<Message, StoreError> {
+    let status: String = row.try_get(5)?;
+    let finished_at: Option<i64> = row.try_get(12)?;
+    Ok(Message {
+        id: row.try_get(0)?,
+        alert_id: row.try_get(1)?,
+        destination_id: row.try_get(2)?,
+        flock_id: row.try_get(3)?,
+        kind: kind_from(&row.try_get::<String, _>(4)?, "messages")?,
+        status: MessageStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt { table: "messages", reason: format!("unknown status {status:?}") })?,
+        body: row.try_get(6)?,
+        attempts: count(row.try_get(7)?),
+        tries: count(row.try_get(8)?),
+        created_at: time(row.try_get(9)?, "messages")?,
+        next_attempt_at: time(row.try_get(10)?, "messages")?,
+        last_error: row.try_get(11)?,
+        finished_at: finished_at.map(|at| time(at, "messages")).transpose()?,
+    })
+}
+
+fn destination_from_row(row: &AnyRow) -> Result<Destination, StoreError> {
+    let spec: String = row.try_get(0)?;
+    serde_json::from_str(&spec).map_err(|error| StoreError::Corrupt { table: "destinations", reason: error.to_string() })
+}
+
+fn origin_from(text: &str) -> Origin {
+    if text == Origin::Config.as_str() {
+        Origin::Config
+    } else {
+        Origin::Api
+    }
+}
+
+/// `$first, $first+1, …` for `n` parameters, in parentheses.
+fn placeholders(first: usize, n: usize) -> String {
+    let list: Vec<String> = (first..first + n).map(|index| format!("${index}")).collect();
+    format!("({})", list.join(", "))
+}
+
+type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
+
+impl SqlStore {
+    pub fn new(write: AnyPool, read: AnyPool, dialect: Dialect) -> Self {
+        Self { write, read, dialect }
+    }
+
+    /// Applies the migrations not applied yet, each in its own transaction.
+    /// `lock`, when given, is run first in each transaction (PostgreSQL takes an
+    /// advisory lock so that instances starting together migrate one at a time).
+    pub async fn migrate(&self, migrations: &[Migration], lock: Option<&str>) -> Result<(), StoreError> {
+        for migration in migrations {
+            let mut tx = self.write.begin().await?;
+            if let Some(lock) = lock {
+                sqlx::query(lock).execute(&mut *tx).await?;
+            }
+            sqlx::query(
+                "CREATE TABLE IF NOT EXISTS flockrelay_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            )
+            .execute(&mut *tx)
+            .await?;
+            let applied = sqlx::query("SELECT version FROM flockrelay_migrations WHERE version = $1")
+                .bind(migration.version)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if applied.is_none() {
+                sqlx::raw_sql(migration.sql).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO flockrelay_migrations (version, applied_at) VALUES ($1, $2)")
+                    .bind(migration.version)
+                    .bind(millis(Utc::now()))
+                    .execute(&mut *tx)
+                    .await?;
+                tracing::info!(version = migration.version, backend = self.dialect.backend, "Applied a schema migration.");
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    fn upsert_destination<'q>(destination: &'q Destination, spec: String, origin: Origin) -> AnyQuery<'q> {
+        sqlx::query(
+            "INSERT INTO destinations (id, name, scope, kind, spec, enabled, origin, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, scope = excluded.scope, kind = excluded.kind, \
+             spec = excluded.spec, enabled = excluded.enabled, origin = excluded.origin, updated_at = excluded.updated_at",
+        )
+        .bind(destination.id.as_str())
+        .bind(destination.name.as_str())
+        .bind(destination.scope.as_str())
+        .bind(destination.channel.kind().as_str())
+        .bind(spec)
+        .bind(flag(destination.enabled))
+        .bind(origin.as_str())
+        .bind(millis(Utc::now()))
+    }
+
+    fn upsert_flock(flock: &FlockRecord) -> AnyQuery<'_> {
+        sqlx::query(
+            "INSERT INTO flocks (id, name, use_global, enabled, origin, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, use_global = excluded.use_global, \
+             enabled = excluded.enabled, origin = excluded.origin, updated_at = excluded.updated_at",
+        )
+        .bind(flock.id.as_str())
+        .bind(flock.name.as_str())
+        .bind(flag(flock.settings.use_global))
+        .bind(flag(flock.settings.enabled))
+        .bind(flock.origin.as_str())
+        .bind(millis(Utc::now()))
+    }
+
+    fn cancel_messages_of(destination_id: &str) -> AnyQuery<'_> {
+        sqlx::query(
+            "UPDATE messages SET status = 'cancelled', lease_owner = NULL, finished_at = $2, \
+             last_error = 'destination deleted' WHERE destination_id = $1 AND status IN ('pending', 'delivering')",
+        )
+        .bind(destination_id)
+        .bind(millis(Utc::now()))
+    }
+
+    fn spec(destination: &Destination) -> Result<String, StoreError> {
+        serde_json::to_string(destination)
+            .map_err(|error| StoreError::Corrupt { table: "destinations", reason: error.to_string() })
+    }
+
+    /// Inserts the messages of one alert in as few statements as the dialect allows.
+    async fn insert_messages(
+        &self,
+        tx: &mut sqlx::Transaction<'_, Any>,
+        alert: &NewAlert,
+    ) -> Result<(), StoreError> {
+        let created = millis(alert.received_at);
+        for chunk in alert.messages.chunks(self.dialect.max_rows_per_insert.max(1)) {
+            let rows: Vec<String> =
+                (0..chunk.len()).map(|index| placeholders(1 + index * MESSAGE_FIELDS, MESSAGE_FIELDS)).collect();
+            let sql = format!(
+                "INSERT INTO messages (id, alert_id, destination_id, flock_id, kind, status, body, created_at, \
+                 next_attempt_at) VALUES {}",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for message in chunk {
+                query = query
+                    .bind(message.id.as_str())
+                    .bind(alert.id.as_str())
+                    .bind(message.destination_id.as_str())
+                    .bind(alert.flock_id.as_str())
+                    .bind(message.kind.as_str())
+                    .bind(MessageStatus::Pending.as_str())
+                    .bind(message.body.as_str())
+                    .bind(created)
+                    .bind(created);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    /// The stored alert an id or idempotency key refers to, with its message count.
+    async fn existing_alert(
+        tx: &mut sqlx::Transaction<'_, Any>,
+        alert: &NewAlert,
+    ) -> Result<Option<Enqueued>, StoreError> {
+        let row = sqlx::query("SELECT id, messages FROM alerts WHERE id = $1 OR idempotency_key = $2")
+            .bind(alert.id.as_str())
+            .bind(alert.idempotency_key.as_deref())
+            .fetch_optional(&mut **tx)
+            .await?;
+        match row {
+            Some(row) => Ok(Some(Enqueued {
+                alert_id: row.try_get(0)?,
+                messages: u64::try_from(row.try_get::<i64, _>(1)?).unwrap_or(0),
+                duplicate: true,
+            })),
+            None => Ok(None),
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> &'static str {
+        self.dialect.backend
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn flocks(&self) -> Result<Vec<FlockRecord>, StoreError> {
+        let rows = sqlx::query("SELECT id, name, use_global, enabled, origin FROM flocks ORDER BY id")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(FlockRecord {
+                    id: row.try_get(0)?,
+                    name: row.try_get(1)?,
+                    settings: FlockSettings {
+                        use_global: row.try_get::<i64, _>(2)? != 0,
+                        enabled: row.try_get::<i64, _>(3)? != 0,
+                    },
+                    origin: origin_from(&row.try_get::<String, _>(4)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn put_flock(&self, flock: &FlockRecord) -> Result<(), StoreError> {
+        Self::upsert_flock(flock).execute(&self.write).await?;
+        Ok(())
+    }
+
+    async fn delete_flock(&self, id: &str) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        let deleted = sqlx::query("DELETE FROM flocks WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::FlockNotFound(id.to_owned()));
+        }
+        let ids: Vec<String> = sqlx::query("SELECT id FROM destinations WHERE scope = $1")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()?;
+        for destination_id in &ids {
+            Self::cancel_messages_of(destination_id).execute(&mut *tx).await?;
+        }
+        sqlx::query("DELETE FROM destinations WHERE scope = $1").bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn destinations(&self) -> Result<Vec<Destination>, StoreError> {
+        let rows = sqlx::query("SELECT spec FROM destinations ORDER BY name").fetch_all(&self.read).await?;
+        rows.iter().map(destination_from_row).collect()
+    }
+
+    async fn put_destination(&self, destination: &Destination, origin: Origin) -> Result<(), StoreError> {
+        Self::upsert_destination(destination, Self::spec(destination)?, origin).execute(&self.write).await?;
+        Ok(())
+    }
+
+    async fn delete_destination(&self, id: &str) -> Result<u64, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let deleted = sqlx::query("DELETE FROM destinations WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::DestinationNotFound(id.to_owned()));
+        }
+        let cancelled = Self::cancel_messages_of(id).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(cancelled)
+    }
+
+    async fn apply_config(&self, flocks: &[FlockRecord], destinations: &[Destination]) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        for flock in flocks {
+            Self::upsert_flock(flock).execute(&mut *tx).await?;
+        }
+        let stale: Vec<String> = sqlx::query("SELECT id FROM destinations WHERE origin = $1")
+            .bind(Origin::Config.as_str())
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get::<String, _>(0))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .filter(|id| !destinations.iter().any(|destination| &destination.id == id))
+            .collect();
+        for id in &stale {
+            Self::cancel_messages_of(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM destinations WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?;
+            tracing::info!(destination = %id, "A destination removed from the config file was deleted.");
+        }
+        for destination in destinations {
+            // A config destination replaces an API one of the same name.
+            sqlx::query("DELETE FROM destinations WHERE name = $1 AND id <> $2")
+                .bind(destination.name.as_str())
+                .bind(destination.id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            Self::upsert_destination(destination, Self::spec(destination)?, Origin::Config).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn enqueue(&self, alerts: &[NewAlert]) -> Result<Vec<Enqueued>, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let mut results = Vec::with_capacity(alerts.len());
+        for alert in alerts {
+            let inserted = sqlx::query(
+                "INSERT INTO alerts (id, idempotency_key, flock_id, kind, received_at, messages) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            )
+            .bind(alert.id.as_str())
+            .bind(alert.idempotency_key.as_deref())
+            .bind(alert.flock_id.as_str())
+            .bind(alert.kind.as_str())
+            .bind(millis(alert.received_at))
+            .bind(i64::try_from(alert.messages.len()).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() == 0 {
+                match Self::existing_alert(&mut tx, alert).await? {
+                    Some(existing) => results.push(existing),
+                    None => {
+                        return Err(StoreError::Corrupt {
+                            table: "alerts",
+                            reason: format!("alert {} conflicts but cannot be found", alert.id),
+                        })
+                    }
+                }
+                continue;
+            }
+            self.insert_messages(&mut tx, alert).await?;
+            results.push(Enqueued {
+                alert_id: alert.id.clone(),
+                messages: u64::try_from(alert.messages.len()).unwrap_or(u64::MAX),
+                duplicate: false,
+            });
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    async fn claim(
+        &self,
+        destination_id: &str,
+        owner: &str,
+        limit: u32,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Message>, StoreError> {
+        let lease_end = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+        let rows = sqlx::query(self.dialect.claim)
+            .bind(owner)
+            .bind(millis(lease_end))
+            .bind(millis(now))
+            .bind(destination_id)
+            .bind(i64::from(limit))
+            .fetch_all(&self.write)
+            .await?;
+        let mut messages = rows.iter().map(message_from_row).collect::<Result<Vec<_>, _>>()?;
+        messages.sort_by_key(|message| message.created_at);
+        Ok(messages)
+    }
+
+    async fn finish(&self, results: &[Finished]) -> Result<(), StoreError> {
+        if results.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write.begin().await?;
+        for result in results {
+            let attempt = &result.attempt;
+            sqlx::query(
+                "INSERT INTO attempts (message_id, number, started_at, duration_ms, http_status, outcome, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            )
+            .bind(result.message_id.as_str())
+            .bind(i64::from(attempt.number))
+            .bind(millis(attempt.started_at))
+            .bind(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX))
+            .bind(attempt.http_status.map(i64::from))
+            .bind(attempt.outcome.as_str())
+            .bind(attempt.detail.as_str())
+            .execute(&mut *tx)
+            .await?;
+            let finished_at = millis(attempt.started_at) + i64::try_from(attempt.duration_ms).unwrap_or(0);
+            let (status, next_attempt_at, finished) = match &result.next {
+                Next::Delivered => (MessageStatus::Delivered, finished_at, Some(finished_at)),
+                Next::RetryAt(at) => (MessageStatus::Pending, millis(*at), None),
+                Next::Failed => (MessageStatus::Failed, finished_at, Some(finished_at)),
+            };
+            let last_error = match result.next {
+                Next::Delivered => None,
+                _ => Some(attempt.detail.as_str()),
+            };
+            sqlx::query(
+                "UPDATE messages SET status = $1, next_attempt_at = $2, finished_at = $3, last_error = $4, \
+                 attempts = attempts + 1, tries = tries + 1, lease_owner = NULL \
+                 WHERE id = $5 AND lease_owner = $6 AND status = 'delivering'",
+            )
+            .bind(status.as_str())
+            .bind(next_attempt_at)
+            .bind(finished)
+            .bind(last_error)
+            .bind(result.message_id.as_str())
+            .bind(result.owner.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn release(&self, owner: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let released = sqlx::query(
+            "UPDATE messages SET status = 'pending', lease_owner = NULL, next_attempt_at = $2 \
+             WHERE lease_owner = $1 AND status = 'delivering'",
+        )
+        .bind(owner)
+        .bind(millis(now))
+        .execute(&self.write)
+        .await?;
+        Ok(released.rows_affected())
+    }
+
+    async fn next_due(&self, destination_id: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row = sqlx::query(
+            "SELECT MIN(next_attempt_at) FROM messages WHERE destination_id = $1 AND status IN ('pending', 'delivering')",
+        )
+        .bind(destination_id)
+        .fetch_one(&self.read)
+        .await?;
+        row.try_get::<Option<i64>, _>(0)?.map(|at| time(at, "messages")).transpose()
+    }
+
+    async fn messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, StoreError> {
+        let mut conditions = Vec::new();
+        let mut index = 0;
+        let mut next = || {
+            index += 1;
+            format!("${index}")
+        };
+        let text_filters = [
+            ("status", filter.status.map(|status| status.as_str().to_owned())),
+            ("destination_id", filter.destination_id.clone()),
+            ("flock_id", filter.flock_id.clone()),
+            ("alert_id", filter.alert_id.clone()),
+        ];
+        let mut texts = Vec::new();
+        for (column, value) in text_filters {
+            if let Some(value) = value {
+                conditions.push(format!("{column} = {}", next()));
+                texts.push(value);
+            }
+        }
+        let mut times = Vec::new();
+        if let Some(since) = filter.since {
+            conditions.push(format!("created_at >= {}", next()));
+            times.push(millis(since));
+        }
+        if let Some(until) = filter.until {
+            conditions.push(format!("created_at < {}", next()));
+            times.push(millis(until));
+        }
+        let limit_placeholder = next();
+        let where_clause =
+            if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages {where_clause} ORDER BY created_at DESC, id DESC LIMIT {limit_placeholder}"
+        );
+        let mut query = sqlx::query(&sql);
+        for text in texts {
+            query = query.bind(text);
+        }
+        for time in times {
+            query = query.bind(time);
+        }
+        let rows = query.bind(i64::from(filter.limit)).fetch_all(&self.read).await?;
+        rows.iter().map(message_from_row).collect()
+    }
+
+    async fn message(&self, id: &str) -> Result<Option<(Message, Vec<Attempt>)>, StoreError> {
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
+        let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&self.read).await? else {
+            return Ok(None);
+        };
+        let message = message_from_row(&row)?;
+        let attempts = sqlx::query(
+            "SELECT number, started_at, duration_ms, http_status, outcome, detail FROM attempts \
+             WHERE message_id = $1 ORDER BY number",
+        )
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Attempt {
+                number: count(row.try_get(0)?),
+                started_at: time(row.try_get(1)?, "attempts")?,
+                duration_ms: u64::try_from(row.try_get::<i64, _>(2)?).unwrap_or(0),
+                http_status: row.try_get::<Option<i64>, _>(3)?.and_then(|status| u16::try_from(status).ok()),
+                outcome: row.try_get(4)?,
+                detail: row.try_get(5)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Some((message, attempts)))
+    }
+
+    async fn replay(&self, id: &str, now: DateTime<Utc>) -> Result<Message, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE messages SET status = 'pending', next_attempt_at = $2, tries = 0, finished_at = NULL \
+             WHERE id = $1 AND status IN ('delivered', 'failed')",
+        )
+        .bind(id)
+        .bind(millis(now))
+        .execute(&self.write)
+        .await?;
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.write)
+            .await?
+            .ok_or_else(|| StoreError::MessageNotFound(id.to_owned()))?;
+        let message = message_from_row(&row)?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotReplayable { id: id.to_owned(), status: message.status.as_str() });
+        }
+        Ok(message)
+    }
+
+    async fn recover(
+        &self,
+        destination_id: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let recovered = sqlx::query(
+            "UPDATE messages SET status = 'pending', next_attempt_at = $4, tries = 0, finished_at = NULL \
+             WHERE destination_id = $1 AND status = 'failed' AND created_at >= $2 AND created_at < $3",
+        )
+        .bind(destination_id)
+        .bind(millis(since))
+        .bind(millis(until))
+        .bind(millis(now))
+        .execute(&self.write)
+        .await?;
+        Ok(recovered.rows_affected())
+    }
+
+    async fn prune(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "DELETE FROM attempts WHERE message_id IN \
+             (SELECT id FROM messages WHERE status = 'delivered' AND finished_at < $1)",
+        )
+        .bind(millis(before))
+        .execute(&mut *tx)
+        .await?;
+        let pruned = sqlx::query("DELETE FROM messages WHERE status = 'delivered' AND finished_at < $1")
+            .bind(millis(before))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        // Alerts are kept as long as any of their messages is, and for the
+        // retention period at least (their ids de-duplicate senders' retries).
+        sqlx::query(
+            "DELETE FROM alerts WHERE received_at < $1 AND NOT EXISTS \
+             (SELECT 1 FROM messages WHERE messages.alert_id = alerts.id)",
+        )
+        .bind(millis(before))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(pruned)
+    }
+
+    async fn queue_depths(&self) -> Result<Vec<QueueDepth>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT destination_id, COUNT(*), MIN(created_at) FROM messages \
+             WHERE status IN ('pending', 'delivering') GROUP BY destination_id ORDER BY destination_id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(QueueDepth {
+                    destination_id: row.try_get(0)?,
+                    queued: u64::try_from(row.try_get::<i64, _>(1)?).unwrap_or(0),
+                    oldest_created_at: row.try_get::<Option<i64>, _>(2)?.map(|at| time(at, "messages")).transpose()?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,64 @@
+//! The embedded SQLite store: the default, no set-up. WAL journal, one writer
+//! connection (SQLite has one writer at a time) and a few readers.
+
+use std::path::Path;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::Executor as _;
+
+use super::sql::{Dialect, Migration, SqlStore, MESSAGE_COLUMNS};
+use super::StoreError;
+
+const MIGRATIONS: &[Migration] = &[Migration { version: 1, sql: include_str!("../../migrations/sqlite/0001_outbox.sql") }];
+
+/// Connection settings every connection gets. `synchronous = NORMAL` in WAL mode
+/// keeps every commit durable across a process crash (an OS crash may lose the
+/// last transactions, never corrupt the file).
+const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
+                       PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;";
+
+fn claim_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "UPDATE messages SET status = 'delivering', lease_owner = $1, next_attempt_at = $2 \
+             WHERE id IN (SELECT id FROM messages WHERE destination_id = $4 AND status IN ('pending', 'delivering') \
+             AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $5) RETURNING {MESSAGE_COLUMNS}"
+        )
+    })
+}
+
+/// Opens (creating if needed) the database a `sqlite://PATH` URL names, and
+/// migrates it. The file's directory is created too.
+pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
+    sqlx::any::install_default_drivers();
+    let options = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
+    let path = options.get_filename();
+    if let Some(directory) = path.parent().filter(|directory| !directory.as_os_str().is_empty()) {
+        std::fs::create_dir_all(directory)
+            .map_err(|source| StoreError::DataDir { path: directory.display().to_string(), source })?;
+    }
+    let url = file_url(path);
+    let pool = |size: u32| {
+        AnyPoolOptions::new()
+            .max_connections(size)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(|connection, _| Box::pin(async move { connection.execute(PRAGMAS).await.map(|_| ()) }))
+            .connect(&url)
+    };
+    let write = pool(1).await?;
+    let read = pool(4).await?;
+    let dialect = Dialect { backend: "sqlite", claim: claim_sql(), max_rows_per_insert: 100 };
+    let store = SqlStore::new(write, read, dialect);
+    store.migrate(MIGRATIONS, None).await?;
+    Ok(store)
+}
+
+/// `sqlite://…?mode=rwc` for a path, so that the `Any` driver creates the file.
+fn file_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}

@@ -1,0 +1,327 @@
+//! The store conformance suite: every test runs against SQLite and against
+//! PostgreSQL (a fresh database each), through the `Store` trait only.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone as _, Utc};
+use flockrelay::destination::{Channel, ChannelKind, Destination};
+use flockrelay::flock::{FlockSettings, Scope};
+use flockrelay::notify::generic::config::GenericSettings;
+use flockrelay::store::{
+    Attempt, Finished, FlockRecord, MessageFilter, MessageStatus, NewAlert, NewMessage, Next, Origin, Store,
+    StoreError,
+};
+
+use crate::support::destination;
+
+const LEASE: Duration = Duration::from_secs(60);
+
+fn at(seconds: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_800_000_000 + seconds, 0).single().expect("valid time")
+}
+
+fn hook(name: &str) -> Destination {
+    let url = format!("https://hooks.example/{name}").parse().expect("valid URL");
+    destination(name, Channel::Generic(GenericSettings { url, headers: Default::default(), auth: None, signing: None }))
+}
+
+fn alert(id: &str, received: DateTime<Utc>, destinations: &[&str]) -> NewAlert {
+    NewAlert {
+        id: id.to_owned(),
+        idempotency_key: None,
+        flock_id: "flock:default".to_owned(),
+        kind: "canary.incident".to_owned(),
+        received_at: received,
+        messages: destinations
+            .iter()
+            .map(|destination| NewMessage {
+                id: format!("msg_{id}_{destination}"),
+                destination_id: (*destination).to_owned(),
+                kind: ChannelKind::Generic,
+                body: format!("{{\"alert\":\"{id}\"}}"),
+            })
+            .collect(),
+    }
+}
+
+fn finished(message_id: &str, owner: &str, number: u32, started: DateTime<Utc>, next: Next) -> Finished {
+    let (outcome, status) = match next {
+        Next::Delivered => ("delivered", 200),
+        Next::RetryAt(_) => ("retry", 503),
+        Next::Failed => ("failed", 404),
+    };
+    Finished {
+        message_id: message_id.to_owned(),
+        owner: owner.to_owned(),
+        attempt: Attempt {
+            number,
+            started_at: started,
+            duration_ms: 12,
+            http_status: Some(status),
+            outcome: outcome.to_owned(),
+            detail: format!("HTTP {status}"),
+        },
+        next,
+    }
+}
+
+async fn status_of(store: &dyn Store, id: &str) -> MessageStatus {
+    store.message(id).await.expect("reads").expect("exists").0.status
+}
+
+async fn claim_ids(store: &dyn Store, destination: &str, owner: &str, now: DateTime<Utc>) -> Vec<String> {
+    store.claim(destination, owner, 100, LEASE, now).await.expect("claims").into_iter().map(|message| message.id).collect()
+}
+
+async fn a_message_goes_from_pending_to_delivered_with_its_attempts(store: Arc<dyn Store>) {
+    let stored = store.enqueue(&[alert("a1", at(0), &["hook"])]).await.expect("enqueues");
+    assert_eq!((stored[0].messages, stored[0].duplicate), (1, false));
+    assert_eq!(status_of(&*store, "msg_a1_hook").await, MessageStatus::Pending);
+
+    let claimed = store.claim("hook", "worker-1", 10, LEASE, at(1)).await.expect("claims");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].body, r#"{"alert":"a1"}"#);
+    assert_eq!(claimed[0].status, MessageStatus::Delivering);
+    assert!(claim_ids(&*store, "hook", "worker-2", at(2)).await.is_empty(), "a leased message is not claimed again");
+
+    store.finish(&[finished("msg_a1_hook", "worker-1", 1, at(2), Next::Delivered)]).await.expect("finishes");
+    let (message, attempts) = store.message("msg_a1_hook").await.expect("reads").expect("exists");
+    assert_eq!(message.status, MessageStatus::Delivered);
+    assert_eq!((message.attempts, message.tries), (1, 1));
+    assert!(message.finished_at.is_some());
+    assert_eq!(attempts.len(), 1);
+    assert_eq!((attempts[0].number, attempts[0].http_status, attempts[0].outcome.as_str()), (1, Some(200), "delivered"));
+    assert!(claim_ids(&*store, "hook", "worker-2", at(3)).await.is_empty());
+}
+
+async fn an_alert_seen_before_is_not_enqueued_twice(store: Arc<dyn Store>) {
+    store.enqueue(&[alert("a1", at(0), &["hook", "other"])]).await.expect("enqueues");
+    let again = store.enqueue(&[alert("a1", at(5), &["hook"])]).await.expect("enqueues");
+    assert_eq!(again[0].alert_id, "a1");
+    assert_eq!((again[0].messages, again[0].duplicate), (2, true));
+
+    let mut keyed = alert("a2", at(0), &["hook"]);
+    keyed.idempotency_key = Some("client-key-1".into());
+    store.enqueue(&[keyed]).await.expect("enqueues");
+    let mut same_key = alert("a3", at(1), &["hook"]);
+    same_key.idempotency_key = Some("client-key-1".into());
+    let again = store.enqueue(&[same_key]).await.expect("enqueues");
+    assert_eq!((again[0].alert_id.as_str(), again[0].duplicate), ("a2", true));
+    let all = store.messages(&MessageFilter { limit: 100, ..Default::default() }).await.expect("lists");
+    assert_eq!(all.len(), 3, "no message was added for duplicates");
+}
+
+async fn enqueue_is_all_or_nothing(store: Arc<dyn Store>) {
+    let first = alert("a1", at(0), &["hook"]);
+    let mut second = alert("a2", at(0), &["hook"]);
+    second.messages[0].id = first.messages[0].id.clone();
+    assert!(store.enqueue(&[first, second]).await.is_err(), "a clashing message id fails the whole batch");
+    let all = store.messages(&MessageFilter { limit: 100, ..Default::default() }).await.expect("lists");
+    assert!(all.is_empty(), "nothing half-written: {all:?}");
+    assert!(!store.enqueue(&[alert("a1", at(0), &["hook"])]).await.expect("enqueues")[0].duplicate);
+}
+
+async fn an_expired_lease_makes_the_message_due_again(store: Arc<dyn Store>) {
+    store.enqueue(&[alert("a1", at(0), &["hook"])]).await.expect("enqueues");
+    assert_eq!(claim_ids(&*store, "hook", "crashed", at(1)).await.len(), 1);
+    assert!(claim_ids(&*store, "hook", "rescuer", at(30)).await.is_empty(), "lease still running");
+    assert_eq!(claim_ids(&*store, "hook", "rescuer", at(62)).await, ["msg_a1_hook"]);
+    // The crashed worker comes back late: its attempt is logged, the state stays the rescuer's.
+    store.finish(&[finished("msg_a1_hook", "crashed", 1, at(63), Next::Failed)]).await.expect("finishes");
+    assert_eq!(status_of(&*store, "msg_a1_hook").await, MessageStatus::Delivering);
+    store.finish(&[finished("msg_a1_hook", "rescuer", 2, at(64), Next::Delivered)]).await.expect("finishes");
+    let (message, attempts) = store.message("msg_a1_hook").await.expect("reads").expect("exists");
+    assert_eq!(message.status, MessageStatus::Delivered);
+    assert_eq!(attempts.len(), 2);
+}
+
+async fn a_retry_waits_for_its_time_and_release_hands_leases_back(store: Arc<dyn Store>) {
+    store.enqueue(&[alert("a1", at(0), &["hook"]), alert("a2", at(0), &["hook"])]).await.expect("enqueues");
+    let claimed = claim_ids(&*store, "hook", "w", at(1)).await;
+    assert_eq!(claimed.len(), 2);
+    store.finish(&[finished(&claimed[0], "w", 1, at(1), Next::RetryAt(at(10)))]).await.expect("finishes");
+    assert_eq!(store.next_due("hook").await.expect("reads"), Some(at(10)));
+    assert!(claim_ids(&*store, "hook", "w", at(9)).await.is_empty());
+    assert_eq!(store.release("w", at(9)).await.expect("releases"), 1, "only the one still leased");
+    assert_eq!(claim_ids(&*store, "hook", "w2", at(9)).await, [claimed[1].clone()]);
+    assert_eq!(claim_ids(&*store, "hook", "w2", at(10)).await, [claimed[0].clone()]);
+    let message = store.message(&claimed[0]).await.expect("reads").expect("exists").0;
+    assert_eq!(message.last_error.as_deref(), Some("HTTP 503"));
+}
+
+async fn replay_requeues_the_same_message_with_a_fresh_schedule(store: Arc<dyn Store>) {
+    store.enqueue(&[alert("a1", at(0), &["hook"])]).await.expect("enqueues");
+    claim_ids(&*store, "hook", "w", at(1)).await;
+    store.finish(&[finished("msg_a1_hook", "w", 1, at(1), Next::Failed)]).await.expect("finishes");
+    let replayed = store.replay("msg_a1_hook", at(100)).await.expect("replays");
+    assert_eq!((replayed.status, replayed.tries, replayed.attempts), (MessageStatus::Pending, 0, 1));
+    assert!(matches!(store.replay("msg_a1_hook", at(100)).await, Err(StoreError::NotReplayable { .. })));
+    assert!(matches!(store.replay("msg_nope", at(100)).await, Err(StoreError::MessageNotFound(_))));
+    assert_eq!(claim_ids(&*store, "hook", "w", at(100)).await, ["msg_a1_hook"], "same id, so the same webhook-id");
+}
+
+async fn recover_requeues_failed_messages_in_the_window_only(store: Arc<dyn Store>) {
+    for (id, second) in [("early", 0), ("inside1", 100), ("inside2", 150), ("late", 300)] {
+        store.enqueue(&[alert(id, at(second), &["hook"])]).await.expect("enqueues");
+    }
+    store.enqueue(&[alert("other", at(120), &["elsewhere"])]).await.expect("enqueues");
+    for destination in ["hook", "elsewhere"] {
+        let claimed = claim_ids(&*store, destination, "w", at(400)).await;
+        let results: Vec<_> = claimed.iter().map(|id| finished(id, "w", 1, at(400), Next::Failed)).collect();
+        store.finish(&results).await.expect("finishes");
+    }
+    assert_eq!(store.recover("hook", at(100), at(200), at(500)).await.expect("recovers"), 2);
+    let pending = store
+        .messages(&MessageFilter { status: Some(MessageStatus::Pending), limit: 100, ..Default::default() })
+        .await
+        .expect("lists");
+    let ids: HashSet<_> = pending.iter().map(|message| message.alert_id.as_str()).collect();
+    assert_eq!(ids, HashSet::from(["inside1", "inside2"]));
+}
+
+async fn deleting_a_destination_cancels_its_queue(store: Arc<dyn Store>) {
+    store.put_destination(&hook("hook"), Origin::Api).await.expect("stores");
+    store.put_destination(&hook("keep"), Origin::Api).await.expect("stores");
+    store.enqueue(&[alert("a1", at(0), &["hook", "keep"]), alert("a2", at(0), &["hook"])]).await.expect("enqueues");
+    assert_eq!(store.delete_destination("hook").await.expect("deletes"), 2);
+    assert_eq!(status_of(&*store, "msg_a1_hook").await, MessageStatus::Cancelled);
+    assert_eq!(status_of(&*store, "msg_a1_keep").await, MessageStatus::Pending);
+    assert!(matches!(store.delete_destination("hook").await, Err(StoreError::DestinationNotFound(_))));
+    let names: Vec<_> = store.destinations().await.expect("lists").into_iter().map(|d| d.name).collect();
+    assert_eq!(names, ["keep"]);
+}
+
+async fn config_is_applied_and_what_left_the_file_is_removed(store: Arc<dyn Store>) {
+    let flock = FlockRecord {
+        id: "flock:dc".into(),
+        name: "Datacenter".into(),
+        settings: FlockSettings { use_global: false, enabled: true },
+        origin: Origin::Config,
+    };
+    let mut in_flock = hook("dc_hook");
+    in_flock.scope = Scope::Flock("flock:dc".into());
+    store.apply_config(&[flock.clone()], &[hook("old"), in_flock.clone()]).await.expect("applies");
+    store.put_destination(&hook("from_api"), Origin::Api).await.expect("stores");
+    store.enqueue(&[alert("a1", at(0), &["old"])]).await.expect("enqueues");
+
+    let mut changed = in_flock.clone();
+    changed.enabled = false;
+    store.apply_config(&[flock.clone()], &[changed.clone()]).await.expect("applies again");
+    let destinations = store.destinations().await.expect("lists");
+    let names: Vec<_> = destinations.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["dc_hook", "from_api"], "API destinations stay, removed config ones go");
+    assert_eq!(destinations[0], changed, "a destination round-trips through the store exactly");
+    assert_eq!(status_of(&*store, "msg_a1_old").await, MessageStatus::Cancelled);
+    assert_eq!(store.flocks().await.expect("lists"), [flock]);
+
+    store.delete_flock("flock:dc").await.expect("deletes");
+    let names: Vec<_> = store.destinations().await.expect("lists").into_iter().map(|d| d.name).collect();
+    assert_eq!(names, ["from_api"], "a flock's destinations go with it");
+    assert!(matches!(store.delete_flock("flock:dc").await, Err(StoreError::FlockNotFound(_))));
+}
+
+async fn listing_filters_and_queue_depths(store: Arc<dyn Store>) {
+    store.enqueue(&[alert("a1", at(0), &["hook", "other"]), alert("a2", at(10), &["hook"])]).await.expect("enqueues");
+    let by = |filter: MessageFilter| {
+        let store = Arc::clone(&store);
+        async move { store.messages(&MessageFilter { limit: 100, ..filter }).await.expect("lists") }
+    };
+    assert_eq!(by(MessageFilter { destination_id: Some("hook".into()), ..Default::default() }).await.len(), 2);
+    assert_eq!(by(MessageFilter { alert_id: Some("a1".into()), ..Default::default() }).await.len(), 2);
+    assert_eq!(by(MessageFilter { since: Some(at(5)), ..Default::default() }).await.len(), 1);
+    assert_eq!(by(MessageFilter { until: Some(at(5)), ..Default::default() }).await.len(), 2);
+    assert_eq!(by(MessageFilter { flock_id: Some("flock:nope".into()), ..Default::default() }).await.len(), 0);
+    let newest_first = by(MessageFilter::default()).await;
+    assert_eq!(newest_first[0].alert_id, "a2");
+    assert_eq!(store.messages(&MessageFilter { limit: 1, ..Default::default() }).await.expect("lists").len(), 1);
+
+    let depths = store.queue_depths().await.expect("reads");
+    assert_eq!(depths.len(), 2);
+    assert_eq!((depths[0].destination_id.as_str(), depths[0].queued, depths[0].oldest_created_at), ("hook", 2, Some(at(0))));
+}
+
+async fn prune_removes_old_delivered_messages_only(store: Arc<dyn Store>) {
+    store.enqueue(&[alert("a1", at(0), &["hook"]), alert("a2", at(0), &["hook"])]).await.expect("enqueues");
+    let claimed = claim_ids(&*store, "hook", "w", at(1)).await;
+    store
+        .finish(&[
+            finished(&claimed[0], "w", 1, at(1), Next::Delivered),
+            finished(&claimed[1], "w", 1, at(1), Next::Failed),
+        ])
+        .await
+        .expect("finishes");
+    assert_eq!(store.prune(at(0)).await.expect("prunes"), 0, "nothing finished before then");
+    assert_eq!(store.prune(at(10)).await.expect("prunes"), 1);
+    assert!(store.message(&claimed[0]).await.expect("reads").is_none());
+    assert_eq!(status_of(&*store, &claimed[1]).await, MessageStatus::Failed, "failed messages are kept");
+}
+
+async fn concurrent_claims_never_hand_out_a_message_twice(store: Arc<dyn Store>) {
+    let alerts: Vec<_> = (0..200).map(|index| alert(&format!("a{index}"), at(0), &["hook"])).collect();
+    store.enqueue(&alerts).await.expect("enqueues");
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..4 {
+        let store = Arc::clone(&store);
+        workers.spawn(async move {
+            let owner = format!("worker-{worker}");
+            let mut mine = Vec::new();
+            loop {
+                let claimed = store.claim("hook", &owner, 7, LEASE, at(1)).await.expect("claims");
+                if claimed.is_empty() {
+                    return mine;
+                }
+                mine.extend(claimed.into_iter().map(|message| message.id));
+            }
+        });
+    }
+    let mut seen = HashSet::new();
+    while let Some(joined) = workers.join_next().await {
+        for id in joined.expect("worker finished") {
+            assert!(seen.insert(id.clone()), "{id} was claimed twice");
+        }
+    }
+    assert_eq!(seen.len(), 200);
+}
+
+/// Generates one test per backend for each conformance function.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let (store, _dir) = crate::support::stores::sqlite().await;
+                    super::$name(store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(store) = crate::support::stores::postgres(concat!("store::postgres::", stringify!($name))).await else {
+                        return;
+                    };
+                    super::$name(store).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    a_message_goes_from_pending_to_delivered_with_its_attempts,
+    an_alert_seen_before_is_not_enqueued_twice,
+    enqueue_is_all_or_nothing,
+    an_expired_lease_makes_the_message_due_again,
+    a_retry_waits_for_its_time_and_release_hands_leases_back,
+    replay_requeues_the_same_message_with_a_fresh_schedule,
+    recover_requeues_failed_messages_in_the_window_only,
+    deleting_a_destination_cancels_its_queue,
+    config_is_applied_and_what_left_the_file_is_removed,
+    listing_filters_and_queue_depths,
+    prune_removes_old_delivered_messages_only,
+    concurrent_claims_never_hand_out_a_message_twice,
+);
