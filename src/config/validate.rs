@@ -185,10 +185,8 @@ fn generic_problems(key: &str, generic: &GenericSettings, allow_http: bool, prob
                 problems.add(&format!("{key}.auth.password"), format!("must be 1 to {MAX_BASIC_LEN} characters"));
             }
         }
-        Some(GenericAuth::Bearer { token }) => {
-            if token.is_empty() || token.expose().chars().any(char::is_control) {
-                problems.add(&format!("{key}.auth.token"), "must be non-empty, without control characters");
-            }
+        Some(GenericAuth::Bearer { token }) if token.is_empty() || token.expose().chars().any(char::is_control) => {
+            problems.add(&format!("{key}.auth.token"), "must be non-empty, without control characters");
         }
         Some(GenericAuth::ClientSecret { secret, field }) => {
             if secret.is_empty() || secret.expose().chars().count() > MAX_CLIENT_SECRET_LEN {
@@ -198,7 +196,7 @@ fn generic_problems(key: &str, generic: &GenericSettings, allow_http: bool, prob
                 problems.add(&format!("{key}.auth.field"), "must not be empty");
             }
         }
-        None => {}
+        _ => {}
     }
     match &generic.signing {
         Some(Signing::StandardWebhooks { secrets }) => {
@@ -211,12 +209,10 @@ fn generic_problems(key: &str, generic: &GenericSettings, allow_http: bool, prob
                 }
             }
         }
-        Some(Signing::FlockHmac { secret }) => {
-            if secret.is_empty() {
-                problems.add(&format!("{key}.signing.secret"), "must not be empty");
-            }
+        Some(Signing::FlockHmac { secret }) if secret.is_empty() => {
+            problems.add(&format!("{key}.signing.secret"), "must not be empty");
         }
-        None => {}
+        _ => {}
     }
 }
 

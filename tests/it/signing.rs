@@ -29,7 +29,7 @@ fn vectors() -> Vec<Vector> {
 fn our_signatures_match_the_reference_vectors() {
     for vector in vectors() {
         let key = SigningKey::from_secret(&vector.secret).expect("valid secret");
-        let signature = signature_header(&[key.clone()], &vector.msg_id, vector.timestamp, vector.payload.as_bytes());
+        let signature = signature_header(std::slice::from_ref(&key), &vector.msg_id, vector.timestamp, vector.payload.as_bytes());
         assert_eq!(signature, vector.expected_signature, "{}", vector.name);
         assert_eq!(
             verify(&[key], &vector.msg_id, &vector.timestamp.to_string(), &vector.expected_signature, vector.payload.as_bytes(), vector.timestamp, 300),

@@ -44,7 +44,7 @@ async fn several_due_events_travel_in_one_request() {
     let destination = hec(&receiver);
     let renderer = Renderer::built_in().expect("templates");
     let notifier = by_kind(destination.channel.kind());
-    let mut alerts = vec![canary_alert(), hostile_alert(), canary_alert()];
+    let mut alerts = [canary_alert(), hostile_alert(), canary_alert()];
     alerts[2].id = "third".into();
     let payloads: Vec<_> = alerts
         .iter()

@@ -1,10 +1,12 @@
 //! HEC answers `{"text": "...", "code": N}`. Code 0 is delivered. Server busy
 //! (code 9 / HTTP 503), internal errors (code 8) and other 5xx retry. Token
 //! problems (codes 1-4) and data problems (5-7, 10-16) fail at once with HEC's text.
+//! An answer without a HEC code (a proxy, a load balancer) gets the shared HTTP
+//! rules, so 410 Gone also disables the destination there.
 
 use serde::Deserialize;
 
-use crate::notify::{status_and_body, ChannelAnswer, Outcome};
+use crate::notify::{classify_http, status_and_body, ChannelAnswer, Outcome};
 
 #[derive(Deserialize)]
 struct HecAnswer {
@@ -24,9 +26,8 @@ pub fn classify(answer: &ChannelAnswer) -> Outcome {
     };
     match (answer.status, code) {
         (200..=299, None | Some(0)) => Outcome::Delivered,
-        (_, Some(8 | 9)) | (429 | 503, _) => Outcome::retry(answer.retry_after, reason),
+        (_, Some(8 | 9)) | (503, _) => Outcome::retry(answer.retry_after, reason),
         (_, Some(1..=7 | 10..=16)) => Outcome::failed(reason),
-        (500..=599, _) | (408, _) => Outcome::retry(answer.retry_after, reason),
-        _ => Outcome::failed(reason),
+        _ => classify_http(answer, |_| reason.clone()),
     }
 }

@@ -64,3 +64,11 @@ fn hec_codes_decide_the_outcome() {
         }
     }
 }
+
+#[test]
+fn an_answer_without_a_hec_code_gets_the_http_rules() {
+    let answer = |status, body: &str| ChannelAnswer { status, body: body.into(), retry_after: None };
+    assert!(matches!(classify(&answer(410, "Gone")), Outcome::Failed { disable_destination: true, .. }));
+    assert!(matches!(classify(&answer(408, "")), Outcome::Retry { .. }));
+    assert!(matches!(classify(&answer(301, "")), Outcome::Failed { disable_destination: false, .. }));
+}

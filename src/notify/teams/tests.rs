@@ -42,3 +42,15 @@ fn answers_are_classified_by_teams_rules() {
     assert!(matches!(super::classify::classify(&answer(400)), Outcome::Failed { .. }));
     assert!(matches!(super::classify::classify(&answer(404)), Outcome::Failed { .. }));
 }
+
+#[test]
+fn a_connector_failure_hidden_in_a_200_is_not_delivered() {
+    let answer = |body: &str| ChannelAnswer { status: 200, body: body.to_owned(), retry_after: None };
+    let throttled = "Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 429 with ContextId tcid=0";
+    assert!(matches!(super::classify::classify(&answer(throttled)), Outcome::Retry { .. }));
+    let too_large = "Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 413 with ContextId tcid=0";
+    assert!(
+        matches!(super::classify::classify(&answer(too_large)), Outcome::Failed { reason, .. } if reason.contains("413"))
+    );
+    assert_eq!(super::classify::classify(&answer("1")), Outcome::Delivered);
+}
