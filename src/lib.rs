@@ -22,15 +22,19 @@
 //! - [`cli`] — the `flockrelay` commands; the only place `anyhow` is used.
 
 pub mod alert;
+pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod destination;
 pub mod direct;
 pub mod flock;
+pub mod metrics;
 pub mod notify;
+pub mod outbox;
 pub mod render;
 pub mod routing;
 pub mod secret;
+pub mod server;
 pub mod signing;
 pub mod store;
 pub mod telemetry;

@@ -2,8 +2,10 @@
 //! here and in `main.rs` only.
 
 mod check;
+mod messages;
 mod render;
 mod send;
+mod serve;
 mod test;
 
 use std::io::Read as _;
@@ -29,6 +31,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the relay: HTTP API and delivery workers (SQLite under ./data by default).
+    Serve,
+    /// Inspect, replay and recover messages in the store.
+    Messages {
+        #[command(subcommand)]
+        command: messages::MessagesCommand,
+    },
     /// Validate the configuration and every template; exit non-zero with the reason.
     Check,
     /// Print the exact request a destination would receive (secrets masked).
@@ -63,6 +72,14 @@ pub fn run() -> anyhow::Result<i32> {
     let cli = Cli::parse();
     match &cli.command {
         Command::Check => Ok(check::run(cli.config.as_deref())),
+        Command::Serve => {
+            let (config, renderer) = load(&cli)?;
+            runtime()?.block_on(serve::run(&config, renderer))
+        }
+        Command::Messages { command } => {
+            let (config, _) = load(&cli)?;
+            runtime()?.block_on(messages::run(&config, command))
+        }
         Command::Render { destination, alert } => {
             let (config, renderer) = load(&cli)?;
             render::run(&config, &renderer, destination, alert.as_deref())

@@ -24,6 +24,7 @@ use crate::notify::generic::config::GenericSettings;
 use crate::notify::slack::config::SlackSettings;
 use crate::notify::splunk_hec::config::SplunkSettings;
 use crate::notify::teams::config::TeamsSettings;
+use crate::secret::Secret;
 
 /// The lowest configuration layer: every key with its default, commented.
 pub const DEFAULTS: &str = include_str!("../../config/flockrelay.default.toml");
@@ -53,6 +54,38 @@ pub struct Config {
     pub templates: TemplatesConfig,
     /// How messages are sent.
     pub delivery: DeliveryConfig,
+    /// Where the outbox lives.
+    pub store: StoreConfig,
+    /// The HTTP server of `flockrelay serve`.
+    pub server: ServerConfig,
+}
+
+/// The outbox database.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite://PATH` (embedded, the default) or `postgres://USER@HOST/DB`.
+    pub url: Secret,
+    /// Delivered messages are deleted this long after delivery.
+    pub retention: Seconds,
+}
+
+/// The HTTP server.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// API tokens accepted as `auth_token` or `X-Canary-Auth-Token`. Empty: a
+    /// token is generated at first start and kept in `token_file`.
+    #[serde(default)]
+    pub auth_tokens: Vec<Secret>,
+    /// Where the generated token is kept when `auth_tokens` is empty.
+    pub token_file: PathBuf,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// How long in-flight sends may take to finish after SIGTERM / Ctrl-C.
+    pub shutdown_grace: Seconds,
 }
 
 /// The global destination set.
@@ -128,6 +161,25 @@ pub struct DeliveryConfig {
     pub timeout: Seconds,
     /// Allow `http://` destination URLs (labs and loopback tests only).
     pub allow_http: bool,
+    /// Wait before each retry: the first entry is the wait before the second
+    /// attempt. When the list is spent, the message fails.
+    pub retry_schedule: Vec<Seconds>,
+    /// Fraction of each wait added or removed at random, so that retries of many
+    /// messages do not arrive together (0 to 1).
+    pub jitter: f64,
+    /// The longest `Retry-After` honoured.
+    pub max_retry_after: Seconds,
+    /// How long a claimed message is reserved for its worker; when it runs out
+    /// (a crashed worker) the message is due again.
+    pub lease: Seconds,
+    /// Requests in flight per destination.
+    pub concurrency: u32,
+    /// Consecutive failed attempts after which a destination is paused.
+    pub breaker_threshold: u32,
+    /// How long a paused destination waits before one trial request.
+    pub breaker_cooldown: Seconds,
+    /// How often workers look for due retries (new messages wake them at once).
+    pub poll_interval: Seconds,
 }
 
 fn yes() -> bool {
@@ -172,7 +224,10 @@ pub fn figment(path: Option<&Path>) -> Result<Figment, ConfigError> {
     }
     let env = Env::prefixed(ENV_PREFIX)
         .split("__")
-        .filter(|key| !ENV_NOT_CONFIG.contains(&key.as_str()) && !key.as_str().starts_with("test_"));
+        .filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            !ENV_NOT_CONFIG.contains(&key.as_str()) && !key.starts_with("test_")
+        });
     Ok(figment.merge(env))
 }
 

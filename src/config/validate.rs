@@ -35,6 +35,7 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     if config.delivery.timeout.0.is_zero() {
         problems.add("delivery.timeout", "must be longer than zero");
     }
+    relay_problems(config, &mut problems);
     for (id, flock) in &config.flocks {
         let key = format!("flocks.\"{id}\"");
         if !id.starts_with("flock:") || id.len() <= "flock:".len() {
@@ -48,6 +49,40 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         destination_problems(config, name, destination, &mut problems);
     }
     problems.0
+}
+
+/// Settings of `flockrelay serve`: delivery, store, server.
+fn relay_problems(config: &Config, problems: &mut Problems) {
+    let delivery = &config.delivery;
+    if !(0.0..=1.0).contains(&delivery.jitter) {
+        problems.add("delivery.jitter", "must be between 0 and 1");
+    }
+    if delivery.lease.0 <= delivery.timeout.0 {
+        problems.add("delivery.lease", "must be longer than delivery.timeout, or a slow send would lose its lease");
+    }
+    for (key, value) in [("delivery.concurrency", delivery.concurrency), ("delivery.breaker_threshold", delivery.breaker_threshold)] {
+        if value == 0 {
+            problems.add(key, "must be at least 1");
+        }
+    }
+    if delivery.poll_interval.0.is_zero() {
+        problems.add("delivery.poll_interval", "must be longer than zero");
+    }
+    let store = config.store.url.expose();
+    if !(store.starts_with("sqlite:") || store.starts_with("postgres://") || store.starts_with("postgresql://")) {
+        problems.add("store.url", "must start with sqlite:// or postgres://");
+    }
+    if config.server.listen.parse::<std::net::SocketAddr>().is_err() {
+        problems.add("server.listen", "must be an address and port such as 127.0.0.1:8080 or [::]:8080");
+    }
+    for (index, token) in config.server.auth_tokens.iter().enumerate() {
+        if token.expose().len() < 16 || token.expose().chars().any(|ch| ch.is_control() || ch.is_whitespace()) {
+            problems.add(&format!("server.auth_tokens[{index}]"), "must be at least 16 characters, without spaces");
+        }
+    }
+    if config.server.body_limit < 1024 {
+        problems.add("server.body_limit", "must be at least 1024 bytes");
+    }
 }
 
 #[derive(Default)]

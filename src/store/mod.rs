@@ -74,6 +74,9 @@ pub struct NewMessage {
     pub destination_id: String,
     pub kind: ChannelKind,
     pub body: String,
+    /// Set when the message could not be rendered: it is stored as failed,
+    /// with this as its error, so that the operator sees it.
+    pub error: Option<String>,
 }
 
 /// What ingest did with one alert.
@@ -233,6 +236,8 @@ pub trait Store: Send + Sync + 'static {
     async fn destinations(&self) -> Result<Vec<Destination>, StoreError>;
     /// Inserts or replaces a destination (by id).
     async fn put_destination(&self, destination: &Destination, origin: Origin) -> Result<(), StoreError>;
+    /// Enables or disables a destination (410 Gone disables it).
+    async fn set_destination_enabled(&self, id: &str, enabled: bool) -> Result<(), StoreError>;
     /// Deletes a destination and cancels its queued messages; returns how many.
     async fn delete_destination(&self, id: &str) -> Result<u64, StoreError>;
     /// Applies the config file's flocks and destinations in one transaction:

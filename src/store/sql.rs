@@ -32,7 +32,7 @@ pub struct Dialect {
 pub const MESSAGE_COLUMNS: &str = "id, alert_id, destination_id, flock_id, kind, status, body, attempts, tries, \
      created_at, next_attempt_at, last_error, finished_at";
 
-const MESSAGE_FIELDS: usize = 9;
+const MESSAGE_FIELDS: usize = 11;
 
 /// One schema migration.
 pub struct Migration {
@@ -211,21 +211,24 @@ impl SqlStore {
                 (0..chunk.len()).map(|index| placeholders(1 + index * MESSAGE_FIELDS, MESSAGE_FIELDS)).collect();
             let sql = format!(
                 "INSERT INTO messages (id, alert_id, destination_id, flock_id, kind, status, body, created_at, \
-                 next_attempt_at) VALUES {}",
+                 next_attempt_at, last_error, finished_at) VALUES {}",
                 rows.join(", ")
             );
             let mut query = sqlx::query(&sql);
             for message in chunk {
+                let status = if message.error.is_some() { MessageStatus::Failed } else { MessageStatus::Pending };
                 query = query
                     .bind(message.id.as_str())
                     .bind(alert.id.as_str())
                     .bind(message.destination_id.as_str())
                     .bind(alert.flock_id.as_str())
                     .bind(message.kind.as_str())
-                    .bind(MessageStatus::Pending.as_str())
+                    .bind(status.as_str())
                     .bind(message.body.as_str())
                     .bind(created)
-                    .bind(created);
+                    .bind(created)
+                    .bind(message.error.as_deref())
+                    .bind(message.error.as_ref().map(|_| created));
             }
             query.execute(&mut **tx).await?;
         }
@@ -316,6 +319,26 @@ impl Store for SqlStore {
 
     async fn put_destination(&self, destination: &Destination, origin: Origin) -> Result<(), StoreError> {
         Self::upsert_destination(destination, Self::spec(destination)?, origin).execute(&self.write).await?;
+        Ok(())
+    }
+
+    async fn set_destination_enabled(&self, id: &str, enabled: bool) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query("SELECT spec FROM destinations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::DestinationNotFound(id.to_owned()))?;
+        let mut destination = destination_from_row(&row)?;
+        destination.enabled = enabled;
+        sqlx::query("UPDATE destinations SET spec = $1, enabled = $2, updated_at = $3 WHERE id = $4")
+            .bind(Self::spec(&destination)?)
+            .bind(flag(enabled))
+            .bind(millis(Utc::now()))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 

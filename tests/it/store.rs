@@ -41,6 +41,7 @@ fn alert(id: &str, received: DateTime<Utc>, destinations: &[&str]) -> NewAlert {
                 destination_id: (*destination).to_owned(),
                 kind: ChannelKind::Generic,
                 body: format!("{{\"alert\":\"{id}\"}}"),
+                error: None,
             })
             .collect(),
     }
@@ -202,13 +203,13 @@ async fn config_is_applied_and_what_left_the_file_is_removed(store: Arc<dyn Stor
     };
     let mut in_flock = hook("dc_hook");
     in_flock.scope = Scope::Flock("flock:dc".into());
-    store.apply_config(&[flock.clone()], &[hook("old"), in_flock.clone()]).await.expect("applies");
+    store.apply_config(std::slice::from_ref(&flock), &[hook("old"), in_flock.clone()]).await.expect("applies");
     store.put_destination(&hook("from_api"), Origin::Api).await.expect("stores");
     store.enqueue(&[alert("a1", at(0), &["old"])]).await.expect("enqueues");
 
     let mut changed = in_flock.clone();
     changed.enabled = false;
-    store.apply_config(&[flock.clone()], &[changed.clone()]).await.expect("applies again");
+    store.apply_config(std::slice::from_ref(&flock), std::slice::from_ref(&changed)).await.expect("applies again");
     let destinations = store.destinations().await.expect("lists");
     let names: Vec<_> = destinations.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, ["dc_hook", "from_api"], "API destinations stay, removed config ones go");

@@ -1,0 +1,153 @@
+//! Prometheus metrics (`/metrics`, text format). Counters are kept in process;
+//! queue figures are read from the store when scraped, so every instance sharing
+//! a PostgreSQL database reports the same queue.
+
+use std::sync::atomic::AtomicU64;
+
+use chrono::{DateTime, Utc};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::destination::ChannelKind;
+use crate::store::QueueDepth;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DestinationLabels {
+    pub destination: String,
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabels {
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct QueueLabels {
+    pub destination: String,
+}
+
+type Seconds = Family<KindLabels, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    // 1 ms … ~65 s
+    Histogram::new(exponential_buckets(0.001, 2.0, 17))
+}
+
+/// Every metric the relay exports.
+pub struct Metrics {
+    registry: Registry,
+    pub received: Family<SourceLabels, Counter>,
+    pub rejected: Family<ReasonLabels, Counter>,
+    pub enqueued: Family<DestinationLabels, Counter>,
+    pub delivered: Family<DestinationLabels, Counter>,
+    pub retried: Family<DestinationLabels, Counter>,
+    pub failed: Family<DestinationLabels, Counter>,
+    /// From acceptance at ingest to the channel's 2xx.
+    pub delivery_latency: Seconds,
+    /// One HTTP attempt.
+    pub attempt_duration: Seconds,
+    pub breaker_open: Family<QueueLabels, Gauge>,
+    queue_depth: Family<QueueLabels, Gauge>,
+    oldest_pending: Family<QueueLabels, Gauge<f64, AtomicU64>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("flockrelay");
+        let metrics = Self {
+            received: Family::default(),
+            rejected: Family::default(),
+            enqueued: Family::default(),
+            delivered: Family::default(),
+            retried: Family::default(),
+            failed: Family::default(),
+            delivery_latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
+            attempt_duration: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
+            breaker_open: Family::default(),
+            queue_depth: Family::default(),
+            oldest_pending: Family::default(),
+            registry: Registry::default(),
+        };
+        registry.register("alerts_received", "Alerts accepted at ingest, by source", metrics.received.clone());
+        registry.register("requests_rejected", "Requests refused at ingest, by reason", metrics.rejected.clone());
+        registry.register("messages_enqueued", "Messages stored for delivery", metrics.enqueued.clone());
+        registry.register("messages_delivered", "Messages the channel accepted", metrics.delivered.clone());
+        registry.register("messages_retried", "Attempts that will be retried", metrics.retried.clone());
+        registry.register("messages_failed", "Messages that failed for good", metrics.failed.clone());
+        registry.register(
+            "delivery_latency_seconds",
+            "From acceptance at ingest to delivery",
+            metrics.delivery_latency.clone(),
+        );
+        registry.register("attempt_duration_seconds", "One HTTP attempt", metrics.attempt_duration.clone());
+        registry.register("breaker_open", "1 while a destination is paused by its circuit breaker", metrics.breaker_open.clone());
+        registry.register("queue_depth", "Messages pending or being delivered", metrics.queue_depth.clone());
+        registry.register(
+            "oldest_pending_age_seconds",
+            "Age of the oldest queued message",
+            metrics.oldest_pending.clone(),
+        );
+        Self { registry, ..metrics }
+    }
+
+    pub fn destination(destination: &str, kind: ChannelKind) -> DestinationLabels {
+        DestinationLabels { destination: destination.to_owned(), kind: kind.as_str().to_owned() }
+    }
+
+    pub fn kind(kind: ChannelKind) -> KindLabels {
+        KindLabels { kind: kind.as_str().to_owned() }
+    }
+
+    pub fn reject(&self, reason: &str) {
+        self.rejected.get_or_create(&ReasonLabels { reason: reason.to_owned() }).inc();
+    }
+
+    /// Replaces the queue figures with a fresh reading.
+    pub fn set_queue(&self, depths: &[QueueDepth], now: DateTime<Utc>) {
+        self.queue_depth.clear();
+        self.oldest_pending.clear();
+        for depth in depths {
+            let labels = QueueLabels { destination: depth.destination_id.clone() };
+            self.queue_depth.get_or_create(&labels).set(i64::try_from(depth.queued).unwrap_or(i64::MAX));
+            if let Some(oldest) = depth.oldest_created_at {
+                let age = (now - oldest).num_milliseconds().max(0) as f64 / 1000.0;
+                self.oldest_pending.get_or_create(&labels).set(age);
+            }
+        }
+    }
+
+    /// The text exposition format.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}

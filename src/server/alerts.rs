@@ -1,0 +1,73 @@
+//! `POST /api/v1/alerts`: one alert or an array, in our JSON form or as a Canary
+//! console incident. Answers 202 only after every message is committed.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use chrono::Utc;
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::AppState;
+use crate::alert::Alert;
+use crate::outbox::ingest::Incoming;
+
+/// Longest accepted `Idempotency-Key`.
+const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+pub async fn ingest(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(state.body_limit),
+        _ => ApiError::BadRequest(rejection.body_text()),
+    })?;
+    let key = idempotency_key(&headers)?;
+    let incoming = parse(&body, key.as_deref())?;
+    let stored = state.outbox.ingest(incoming, "api").await?;
+    let alerts: Vec<Value> = stored
+        .iter()
+        .map(|stored| json!({"alert_id": stored.alert_id, "messages": stored.messages, "duplicate": stored.duplicate}))
+        .collect();
+    Ok((StatusCode::ACCEPTED, Json(json!({"result": "success", "alerts": alerts}))))
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|key| !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY)
+        .ok_or_else(|| ApiError::BadRequest(format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters")))?;
+    Ok(Some(key.to_owned()))
+}
+
+/// One alert or an array of alerts; each error names the alert and the field.
+fn parse(body: &[u8], key: Option<&str>) -> Result<Vec<Incoming>, ApiError> {
+    let document: Value = serde_json::from_slice(body)
+        .map_err(|error| ApiError::BadRequest(format!("body is not valid JSON: {error}")))?;
+    let now = Utc::now();
+    let one = |index: Option<usize>, value: Value| {
+        let alert = Alert::from_value(value, now).map_err(|error| match index {
+            Some(index) => ApiError::BadRequest(format!("alert {index}: {error}")),
+            None => ApiError::BadRequest(error.to_string()),
+        })?;
+        let idempotency_key = match (key, index) {
+            (Some(key), Some(index)) => Some(format!("{key}#{index}")),
+            (key, _) => key.map(str::to_owned),
+        };
+        Ok(Incoming { alert, idempotency_key })
+    };
+    match document {
+        Value::Array(items) if items.is_empty() => Err(ApiError::BadRequest("the array holds no alert".into())),
+        Value::Array(items) => items.into_iter().enumerate().map(|(index, item)| one(Some(index), item)).collect(),
+        object @ Value::Object(_) => Ok(vec![one(None, object)?]),
+        _ => Err(ApiError::BadRequest("body must be an alert object or an array of alerts".into())),
+    }
+}

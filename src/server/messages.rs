@@ -1,0 +1,127 @@
+//! The operator API: messages with their attempts, replay, recover, and the
+//! delivery state of each destination (never its secrets).
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use chrono::{DateTime, TimeZone as _, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::AppState;
+use crate::store::{MessageFilter, MessageStatus};
+
+/// Most messages one list answer carries.
+pub const MAX_LIST: u32 = 1_000;
+
+/// Query parameters of `GET /api/v1/messages`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    destination: Option<String>,
+    flock: Option<String>,
+    alert: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    limit: Option<u32>,
+}
+
+/// RFC 3339 (`2026-11-25T10:00:00Z`) or Unix seconds.
+pub fn parse_time(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
+    if let Ok(seconds) = text.parse::<i64>() {
+        if let Some(time) = Utc.timestamp_opt(seconds, 0).single() {
+            return Ok(time);
+        }
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|_| ApiError::BadRequest(format!("{name} must be an RFC 3339 time or Unix seconds, not {text:?}")))
+}
+
+fn optional_time(name: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    text.map(|text| parse_time(name, text)).transpose()
+}
+
+pub async fn list(State(state): State<AppState>, Query(query): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+    let status = query
+        .status
+        .as_deref()
+        .map(|status| {
+            MessageStatus::parse(status).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "status must be one of pending, delivering, delivered, failed, cancelled, not {status:?}"
+                ))
+            })
+        })
+        .transpose()?;
+    let filter = MessageFilter {
+        status,
+        destination_id: query.destination,
+        flock_id: query.flock,
+        alert_id: query.alert,
+        since: optional_time("since", query.since.as_deref())?,
+        until: optional_time("until", query.until.as_deref())?,
+        limit: query.limit.unwrap_or(100).clamp(1, MAX_LIST),
+    };
+    let messages = state.outbox.store.messages(&filter).await?;
+    Ok(Json(json!({"result": "success", "messages": messages})))
+}
+
+pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let (message, attempts) =
+        state.outbox.store.message(&id).await?.ok_or_else(|| ApiError::NotFound(format!("message {id} not found")))?;
+    Ok(Json(json!({"result": "success", "message": message, "attempts": attempts})))
+}
+
+pub async fn replay(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let message = state.outbox.store.replay(&id, Utc::now()).await?;
+    state.outbox.waker(&message.destination_id).notify_one();
+    tracing::info!(message = %id, destination = %message.destination_id, "Message queued again (replay).");
+    Ok(Json(json!({"result": "success", "message": message})))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RecoverQuery {
+    since: Option<String>,
+    until: Option<String>,
+}
+
+pub async fn recover(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<RecoverQuery>,
+) -> Result<Json<Value>, ApiError> {
+    if state.outbox.catalogue().destination(&id).is_none() {
+        return Err(ApiError::NotFound(format!("destination {id} not found")));
+    }
+    let since = parse_time("since", query.since.as_deref().ok_or_else(|| ApiError::BadRequest("missing parameter since".into()))?)?;
+    let until = optional_time("until", query.until.as_deref())?.unwrap_or_else(Utc::now);
+    if until <= since {
+        return Err(ApiError::BadRequest("until must be later than since".into()));
+    }
+    let recovered = state.outbox.store.recover(&id, since, until, Utc::now()).await?;
+    state.outbox.waker(&id).notify_one();
+    tracing::info!(destination = %id, recovered, "Failed messages queued again (recover).");
+    Ok(Json(json!({"result": "success", "recovered": recovered})))
+}
+
+/// `GET /api/v1/destinations`: names, kinds, scopes, states, breakers.
+pub async fn destinations(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let catalogue = state.outbox.catalogue();
+    let destinations: Vec<Value> = catalogue
+        .destinations()
+        .iter()
+        .map(|destination| {
+            json!({
+                "id": destination.id,
+                "name": destination.name,
+                "kind": destination.channel.kind(),
+                "flock_id": destination.scope.as_str(),
+                "enabled": destination.enabled,
+                "rate_limit": destination.rate_limit,
+                "breaker": state.outbox.breaker(&destination.id).state(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"result": "success", "destinations": destinations})))
+}

@@ -1,0 +1,36 @@
+//! Operations endpoints: Prometheus metrics and health probes (no token).
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use chrono::Utc;
+use serde_json::json;
+
+use super::AppState;
+
+/// `GET /metrics`: the text exposition format; queue figures read now.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let metrics = &state.outbox.metrics;
+    match state.outbox.store.queue_depths().await {
+        Ok(depths) => metrics.set_queue(&depths, Utc::now()),
+        Err(error) => tracing::warn!(%error, "Cannot read queue depths for /metrics."),
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics.encode())
+}
+
+/// `GET /healthz`: the process is up.
+pub async fn healthz() -> impl IntoResponse {
+    Json(json!({"result": "success", "status": "ok"}))
+}
+
+/// `GET /readyz`: the store answers.
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.outbox.store.ping().await {
+        Ok(()) => (StatusCode::OK, Json(json!({"result": "success", "store": state.outbox.store.backend()}))),
+        Err(error) => {
+            tracing::warn!(%error, "Readiness check: the store does not answer.");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"result": "error", "message": "store unreachable"})))
+        }
+    }
+}
