@@ -5,12 +5,14 @@
 //! - [`alerts`] — `POST /api/v1/alerts`.
 //! - [`messages`] — messages, attempts, replay, recover, destination states.
 //! - [`ops`] — `/metrics`, `/healthz`, `/readyz`.
+//! - [`run`] — start (store, config, tokens), serve on a listener, drain.
 
 pub mod alerts;
 pub mod auth;
 pub mod error;
 pub mod messages;
 pub mod ops;
+pub mod run;
 
 use std::sync::Arc;
 

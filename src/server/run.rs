@@ -1,0 +1,124 @@
+//! Starting and stopping the relay: open the store, apply the config file's
+//! flocks and destinations, start the delivery supervisor, serve HTTP on a given
+//! listener until `shutdown` resolves, then drain. The listener is injected so
+//! tests run the real relay on `127.0.0.1:0`.
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::{auth, router, AppState};
+use crate::catalogue;
+use crate::config::validate::Problem;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::notify::http::HttpSender;
+use crate::outbox::{Outbox, Settings};
+use crate::render::Renderer;
+use crate::secret::{redact_url_password, Secret};
+use crate::store::{self, StoreError};
+
+/// Why the relay could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("templates do not render:\n{}", .0.iter().map(|problem| format!("  - {problem}")).collect::<Vec<_>>().join("\n"))]
+    Templates(Vec<Problem>),
+    #[error("cannot open the store {url}: {source}")]
+    Store { url: String, source: StoreError },
+    #[error("cannot apply the config file's flocks and destinations: {0}")]
+    Catalogue(StoreError),
+    #[error("token file {path}: {reason}")]
+    TokenFile { path: String, reason: String },
+    #[error("the HTTP server failed: {0}")]
+    Http(std::io::Error),
+    #[error("the delivery supervisor ended abnormally: {0}")]
+    Supervisor(tokio::task::JoinError),
+}
+
+/// A relay ready to serve: its outbox and the HTTP state.
+#[derive(Debug, Clone)]
+pub struct Relay {
+    pub outbox: Arc<Outbox>,
+    pub state: AppState,
+}
+
+/// Opens the store and builds the relay; `template_problems` is the result of
+/// rendering every destination's template with sample alerts.
+pub async fn build(config: &Config, renderer: Renderer, template_problems: Vec<Problem>) -> Result<Relay, ServeError> {
+    if !template_problems.is_empty() {
+        return Err(ServeError::Templates(template_problems));
+    }
+    let url = config.store.url.expose();
+    let store = store::open(url).await.map_err(|source| ServeError::Store { url: redact_url_password(url), source })?;
+    let (flocks, destinations) = catalogue::from_config(config);
+    store.apply_config(&flocks, &destinations).await.map_err(ServeError::Catalogue)?;
+    let tokens = api_tokens(config)?;
+    let metrics = Arc::new(Metrics::new());
+    let sender = Arc::new(HttpSender::new(config.delivery.timeout.0));
+    let outbox = Outbox::new(store, Arc::new(renderer), sender, metrics, Settings::from_config(config))
+        .await
+        .map_err(ServeError::Catalogue)?;
+    let state = AppState { outbox: Arc::clone(&outbox), tokens: Arc::new(tokens), body_limit: config.server.body_limit };
+    Ok(Relay { outbox, state })
+}
+
+/// Serves until `shutdown` resolves: then stops accepting, lets in-flight sends
+/// finish within `grace`, and hands back unfinished leases.
+pub async fn serve(
+    relay: Relay,
+    listener: TcpListener,
+    grace: std::time::Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let (stop, stopped) = watch::channel(false);
+    let delivery = tokio::spawn(Arc::clone(&relay.outbox).run(stopped, grace));
+    let address = listener.local_addr().map_err(ServeError::Http)?;
+    tracing::info!(%address, store = relay.outbox.store.backend(), owner = %relay.outbox.owner, "flockrelay is serving.");
+    let served = axum::serve(listener, router(relay.state)).with_graceful_shutdown(shutdown).await;
+    tracing::info!("No longer accepting requests.");
+    // The receiver lives in the delivery task, so sending can only fail once it ended.
+    let _ = stop.send(true);
+    let drained = delivery.await;
+    served.map_err(ServeError::Http)?;
+    drained.map_err(ServeError::Supervisor)?;
+    tracing::info!("Stopped.");
+    Ok(())
+}
+
+/// The configured tokens, or the generated one kept in `server.token_file`.
+fn api_tokens(config: &Config) -> Result<Vec<Secret>, ServeError> {
+    if !config.server.auth_tokens.is_empty() {
+        return Ok(config.server.auth_tokens.clone());
+    }
+    let path = &config.server.token_file;
+    let problem = |reason: String| ServeError::TokenFile { path: path.display().to_string(), reason };
+    if path.exists() {
+        let token = std::fs::read_to_string(path).map_err(|error| problem(error.to_string()))?;
+        let token = token.trim();
+        if token.len() < 16 {
+            return Err(problem("holds no usable token (16 characters or more); delete it to get a new one".into()));
+        }
+        tracing::info!(file = %path.display(), "Using the API token kept in the token file.");
+        return Ok(vec![Secret::new(token)]);
+    }
+    let token = auth::generate();
+    write_private(path, &token).map_err(|error| problem(error.to_string()))?;
+    tracing::warn!(file = %path.display(), "No API token configured: generated one and wrote it to the token file.");
+    Ok(vec![Secret::new(token)])
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    if let Some(directory) = path.parent().filter(|directory| !directory.as_os_str().is_empty()) {
+        std::fs::create_dir_all(directory)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    std::io::Write::write_all(&mut file, format!("{contents}\n").as_bytes())
+}
