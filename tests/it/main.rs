@@ -4,6 +4,8 @@
 mod cli;
 mod config;
 mod generic;
+mod process;
+mod relay;
 mod signing;
 mod slack;
 mod store;

@@ -1,0 +1,213 @@
+//! The real `flockrelay serve` binary as separate processes: killed mid-delivery
+//! and restarted (nothing acknowledged is lost), stopped with SIGTERM (exit 0),
+//! and two instances sharing one PostgreSQL database (no message claimed twice).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+
+use crate::support::receiver::{Receiver, Reply};
+use crate::support::relay::{eventually, TOKEN};
+use crate::support::stores::postgres_url;
+
+/// A `flockrelay serve` child process.
+struct Relay {
+    child: Child,
+    url: String,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("binds").local_addr().expect("address").port()
+}
+
+fn write_config(dir: &Path, store_url: &str, sink: &str) -> std::path::PathBuf {
+    let path = dir.join("flockrelay.toml");
+    let text = format!(
+        r#"
+[delivery]
+allow_http = true
+timeout = "1s"
+lease = "2s"
+poll_interval = "50ms"
+retry_schedule = ["0s", "100ms", "200ms", "400ms", "800ms"]
+
+[store]
+url = "{store_url}"
+
+[server]
+auth_tokens = ["{TOKEN}"]
+shutdown_grace = "5s"
+
+[destinations.sink.generic]
+url = "{sink}"
+signing = {{ scheme = "standard_webhooks", secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"] }}
+"#
+    );
+    std::fs::write(&path, text).expect("writes config");
+    path
+}
+
+impl Relay {
+    async fn start(config: &Path, dir: &Path) -> Self {
+        let port = free_port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_flockrelay"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("FLOCKRELAY_") {
+                command.env_remove(key);
+            }
+        }
+        let log = std::fs::File::create(dir.join(format!("relay-{port}.log"))).expect("log file");
+        command
+            .arg("serve")
+            .arg("--config")
+            .arg(config)
+            .env("FLOCKRELAY_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true);
+        let child = command.spawn().expect("relay starts");
+        let relay = Self { child, url: format!("http://127.0.0.1:{port}") };
+        let client = reqwest::Client::new();
+        eventually(Duration::from_secs(20), "the relay answers /readyz", || {
+            let request = client.get(format!("{}/readyz", relay.url)).send();
+            async move { request.await.is_ok_and(|response| response.status().is_success()) }
+        })
+        .await;
+        relay
+    }
+
+    /// Posts a batch of alerts; returns their ids once the relay acknowledged them.
+    async fn post(&self, client: &reqwest::Client, alerts: &Value) -> Vec<String> {
+        let response = client
+            .post(format!("{}/api/v1/alerts", self.url))
+            .header("X-Canary-Auth-Token", TOKEN)
+            .body(alerts.to_string())
+            .send()
+            .await
+            .expect("relay answers");
+        assert_eq!(response.status(), 202);
+        let answer: Value = serde_json::from_str(&response.text().await.expect("body")).expect("JSON");
+        answer["alerts"].as_array().expect("alerts").iter().map(|a| a["alert_id"].as_str().expect("id").to_owned()).collect()
+    }
+
+    async fn get(&self, client: &reqwest::Client, path: &str) -> Value {
+        let response =
+            client.get(format!("{}{path}", self.url)).header("X-Canary-Auth-Token", TOKEN).send().await.expect("answers");
+        serde_json::from_str(&response.text().await.expect("body")).expect("JSON")
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().expect("running").to_string()
+    }
+}
+
+fn batch(first: usize, count: usize) -> Value {
+    Value::Array((first..first + count).map(|n| json!({"kind": "canary.incident", "title": format!("alert {n}")})).collect())
+}
+
+/// Alert id → how many times the sink received it.
+fn received(sink: &Receiver) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for request in sink.requests() {
+        let body: Value = serde_json::from_slice(&request.body).expect("JSON body");
+        *counts.entry(body["id"].as_str().expect("alert id").to_owned()).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[tokio::test]
+async fn a_killed_relay_delivers_everything_it_acknowledged_after_restart() {
+    const ALERTS: usize = 300;
+    let sink = Receiver::start(Reply::new(200, "ok").delayed(Duration::from_millis(50))).await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = format!("sqlite://{}", dir.path().join("relay.db").display());
+    let config = write_config(dir.path(), &store, &sink.url("/hook"));
+    let client = reqwest::Client::new();
+
+    let mut relay = Relay::start(&config, dir.path()).await;
+    let mut acknowledged = Vec::new();
+    for first in (0..ALERTS).step_by(20) {
+        acknowledged.extend(relay.post(&client, &batch(first, 20)).await);
+    }
+    eventually(Duration::from_secs(20), "deliveries are under way", || async { sink.requests().len() >= 30 }).await;
+    relay.child.start_kill().expect("SIGKILL");
+    relay.child.wait().await.expect("killed");
+    let before_restart = sink.requests().len();
+    assert!(before_restart < ALERTS, "the kill came mid-delivery ({before_restart} delivered)");
+
+    let restarted = Relay::start(&config, dir.path()).await;
+    eventually(Duration::from_secs(30), "every acknowledged alert reached the sink", || async {
+        let counts = received(&sink);
+        acknowledged.iter().all(|id| counts.contains_key(id))
+    })
+    .await;
+    // Messages the killed process had leased are sent again when the lease ends.
+    eventually(Duration::from_secs(30), "the queue is empty", || async {
+        let mut empty = true;
+        for status in ["pending", "delivering"] {
+            let listed = restarted.get(&client, &format!("/api/v1/messages?status={status}")).await;
+            empty &= listed["messages"].as_array().is_some_and(Vec::is_empty);
+        }
+        empty
+    })
+    .await;
+    let counts = received(&sink);
+    let duplicates: usize = counts.values().map(|count| count - 1).sum();
+    eprintln!("crash test: {ALERTS} alerts, {before_restart} delivered before SIGKILL, {duplicates} delivered twice (at-least-once)");
+    assert_eq!(counts.len(), ALERTS);
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_relay_cleanly() {
+    let sink = Receiver::start(Reply::new(200, "ok").delayed(Duration::from_millis(300))).await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = format!("sqlite://{}", dir.path().join("relay.db").display());
+    let config = write_config(dir.path(), &store, &sink.url("/hook"));
+    let client = reqwest::Client::new();
+    let mut relay = Relay::start(&config, dir.path()).await;
+    relay.post(&client, &batch(0, 1)).await;
+    eventually(Duration::from_secs(10), "the send is in flight", || async { !sink.requests().is_empty() }).await;
+    let status = Command::new("kill").arg("-TERM").arg(relay.pid()).status().await.expect("kill runs");
+    assert!(status.success());
+    let exit = tokio::time::timeout(Duration::from_secs(15), relay.child.wait()).await.expect("exits in time").expect("waits");
+    assert_eq!(exit.code(), Some(0));
+    let log = std::fs::read_dir(dir.path())
+        .expect("lists")
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with("relay-"))
+        .map(|entry| std::fs::read_to_string(entry.path()).unwrap_or_default())
+        .collect::<String>();
+    assert!(log.contains("SIGTERM"), "{log}");
+    assert!(!log.contains(TOKEN) && !log.contains("whsec_"), "no secret in the log");
+}
+
+#[tokio::test]
+async fn two_relays_on_one_postgres_database_deliver_everything_once() {
+    const ALERTS: usize = 200;
+    let Some(store) = postgres_url("process::two_relays_on_one_postgres_database_deliver_everything_once").await else {
+        return;
+    };
+    let sink = Receiver::start(Reply::new(200, "ok").delayed(Duration::from_millis(2))).await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let config = write_config(dir.path(), &store, &sink.url("/hook"));
+    let client = reqwest::Client::new();
+    let first = Relay::start(&config, dir.path()).await;
+    let second = Relay::start(&config, dir.path()).await;
+    let mut acknowledged = HashSet::new();
+    for (index, start) in (0..ALERTS).step_by(10).enumerate() {
+        let relay = if index % 2 == 0 { &first } else { &second };
+        acknowledged.extend(relay.post(&client, &batch(start, 10)).await);
+    }
+    assert_eq!(acknowledged.len(), ALERTS);
+    eventually(Duration::from_secs(30), "every alert reached the sink", || async { received(&sink).len() >= ALERTS }).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let counts = received(&sink);
+    let twice: Vec<_> = counts.iter().filter(|(_, count)| **count > 1).collect();
+    assert!(twice.is_empty(), "claimed twice: {twice:?}");
+    assert!(counts.keys().all(|id| acknowledged.contains(id)));
+}
