@@ -211,3 +211,58 @@ async fn two_relays_on_one_postgres_database_deliver_everything_once() {
     assert!(twice.is_empty(), "claimed twice: {twice:?}");
     assert!(counts.keys().all(|id| acknowledged.contains(id)));
 }
+
+#[tokio::test]
+async fn the_messages_commands_work_on_the_store_directly() {
+    use flockrelay::destination::ChannelKind;
+    use flockrelay::store::{NewAlert, NewMessage};
+
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store_url = format!("sqlite://{}", dir.path().join("relay.db").display());
+    let config = write_config(dir.path(), &store_url, "http://127.0.0.1:9/hook");
+    let store = flockrelay::store::open(&store_url).await.expect("store opens");
+    let message = |id: &str, error: Option<&str>| NewMessage {
+        id: id.to_owned(),
+        destination_id: "sink".to_owned(),
+        kind: ChannelKind::Generic,
+        body: "{}".to_owned(),
+        error: error.map(str::to_owned),
+    };
+    let alert = NewAlert {
+        id: "alert-1".to_owned(),
+        idempotency_key: None,
+        flock_id: "flock:default".to_owned(),
+        kind: "canary.incident".to_owned(),
+        received_at: chrono::Utc::now(),
+        messages: vec![message("msg_failed_1", Some("template broke")), message("msg_failed_2", Some("template broke"))],
+    };
+    store.enqueue(&[alert]).await.expect("enqueues");
+
+    let run = |args: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_flockrelay"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("FLOCKRELAY_") {
+                command.env_remove(key);
+            }
+        }
+        let output = command.arg("--config").arg(&config).arg("messages").args(args).output().expect("runs");
+        (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let (code, listed, _) = run(&["list", "--status", "failed"]);
+    assert_eq!(code, Some(0));
+    assert!(listed.contains("msg_failed_1") && listed.contains("template broke"), "{listed}");
+    let (code, shown, _) = run(&["show", "msg_failed_1"]);
+    assert_eq!(code, Some(0));
+    let shown: Value = serde_json::from_str(&shown).expect("show prints JSON");
+    assert_eq!(shown["message"]["status"], "failed");
+    let (code, replayed, _) = run(&["replay", "msg_failed_1"]);
+    assert_eq!((code, replayed.trim()), (Some(0), "msg_failed_1 queued again for sink"));
+    let (code, recovered, _) = run(&["recover", "--destination", "sink", "--since", "0"]);
+    assert_eq!((code, recovered.trim()), (Some(0), "1 failed message(s) of sink queued again"));
+    let (code, _, error) = run(&["show", "msg_nope"]);
+    assert_eq!(code, Some(1));
+    assert!(error.contains("msg_nope not found"), "{error}");
+    let (code, _, error) = run(&["list", "--status", "lost"]);
+    assert_ne!(code, Some(0));
+    assert!(error.contains("lost"), "{error}");
+}

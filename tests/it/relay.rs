@@ -364,3 +364,48 @@ async fn health_readiness_and_metrics_need_no_token() {
     let metrics = relay.client.get(format!("{}/metrics", relay.url)).send().await.expect("metrics").text().await.expect("text");
     assert!(!metrics.contains(SECRET) && !metrics.contains(TOKEN));
 }
+
+#[tokio::test]
+async fn a_rate_limited_destination_is_paced() {
+    let receiver = Receiver::start(Reply::new(200, "ok")).await;
+    let config = format!(
+        "[destinations.hook]\nrate_limit = 10.0\n\n[destinations.hook.generic]\nurl = \"{}\"\n",
+        receiver.url("/hook")
+    );
+    let relay = TestRelay::start(FAST, &config).await;
+    let alerts: Vec<Value> = (0..20).map(|n| alert(&format!("paced {n}"))).collect();
+    relay.ingest(&Value::Array(alerts)).await;
+    wait_for_requests(&receiver, 20).await;
+    let (_, listed) = relay.get("/api/v1/messages?status=delivered&limit=100").await;
+    let mut times: Vec<DateTime<chrono::Utc>> = Vec::new();
+    for message in listed["messages"].as_array().expect("messages") {
+        let (_, shown) = relay.get(&format!("/api/v1/messages/{}", message["id"].as_str().expect("id"))).await;
+        times.push(shown["attempts"][0]["started_at"].as_str().expect("time").parse().expect("RFC 3339"));
+    }
+    times.sort();
+    // A burst of one second's worth (10), then one every 100 ms: at least ~1 s in all.
+    let spread = (times[19] - times[0]).num_milliseconds();
+    assert!(spread >= 900, "20 messages at 10/s took only {spread} ms");
+}
+
+#[tokio::test]
+async fn splunk_events_due_together_go_out_in_one_request() {
+    let hec = Receiver::start(Reply::new(200, r#"{"text":"Success","code":0}"#)).await;
+    let config = format!(
+        "[destinations.hec.splunk]\nhost = \"127.0.0.1\"\nport = {}\ntoken = \"hec-token-0123456789\"\nhttps = false\n",
+        hec.addr.port()
+    );
+    let relay = TestRelay::start(FAST, &config).await;
+    // Five alerts committed in one transaction are due together.
+    let alerts: Vec<Value> = (0..5).map(|n| alert(&format!("event {n}"))).collect();
+    let stored = relay.ingest(&Value::Array(alerts)).await;
+    assert!(stored.iter().all(|alert| alert["messages"] == 1));
+    eventually(Duration::from_secs(10), "all five events arrived", || async {
+        hec.requests().iter().map(|request| crate::support::json_stream(&request.body).len()).sum::<usize>() >= 5
+    })
+    .await;
+    let requests = hec.requests();
+    assert_eq!(requests.len(), 1, "one batched request");
+    assert_eq!(requests[0].uri.path(), "/services/collector/event");
+    assert_eq!(requests[0].header("authorization"), Some("Splunk hec-token-0123456789"));
+}
