@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
 
-use super::sql::{Dialect, Migration, SqlStore, MESSAGE_COLUMNS};
+use super::sql::{Dialect, Migration, SqlStore};
 use super::StoreError;
 
 const MIGRATIONS: &[Migration] =
@@ -15,18 +15,6 @@ const MIGRATIONS: &[Migration] =
 /// Held for the length of each migration transaction, so that instances starting
 /// together migrate one at a time. (The number is `flockrelay` in ASCII, folded.)
 const MIGRATION_LOCK: &str = "SELECT pg_advisory_xact_lock(7308604897068083065)";
-
-fn claim_sql() -> &'static str {
-    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    SQL.get_or_init(|| {
-        format!(
-            "UPDATE messages SET status = 'delivering', lease_owner = $1, next_attempt_at = $2 \
-             WHERE id IN (SELECT id FROM messages WHERE destination_id = $4 AND status IN ('pending', 'delivering') \
-             AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $5 FOR UPDATE SKIP LOCKED) \
-             RETURNING {MESSAGE_COLUMNS}"
-        )
-    })
-}
 
 /// Connects to a `postgres://` URL and migrates the schema.
 pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
@@ -38,7 +26,7 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         .connect(url)
         .await?;
     // PostgreSQL allows 65,535 bound parameters per statement.
-    let dialect = Dialect { backend: "postgres", claim: claim_sql(), max_rows_per_insert: 1_000 };
+    let dialect = Dialect { backend: "postgres", claim_lock: "FOR UPDATE SKIP LOCKED", max_rows_per_insert: 1_000 };
     let store = SqlStore::new(pool.clone(), pool, dialect);
     store.migrate(MIGRATIONS, Some(MIGRATION_LOCK)).await?;
     Ok(store)

@@ -21,9 +21,9 @@ use crate::flock::FlockSettings;
 #[derive(Debug, Clone, Copy)]
 pub struct Dialect {
     pub backend: &'static str,
-    /// Leases due messages: `$1` owner, `$2` lease end, `$3` now, `$4` destination,
-    /// `$5` limit; returns [`MESSAGE_COLUMNS`].
-    pub claim: &'static str,
+    /// Row locking added to the claim's inner SELECT (PostgreSQL:
+    /// `FOR UPDATE SKIP LOCKED`; SQLite has one writer and needs none).
+    pub claim_lock: &'static str,
     /// How many rows one multi-row INSERT may carry (bound parameter limits).
     pub max_rows_per_insert: usize,
 }
@@ -48,6 +48,9 @@ pub struct SqlStore {
     write: AnyPool,
     read: AnyPool,
     dialect: Dialect,
+    /// Leases due messages: `$1` owner, `$2` lease end, `$3` now, `$4` destination,
+    /// `$5` limit; returns [`MESSAGE_COLUMNS`].
+    claim: String,
 }
 
 pub fn millis(time: DateTime<Utc>) -> i64 {
@@ -119,7 +122,13 @@ type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 
 impl SqlStore {
     pub fn new(write: AnyPool, read: AnyPool, dialect: Dialect) -> Self {
-        Self { write, read, dialect }
+        let claim = format!(
+            "UPDATE messages SET status = 'delivering', lease_owner = $1, next_attempt_at = $2 \
+             WHERE id IN (SELECT id FROM messages WHERE destination_id = $4 AND status IN ('pending', 'delivering') \
+             AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $5 {}) RETURNING {MESSAGE_COLUMNS}",
+            dialect.claim_lock
+        );
+        Self { write, read, dialect, claim }
     }
 
     /// Applies the migrations not applied yet, each in its own transaction.
@@ -434,7 +443,7 @@ impl Store for SqlStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<Message>, StoreError> {
         let lease_end = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
-        let rows = sqlx::query(self.dialect.claim)
+        let rows = sqlx::query(&self.claim)
             .bind(owner)
             .bind(millis(lease_end))
             .bind(millis(now))

@@ -9,7 +9,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::Executor as _;
 
-use super::sql::{Dialect, Migration, SqlStore, MESSAGE_COLUMNS};
+use super::sql::{Dialect, Migration, SqlStore};
 use super::StoreError;
 
 const MIGRATIONS: &[Migration] = &[Migration { version: 1, sql: include_str!("../../migrations/sqlite/0001_outbox.sql") }];
@@ -19,17 +19,6 @@ const MIGRATIONS: &[Migration] = &[Migration { version: 1, sql: include_str!("..
 /// last transactions, never corrupt the file).
 const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
                        PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;";
-
-fn claim_sql() -> &'static str {
-    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    SQL.get_or_init(|| {
-        format!(
-            "UPDATE messages SET status = 'delivering', lease_owner = $1, next_attempt_at = $2 \
-             WHERE id IN (SELECT id FROM messages WHERE destination_id = $4 AND status IN ('pending', 'delivering') \
-             AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $5) RETURNING {MESSAGE_COLUMNS}"
-        )
-    })
-}
 
 /// Opens (creating if needed) the database a `sqlite://PATH` URL names, and
 /// migrates it. The file's directory is created too.
@@ -52,7 +41,7 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
     };
     let write = pool(1).await?;
     let read = pool(4).await?;
-    let dialect = Dialect { backend: "sqlite", claim: claim_sql(), max_rows_per_insert: 100 };
+    let dialect = Dialect { backend: "sqlite", claim_lock: "", max_rows_per_insert: 100 };
     let store = SqlStore::new(write, read, dialect);
     store.migrate(MIGRATIONS, None).await?;
     Ok(store)

@@ -56,6 +56,15 @@ async fn wait_for_status(relay: &TestRelay, alert_id: &str, status: &str) -> Val
     }
 }
 
+fn attempt_times(shown: &Value) -> Vec<DateTime<chrono::Utc>> {
+    shown["attempts"]
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .map(|attempt| attempt["started_at"].as_str().expect("time").parse().expect("RFC 3339"))
+        .collect()
+}
+
 fn attempt_statuses(shown: &Value) -> Vec<Value> {
     shown["attempts"].as_array().map(|attempts| attempts.iter().map(|a| a["http_status"].clone()).collect()).unwrap_or_default()
 }
@@ -170,12 +179,7 @@ async fn server_errors_are_retried_on_the_schedule_until_delivered() {
     let alert_id = relay.ingest(&alert("retry me")).await[0]["alert_id"].as_str().expect("id").to_owned();
     let shown = wait_for_status(&relay, &alert_id, "delivered").await;
     assert_eq!(attempt_statuses(&shown), [json!(500), json!(503), json!(200)]);
-    let started: Vec<DateTime<chrono::Utc>> = shown["attempts"]
-        .as_array()
-        .expect("attempts")
-        .iter()
-        .map(|attempt| attempt["started_at"].as_str().expect("time").parse().expect("RFC 3339"))
-        .collect();
+    let started = attempt_times(&shown);
     // Lower bounds only: the schedule's waits (200 ms, then 400 ms) were respected.
     assert!((started[1] - started[0]).num_milliseconds() >= 200, "{started:?}");
     assert!((started[2] - started[1]).num_milliseconds() >= 400, "{started:?}");
@@ -192,12 +196,7 @@ async fn retry_after_is_honoured_when_longer_than_the_schedule() {
     let relay = TestRelay::start(FAST, &hook(&receiver)).await;
     let alert_id = relay.ingest(&alert("throttled")).await[0]["alert_id"].as_str().expect("id").to_owned();
     let shown = wait_for_status(&relay, &alert_id, "delivered").await;
-    let times: Vec<DateTime<chrono::Utc>> = shown["attempts"]
-        .as_array()
-        .expect("attempts")
-        .iter()
-        .map(|attempt| attempt["started_at"].as_str().expect("time").parse().expect("RFC 3339"))
-        .collect();
+    let times = attempt_times(&shown);
     assert_eq!(times.len(), 2);
     assert!((times[1] - times[0]).num_milliseconds() >= 1_000, "waited for Retry-After: {times:?}");
 }
@@ -261,12 +260,7 @@ breaker_cooldown = "1s"
     assert_eq!(receiver.requests().len(), 3, "no requests while paused");
 
     let shown = wait_for_status(&relay, &alert_id, "delivered").await;
-    let times: Vec<DateTime<chrono::Utc>> = shown["attempts"]
-        .as_array()
-        .expect("attempts")
-        .iter()
-        .map(|attempt| attempt["started_at"].as_str().expect("time").parse().expect("RFC 3339"))
-        .collect();
+    let times = attempt_times(&shown);
     assert!((times[3] - times[2]).num_milliseconds() >= 900, "the trial waited for the cool-down: {times:?}");
     let (_, listed) = relay.get("/api/v1/destinations").await;
     assert_eq!(listed["destinations"][0]["breaker"]["state"], "closed");
