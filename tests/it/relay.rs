@@ -369,7 +369,11 @@ async fn a_rate_limited_destination_is_paced() {
     let relay = TestRelay::start(FAST, &config).await;
     let alerts: Vec<Value> = (0..20).map(|n| alert(&format!("paced {n}"))).collect();
     relay.ingest(&Value::Array(alerts)).await;
-    wait_for_requests(&receiver, 20).await;
+    eventually(Duration::from_secs(10), "all 20 were delivered", || async {
+        let (_, listed) = relay.get("/api/v1/messages?status=delivered&limit=100").await;
+        listed["messages"].as_array().is_some_and(|messages| messages.len() == 20)
+    })
+    .await;
     let (_, listed) = relay.get("/api/v1/messages?status=delivered&limit=100").await;
     let mut times: Vec<DateTime<chrono::Utc>> = Vec::new();
     for message in listed["messages"].as_array().expect("messages") {
