@@ -16,6 +16,7 @@ use crate::config::validate::Problem;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::notify::http::HttpSender;
+use crate::notify::policy::AddressPolicy;
 use crate::outbox::{Outbox, Settings};
 use crate::render::Renderer;
 use crate::secret::{redact_url_password, Secret};
@@ -30,6 +31,8 @@ pub enum ServeError {
     Store { url: String, source: StoreError },
     #[error("cannot apply the config file's flocks and destinations: {0}")]
     Catalogue(StoreError),
+    #[error("the address policy is invalid: {0}")]
+    Policy(String),
     #[error("token file {path}: {reason}")]
     TokenFile { path: String, reason: String },
     #[error("the HTTP server failed: {0}")]
@@ -57,7 +60,9 @@ pub async fn build(config: &Config, renderer: Renderer, template_problems: Vec<P
     store.apply_config(&flocks, &destinations).await.map_err(ServeError::Catalogue)?;
     let tokens = api_tokens(config)?;
     let metrics = Arc::new(Metrics::new());
-    let sender = Arc::new(HttpSender::new(config.delivery.timeout.0));
+    let policy = AddressPolicy::new(&config.delivery.allowed_cidrs, &config.delivery.denied_cidrs)
+        .map_err(ServeError::Policy)?;
+    let sender = Arc::new(HttpSender::with_policy(config.delivery.timeout.0, policy));
     let outbox = Outbox::new(store, Arc::new(renderer), sender, metrics, Settings::from_config(config))
         .await
         .map_err(ServeError::Catalogue)?;
