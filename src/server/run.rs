@@ -66,7 +66,12 @@ pub async fn build(config: &Config, renderer: Renderer, template_problems: Vec<P
     let outbox = Outbox::new(store, Arc::new(renderer), sender, metrics, Settings::from_config(config))
         .await
         .map_err(ServeError::Catalogue)?;
-    let state = AppState { outbox: Arc::clone(&outbox), tokens: Arc::new(tokens), body_limit: config.server.body_limit };
+    let state = AppState {
+        outbox: Arc::clone(&outbox),
+        tokens: Arc::new(tokens),
+        body_limit: config.server.body_limit,
+        allow_http: config.delivery.allow_http,
+    };
     Ok(Relay { outbox, state })
 }
 
@@ -82,7 +87,9 @@ pub async fn serve(
     let delivery = tokio::spawn(Arc::clone(&relay.outbox).run(stopped, grace));
     let address = listener.local_addr().map_err(ServeError::Http)?;
     tracing::info!(%address, store = relay.outbox.store.backend(), owner = %relay.outbox.owner, "flockrelay is serving.");
-    let served = axum::serve(listener, router(relay.state)).with_graceful_shutdown(shutdown).await;
+    // The peer address is kept so that API changes are logged with who made them.
+    let app = router(relay.state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     tracing::info!("No longer accepting requests.");
     // The receiver lives in the delivery task, so sending can only fail once it ended.
     let _ = stop.send(true);
