@@ -127,6 +127,107 @@ async fn unknown_endpoints_and_methods_answer_json_errors() {
     assert_error(&wrong_method, 405, "method DELETE is not allowed on /api/v1/ping");
 }
 
+/// A plausible value for each required parameter, so that the one under test is
+/// the only thing wrong with a request.
+fn plausible(name: &str) -> &'static str {
+    match name {
+        "url" => "https://hooks.example.com/x",
+        "host" => "splunk.example.com",
+        "port" => "8088",
+        "token" => "abc-123-def-456",
+        "name" => "Somewhere",
+        _ => "flock:default",
+    }
+}
+
+fn request(relay: &Relay, method: &axum::http::Method, path: &str, params: &[(&str, &str)]) -> reqwest::RequestBuilder {
+    if method == axum::http::Method::GET {
+        relay.client.get(relay.url(path)).query(params)
+    } else {
+        relay.client.post(relay.url(path)).form(params)
+    }
+}
+
+#[tokio::test]
+async fn every_endpoint_refuses_a_missing_or_wrong_token_missing_parameters_an_unknown_flock_and_a_huge_body() {
+    use flockrelay::server::openapi::Auth;
+    let relay = Relay::start().await;
+    let endpoints: Vec<_> = flockrelay::server::endpoints().into_iter().filter(|endpoint| endpoint.auth == Auth::Canary).collect();
+    assert_eq!(endpoints.len(), 27, "ping, 4 flock endpoints, 5 settings, 5 generic, 4 Teams, 4 Slack, 4 Splunk");
+    let huge = "x".repeat(100 * 1024);
+    for endpoint in &endpoints {
+        let (method, path) = (&endpoint.method, endpoint.path);
+        let required: Vec<(&str, &str)> =
+            endpoint.params.iter().filter(|param| param.required).map(|param| (param.name, plausible(param.name))).collect();
+        let missing = answer(request(&relay, method, path, &required)).await;
+        assert_error(&missing, 401, "missing auth_token");
+        let mut wrong = vec![("auth_token", "not-the-token-0123456789")];
+        wrong.extend(&required);
+        assert_eq!(answer(request(&relay, method, path, &wrong)).await, (403, json!({"result": "error", "message": "invalid auth_token"})), "{path}");
+        let mut too_big = vec![("auth_token", TOKEN), ("padding", huge.as_str())];
+        too_big.extend(&required);
+        if *method == axum::http::Method::POST {
+            assert_error(&answer(request(&relay, method, path, &too_big)).await, 413, "larger than the limit");
+        }
+        for param in endpoint.params.iter().filter(|param| param.required) {
+            let mut without = vec![("auth_token", TOKEN)];
+            without.extend(required.iter().filter(|(name, _)| *name != param.name));
+            let answer = answer(request(&relay, method, path, &without)).await;
+            assert_eq!(answer.0, 400, "{path} without {}: {answer:?}", param.name);
+            let message = answer.1["message"].as_str().unwrap_or_default();
+            assert!(message.starts_with("missing parameter"), "{path} without {}: {message}", param.name);
+        }
+        if endpoint.params.iter().any(|param| param.name == "flock_id") {
+            let mut unknown = vec![("auth_token", TOKEN), ("flock_id", "flock:nope")];
+            unknown.extend(required.iter().filter(|(name, _)| *name != "flock_id"));
+            assert_error(&answer(request(&relay, method, path, &unknown)).await, 404, "unknown flock \"flock:nope\"");
+        }
+        if endpoint.params.iter().any(|param| param.name == "url") {
+            let mut bad_url = vec![("auth_token", TOKEN), ("flock_id", "global"), ("url", "::not a url::")];
+            bad_url.extend(required.iter().filter(|(name, _)| !matches!(*name, "flock_id" | "url")));
+            assert_error(&answer(request(&relay, method, path, &bad_url)).await, 400, "invalid url");
+        }
+    }
+}
+
+#[tokio::test]
+async fn hostile_values_never_cause_a_server_error() {
+    use flockrelay::server::openapi::Auth;
+    let relay = Relay::start().await;
+    let long = "ä".repeat(3000);
+    let hostile: [Value; 12] = [
+        json!("\u{0}"),
+        json!("a\r\nX-Injected: 1"),
+        json!(long),
+        json!("99999999999999999999999"),
+        json!("-1"),
+        json!("global"),
+        json!("flock:default"),
+        json!("%00%0d%0a"),
+        json!("http://[::1"),
+        json!({"X-A": {"nested": true}}),
+        json!([1, 2, 3]),
+        json!(true),
+    ];
+    for endpoint in flockrelay::server::endpoints().into_iter().filter(|endpoint| endpoint.auth == Auth::Canary) {
+        for value in &hostile {
+            let mut body = serde_json::Map::new();
+            body.insert("auth_token".into(), json!(TOKEN));
+            for param in &endpoint.params {
+                body.insert(param.name.into(), value.clone());
+            }
+            let request = if endpoint.method == axum::http::Method::GET {
+                relay.client.get(relay.url(endpoint.path))
+            } else {
+                relay.client.post(relay.url(endpoint.path))
+            };
+            let request = request.header("content-type", "application/json").body(Value::Object(body).to_string());
+            let (status, answer) = answer(request).await;
+            assert!(status < 500, "{} {} with {value}: {status} {answer}", endpoint.method, endpoint.path);
+        }
+    }
+}
+
 // ── flocks ───────────────────────────────────────────────────────────────────
 
 #[tokio::test]
@@ -518,7 +619,12 @@ async fn a_splunk_hec_is_set_shown_masked_replaced_tested_and_removed() {
     let event = hec.single();
     assert_eq!(event.uri.path(), "/services/collector/event");
     assert_eq!(event.header("authorization"), Some(format!("Splunk {token}").as_str()));
-    hec.script([Reply::new(403, r#"{"text":"Invalid token","code":4}"#), Reply::new(500, "")]);
+    hec.script([
+        Reply::new(404, r#"{"text":"The requested URL was not found on this server.","code":404}"#),
+        Reply::new(403, r#"{"text":"Invalid token","code":4}"#),
+        Reply::new(500, ""),
+    ]);
+    assert_error(&relay.post(&path("splunk/test"), &[("flock_id", &flock)]).await, 400, "not found on this server");
     assert_error(&relay.post(&path("splunk/test"), &[("flock_id", &flock)]).await, 400, "Invalid token");
     assert_error(&relay.post(&path("splunk/test"), &[("flock_id", &flock)]).await, 400, "HTTP 500");
 
