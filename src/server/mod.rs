@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod ops;
 pub mod run;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -41,6 +42,9 @@ pub struct AppState {
     pub body_limit: usize,
     /// `delivery.allow_http`: whether webhook URLs may be plain `http://`.
     pub allow_http: bool,
+    /// Flocks the config file declares: the API cannot delete them (they would
+    /// come back at the next start), even once it has changed their settings.
+    pub declared_flocks: Arc<BTreeSet<String>>,
 }
 
 /// Rejects API requests without a valid token before any handler runs.

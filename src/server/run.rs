@@ -71,6 +71,7 @@ pub async fn build(config: &Config, renderer: Renderer, template_problems: Vec<P
         tokens: Arc::new(tokens),
         body_limit: config.server.body_limit,
         allow_http: config.delivery.allow_http,
+        declared_flocks: Arc::new(config.flocks.keys().cloned().collect()),
     };
     Ok(Relay { outbox, state })
 }

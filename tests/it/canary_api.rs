@@ -262,6 +262,9 @@ async fn flocks_are_created_listed_renamed_and_deleted_with_their_webhooks() {
     assert_error(&relay.post("/api/v1/flock/delete", &[("flock_id", "flock:default")]).await, 409, "always exists");
     assert_error(&relay.post("/api/v1/flock/delete", &[("flock_id", "global")]).await, 400, "invalid flock_id");
     assert_error(&relay.post("/api/v1/flock/delete", &[("flock_id", "flock:declared")]).await, 409, "declared in the config file");
+    assert_success(&relay.post(&path("enable"), &[("flock_id", "flock:declared")]).await);
+    let taken_over = relay.post("/api/v1/flock/delete", &[("flock_id", "flock:declared")]).await;
+    assert_error(&taken_over, 409, "declared in the config file");
     assert_error(&relay.post("/api/v1/flock/delete", &[]).await, 400, "missing parameter flock_id");
     assert_error(&relay.post("/api/v1/flock/rename", &[("flock_id", "flock:default")]).await, 400, "missing parameter name");
     let long = "n".repeat(101);

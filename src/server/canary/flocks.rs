@@ -131,7 +131,7 @@ async fn delete(State(state): State<AppState>, params: Params) -> Result<Json<Va
     }
     let catalogue = current(&state).await?;
     let flock = catalogue.flock(id).ok_or_else(|| ApiError::UnknownFlock(id.to_owned()))?;
-    if flock.origin == Origin::Config {
+    if flock.origin == Origin::Config || state.declared_flocks.contains(id) {
         return Err(ApiError::Conflict(format!("flock {id} is declared in the config file; remove it there")));
     }
     state.outbox.store.delete_flock(id).await?;
