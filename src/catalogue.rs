@@ -28,6 +28,16 @@ impl Catalogue {
         Ok(Self { flocks, destinations: store.destinations().await? })
     }
 
+    /// Every stored flock, the `global` record included, in id order.
+    pub fn flocks(&self) -> impl Iterator<Item = &FlockRecord> {
+        self.flocks.values()
+    }
+
+    /// A stored flock (or the `global` record) by id.
+    pub fn flock(&self, id: &str) -> Option<&FlockRecord> {
+        self.flocks.get(id)
+    }
+
     pub fn destinations(&self) -> &[Destination] {
         &self.destinations
     }
@@ -57,8 +67,11 @@ impl Catalogue {
     }
 }
 
+/// The name `flock:default` gets when the config file does not declare it.
+pub const DEFAULT_FLOCK_NAME: &str = "Default Flock";
+
 /// What the config file declares, as store records: the global set's switch,
-/// the flocks, and the destinations.
+/// the flocks (`flock:default` always among them), and the destinations.
 pub fn from_config(config: &Config) -> (Vec<FlockRecord>, Vec<Destination>) {
     let mut flocks = vec![FlockRecord {
         id: GLOBAL.to_owned(),
@@ -72,5 +85,14 @@ pub fn from_config(config: &Config) -> (Vec<FlockRecord>, Vec<Destination>) {
         settings: FlockSettings { use_global: flock.use_global, enabled: flock.enabled },
         origin: Origin::Config,
     }));
+    // `flock:default` always exists, so it is stored even when the file is silent.
+    if !config.flocks.contains_key(DEFAULT_FLOCK) {
+        flocks.push(FlockRecord {
+            id: DEFAULT_FLOCK.to_owned(),
+            name: DEFAULT_FLOCK_NAME.to_owned(),
+            settings: FlockSettings::default(),
+            origin: Origin::Config,
+        });
+    }
     (flocks, config.destinations())
 }

@@ -16,6 +16,8 @@
 //! - [`signing`] — Standard Webhooks and Flock HMAC signatures, both directions. Pure.
 //! - [`store`] — the `Store` seam: the durable outbox and catalogue (SQLite, PostgreSQL).
 //! - [`direct`] — an alert delivered now, without the outbox (`test`, `send`).
+//! - [`server`] — `flockrelay serve`'s HTTP API: ingest, operator, and the
+//!   Canary-style management API (flocks and their webhooks), with its OpenAPI document.
 //! - [`config`] — figment layers, `deny_unknown_fields`, `validate` naming keys.
 //! - [`secret`] — `Secret`, a string that prints as `********`.
 //! - [`telemetry`] — tracing set-up.

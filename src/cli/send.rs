@@ -11,6 +11,7 @@ use crate::alert::Alert;
 use crate::config::Config;
 use crate::direct::send_now;
 use crate::notify::http::HttpSender;
+use crate::notify::policy::AddressPolicy;
 use crate::render::Renderer;
 use crate::routing::resolve;
 
@@ -28,7 +29,8 @@ pub async fn run(config: &Config, renderer: &Renderer, flock: Option<&str>, sour
         eprintln!("alert {} of {} resolves to no destination (webhooks off, or no enabled destination matches kind `{}`)", alert.id, alert.flock_id, alert.kind);
         return Ok(1);
     }
-    let sender = Arc::new(HttpSender::new(config.delivery.timeout.0));
+    let policy = AddressPolicy::new(&config.delivery.allowed_cidrs, &config.delivery.denied_cidrs).map_err(anyhow::Error::msg)?;
+    let sender = Arc::new(HttpSender::with_policy(config.delivery.timeout.0, policy));
     let reports = send_now(destinations, &alert, renderer, sender, false).await;
     Ok(print_reports(&reports))
 }

@@ -12,6 +12,7 @@ use crate::destination::Destination;
 use crate::direct::{send_now, Report};
 use crate::flock::{Scope, DEFAULT_FLOCK, GLOBAL};
 use crate::notify::http::HttpSender;
+use crate::notify::policy::AddressPolicy;
 use crate::render::Renderer;
 use crate::routing::resolve_all;
 
@@ -43,7 +44,8 @@ pub async fn run(config: &Config, renderer: &Renderer, flock: Option<&str>, name
         _ => DEFAULT_FLOCK.to_owned(),
     };
     let alert = Alert::test_alert(&flock_id, Utc::now());
-    let sender = Arc::new(HttpSender::new(config.delivery.timeout.0));
+    let policy = AddressPolicy::new(&config.delivery.allowed_cidrs, &config.delivery.denied_cidrs).map_err(anyhow::Error::msg)?;
+    let sender = Arc::new(HttpSender::with_policy(config.delivery.timeout.0, policy));
     let reports = send_now(selected, &alert, renderer, sender, true).await;
     Ok(print_reports(&reports))
 }

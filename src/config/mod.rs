@@ -161,6 +161,12 @@ pub struct DeliveryConfig {
     pub timeout: Seconds,
     /// Allow `http://` destination URLs (labs and loopback tests only).
     pub allow_http: bool,
+    /// When not empty, destinations may only have addresses in these networks
+    /// (CIDRs or single addresses), checked after DNS on every connection.
+    pub allowed_cidrs: Vec<String>,
+    /// Destinations may not have addresses in these networks; wins over
+    /// `allowed_cidrs`. Link-local and cloud metadata addresses are always refused.
+    pub denied_cidrs: Vec<String>,
     /// Wait before each retry: the first entry is the wait before the second
     /// attempt. When the list is spent, the message fails.
     pub retry_schedule: Vec<Seconds>,

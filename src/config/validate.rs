@@ -8,6 +8,7 @@ use super::{Config, DestinationConfig};
 use crate::flock::{DEFAULT_FLOCK, GLOBAL};
 use crate::notify::generic::config::{GenericAuth, GenericSettings, Signing, MAX_BASIC_LEN, MAX_CLIENT_SECRET_LEN};
 use crate::notify::generic::payload::RESERVED_HEADERS;
+use crate::notify::policy::parse_cidr;
 use crate::notify::splunk_hec::{config::SplunkSettings, event_url};
 use crate::signing::standard_webhooks::SigningKey;
 
@@ -63,6 +64,13 @@ fn relay_problems(config: &Config, problems: &mut Problems) {
     for (key, value) in [("delivery.concurrency", delivery.concurrency), ("delivery.breaker_threshold", delivery.breaker_threshold)] {
         if value == 0 {
             problems.add(key, "must be at least 1");
+        }
+    }
+    for (key, list) in [("delivery.allowed_cidrs", &delivery.allowed_cidrs), ("delivery.denied_cidrs", &delivery.denied_cidrs)] {
+        for (index, text) in list.iter().enumerate() {
+            if let Err(reason) = parse_cidr(text) {
+                problems.add(&format!("{key}[{index}]"), reason);
+            }
         }
     }
     if delivery.poll_interval.0.is_zero() {

@@ -3,14 +3,17 @@
 //!
 //! Redirects are never followed (a 3xx is the channel's answer) and proxies from
 //! the environment are ignored, so a request goes exactly where it was configured.
+//! Every connection passes the [`AddressPolicy`]: names through the clients' DNS
+//! resolver, IP literals before the request is sent.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use reqwest::Client;
 
+use super::policy::{AddressPolicy, PolicyResolver};
 use super::{ChannelAnswer, NotifyError, Outcome, OutboundRequest, TlsPolicy};
 
 /// The most of a response body kept for classification and the attempt log.
@@ -22,6 +25,7 @@ pub const USER_AGENT: &str = concat!("flockrelay/", env!("CARGO_PKG_VERSION"));
 /// Sends requests; keeps one client per TLS policy so connections are reused.
 pub struct HttpSender {
     timeout: Duration,
+    policy: Arc<AddressPolicy>,
     clients: Mutex<HashMap<TlsPolicy, Client>>,
 }
 
@@ -44,8 +48,19 @@ pub struct Delivery {
 
 impl HttpSender {
     /// `timeout` bounds each request from connect to the last byte of the answer.
+    /// Only the always-refused addresses (link-local, cloud metadata) are refused.
     pub fn new(timeout: Duration) -> Self {
-        Self { timeout, clients: Mutex::new(HashMap::new()) }
+        Self::with_policy(timeout, AddressPolicy::default())
+    }
+
+    /// As [`HttpSender::new`], connecting only where `policy` allows.
+    pub fn with_policy(timeout: Duration, policy: AddressPolicy) -> Self {
+        Self { timeout, policy: Arc::new(policy), clients: Mutex::new(HashMap::new()) }
+    }
+
+    /// The address policy every connection passes.
+    pub fn policy(&self) -> &AddressPolicy {
+        &self.policy
     }
 
     fn client(&self, tls: &TlsPolicy) -> Result<Client, NotifyError> {
@@ -57,6 +72,7 @@ impl HttpSender {
             .user_agent(USER_AGENT)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
+            .dns_resolver(Arc::new(PolicyResolver::new(Arc::clone(&self.policy))))
             .timeout(self.timeout)
             .connect_timeout(self.timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(60));
@@ -82,6 +98,8 @@ impl HttpSender {
 
     /// Sends one request and reads (the start of) the answer.
     pub async fn send(&self, request: &OutboundRequest) -> Result<ChannelAnswer, NotifyError> {
+        // IP literals skip the resolver, so they are checked here.
+        self.policy.check_url(&request.url).map_err(|refused| NotifyError::Refused(refused.to_string()))?;
         let client = self.client(&request.tls)?;
         let mut builder = client.post(request.url.clone()).body(request.body.clone());
         for (name, value) in &request.headers {
@@ -124,6 +142,7 @@ fn transport_error(error: &reqwest::Error, timeout: Duration, request: &Outbound
 
 /// Sends `request` and classifies the answer with `classify`. A request that could
 /// not be sent (refused, timed out, TLS failure) is a retry: the channel may be back.
+/// An IP address the policy refuses fails at once: it will not change.
 pub async fn deliver(
     sender: &HttpSender,
     request: &OutboundRequest,
@@ -139,7 +158,11 @@ pub async fn deliver(
         },
         Err(error) => {
             let reason = error.to_string();
-            Delivery { outcome: Outcome::retry(None, reason.clone()), status: None, latency: started.elapsed(), excerpt: reason }
+            let outcome = match error {
+                NotifyError::Refused(_) => Outcome::failed(reason.clone()),
+                _ => Outcome::retry(None, reason.clone()),
+            };
+            Delivery { outcome, status: None, latency: started.elapsed(), excerpt: reason }
         }
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod generic;
 pub mod http;
+pub mod policy;
 pub mod slack;
 pub mod splunk_hec;
 pub mod teams;
@@ -156,6 +157,8 @@ pub enum NotifyError {
     Transport(String),
     #[error("request timed out after {0:?}")]
     Timeout(Duration),
+    #[error("the address policy refuses the destination: {0}")]
+    Refused(String),
 }
 
 /// One channel kind's dialect.

@@ -10,12 +10,31 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
+use super::openapi::{Auth, Endpoint, Route};
 use super::AppState;
 use crate::alert::Alert;
 use crate::outbox::ingest::Incoming;
 
 /// Longest accepted `Idempotency-Key`.
 const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// `POST /api/v1/alerts` with its description.
+pub fn routes() -> Vec<Route> {
+    vec![Route::new(
+        Endpoint {
+            method: axum::http::Method::POST,
+            path: "/api/v1/alerts",
+            summary: "Accepts one alert or an array (our form or a Canary console incident); answers after every \
+                      message is stored. An Idempotency-Key header de-duplicates retries.",
+            auth: Auth::Token,
+            params: Vec::new(),
+            answer: &[("alerts", "array")],
+            success: 202,
+            json_body: Some("An alert object or an array of alert objects."),
+        },
+        ingest,
+    )]
+}
 
 pub async fn ingest(
     State(state): State<AppState>,

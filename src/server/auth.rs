@@ -1,5 +1,6 @@
 //! API tokens: `auth_token` as a query parameter or the `X-Canary-Auth-Token`
-//! header (as on a Canary console), compared in constant time.
+//! header (as on a Canary console; the Canary-style endpoints also read it from
+//! the body), compared in constant time.
 
 use axum::http::HeaderMap;
 use subtle::ConstantTimeEq as _;
@@ -21,17 +22,23 @@ pub fn presented(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
 
 /// Accepts the request when it carries one of `tokens`.
 pub fn check(tokens: &[Secret], presented: Option<&str>) -> Result<(), ApiError> {
+    identify(tokens, presented).map(|_| ())
+}
+
+/// Which of `tokens` the request carries (its index), so that changes can be
+/// logged by who made them without logging the token.
+pub fn identify(tokens: &[Secret], presented: Option<&str>) -> Result<usize, ApiError> {
     let presented = presented.filter(|token| !token.is_empty()).ok_or(ApiError::MissingToken)?;
     // Every token is compared, so timing tells nothing about which one nearly matched.
-    let matched = tokens.iter().fold(false, |matched, token| {
+    let matched = tokens.iter().enumerate().fold(None, |matched, (index, token)| {
         let equal: bool = token.expose().as_bytes().ct_eq(presented.as_bytes()).into();
-        matched | equal
+        if equal && matched.is_none() {
+            Some(index)
+        } else {
+            matched
+        }
     });
-    if matched {
-        Ok(())
-    } else {
-        Err(ApiError::BadToken)
-    }
+    matched.ok_or(ApiError::BadToken)
 }
 
 /// A new random API token (32 bytes, hex).

@@ -10,6 +10,8 @@ use serde_json::json;
 use crate::outbox::ingest::IngestError;
 use crate::store::StoreError;
 
+/// Every way a request can fail; the message names the problem (the parameter,
+/// the flock, the channel's answer) and never a secret or an internal cause.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     #[error("missing auth_token (parameter or X-Canary-Auth-Token header)")]
@@ -26,9 +28,25 @@ pub enum ApiError {
     Conflict(String),
     #[error("the store is unavailable; try again")]
     Unavailable,
+    #[error("missing parameter {0}")]
+    MissingParameter(&'static str),
+    #[error("invalid {name}: {reason}")]
+    InvalidParameter { name: &'static str, reason: String },
+    #[error("unknown flock {0:?}")]
+    UnknownFlock(String),
+    #[error("the test notification was not delivered: {0}")]
+    TestFailed(String),
+    #[error("unsupported content type {0:?}: send parameters form-encoded, as a JSON object, or in the query string")]
+    UnsupportedMediaType(String),
+    #[error("no such endpoint: {0}")]
+    NoEndpoint(String),
+    #[error("method {method} is not allowed on {path}")]
+    MethodNotAllowed { method: String, path: String },
 }
 
 impl ApiError {
+    /// The HTTP status this error is answered with (never a 5xx except when the
+    /// store is unavailable).
     pub fn status(&self) -> StatusCode {
         match self {
             Self::MissingToken => StatusCode::UNAUTHORIZED,
@@ -38,6 +56,12 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::MissingParameter(_) | Self::InvalidParameter { .. } => StatusCode::BAD_REQUEST,
+            Self::UnknownFlock(_) | Self::NoEndpoint(_) => StatusCode::NOT_FOUND,
+            // The relay did its part; the channel refused or failed. Not a relay fault, so no 5xx.
+            Self::TestFailed(_) => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
 }
@@ -45,10 +69,11 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::MessageNotFound(_) | StoreError::DestinationNotFound(_) | StoreError::FlockNotFound(_) => {
-                Self::NotFound(error.to_string())
+            StoreError::FlockNotFound(id) => Self::UnknownFlock(id),
+            StoreError::MessageNotFound(_) | StoreError::DestinationNotFound(_) => Self::NotFound(error.to_string()),
+            StoreError::NotReplayable { .. } | StoreError::DuplicateDestination(_) | StoreError::DeclaredInConfig(_) => {
+                Self::Conflict(error.to_string())
             }
-            StoreError::NotReplayable { .. } => Self::Conflict(error.to_string()),
             other => {
                 tracing::error!(error = %other, "Store error while answering a request.");
                 Self::Unavailable

@@ -8,8 +8,88 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
+use super::openapi::{Auth, Endpoint, In, Param, Route};
 use super::AppState;
 use crate::store::{MessageFilter, MessageStatus};
+
+const fn query(name: &'static str, description: &'static str) -> Param {
+    Param { name, location: In::Query, required: false, description }
+}
+
+const ID: Param = Param { name: "id", location: In::Path, required: true, description: "The message or destination id." };
+
+fn operator(
+    method: axum::http::Method,
+    path: &'static str,
+    summary: &'static str,
+    params: &[Param],
+    answer: &'static [(&'static str, &'static str)],
+) -> Endpoint {
+    Endpoint { method, path, summary, auth: Auth::Token, params: params.to_vec(), answer, success: 200, json_body: None }
+}
+
+/// The operator routes with their descriptions.
+pub fn routes() -> Vec<Route> {
+    use axum::http::Method;
+    vec![
+        Route::new(
+            operator(
+                Method::GET,
+                "/api/v1/messages",
+                "Lists messages, newest first.",
+                &[
+                    query("status", "pending, delivering, delivered, failed or cancelled."),
+                    query("destination", "A destination id."),
+                    query("flock", "A flock id."),
+                    query("alert", "An alert id."),
+                    query("since", "Created at or after (RFC 3339 or Unix seconds)."),
+                    query("until", "Created before (RFC 3339 or Unix seconds)."),
+                    query("limit", "At most this many (1-1000, default 100)."),
+                ],
+                &[("messages", "array")],
+            ),
+            list,
+        ),
+        Route::new(
+            operator(Method::GET, "/api/v1/messages/{id}", "A message with its attempts.", &[ID], &[("message", "object"), ("attempts", "array")]),
+            show,
+        ),
+        Route::new(
+            operator(
+                Method::POST,
+                "/api/v1/messages/{id}/replay",
+                "Queues a delivered or failed message again.",
+                &[ID],
+                &[("message", "object")],
+            ),
+            replay,
+        ),
+        Route::new(
+            operator(
+                Method::GET,
+                "/api/v1/destinations",
+                "Every destination's id, name, kind, flock, state and circuit breaker (never its secrets).",
+                &[],
+                &[("destinations", "array")],
+            ),
+            destinations,
+        ),
+        Route::new(
+            operator(
+                Method::POST,
+                "/api/v1/destinations/{id}/recover",
+                "Queues again the failed messages of a destination created in a time window.",
+                &[
+                    ID,
+                    Param { name: "since", location: In::Query, required: true, description: "Window start (RFC 3339 or Unix seconds)." },
+                    query("until", "Window end (default now)."),
+                ],
+                &[("recovered", "integer")],
+            ),
+            recover,
+        ),
+    ]
+}
 
 /// Most messages one list answer carries.
 pub const MAX_LIST: u32 = 1_000;

@@ -1,30 +1,38 @@
-//! The HTTP server of `flockrelay serve` (axum): ingest, the operator API,
-//! metrics and health. Every handler returns `Result<_, ApiError>`; the mapping
-//! to status codes lives in [`error`] only.
+//! The HTTP server of `flockrelay serve` (axum): ingest, the operator API, the
+//! Canary-style management API, metrics and health. Every handler returns
+//! `Result<_, ApiError>`; the mapping to status codes lives in [`error`] only.
+//! Every route is listed once, with its description, in a route table
+//! ([`routes`]) that both the router and the OpenAPI document are made from.
 //!
 //! - [`alerts`] — `POST /api/v1/alerts`.
 //! - [`messages`] — messages, attempts, replay, recover, destination states.
+//! - [`canary`] — flocks and their webhooks, as a Canary console's API.
 //! - [`ops`] — `/metrics`, `/healthz`, `/readyz`.
+//! - [`openapi`] — the route table's types and `/api/openapi.json`.
 //! - [`run`] — start (store, config, tokens), serve on a listener, drain.
 
 pub mod alerts;
 pub mod auth;
+pub mod canary;
 pub mod error;
 pub mod messages;
+pub mod openapi;
 pub mod ops;
 pub mod run;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
 use axum::Router;
 
 use crate::outbox::Outbox;
 use crate::secret::Secret;
 use error::ApiError;
+use openapi::{into_router, Auth, Endpoint, Route};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -32,6 +40,11 @@ pub struct AppState {
     pub outbox: Arc<Outbox>,
     pub tokens: Arc<Vec<Secret>>,
     pub body_limit: usize,
+    /// `delivery.allow_http`: whether webhook URLs may be plain `http://`.
+    pub allow_http: bool,
+    /// Flocks the config file declares: the API cannot delete them (they would
+    /// come back at the next start), even once it has changed their settings.
+    pub declared_flocks: Arc<BTreeSet<String>>,
 }
 
 /// Rejects API requests without a valid token before any handler runs.
@@ -47,22 +60,40 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
     Ok(next.run(request).await)
 }
 
-/// The whole application.
+/// Every route of the server, with its description.
+pub fn routes() -> Vec<Route> {
+    let mut routes = alerts::routes();
+    routes.extend(messages::routes());
+    routes.extend(canary::routes());
+    routes.extend(ops::routes());
+    routes.extend(openapi::routes());
+    routes
+}
+
+/// Every endpoint of the server (what the OpenAPI document describes).
+pub fn endpoints() -> Vec<Endpoint> {
+    routes().into_iter().map(|route| route.endpoint).collect()
+}
+
+/// The whole application, built from [`routes`].
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/api/v1/alerts", post(alerts::ingest))
-        .route("/api/v1/messages", get(messages::list))
-        .route("/api/v1/messages/{id}", get(messages::show))
-        .route("/api/v1/messages/{id}/replay", post(messages::replay))
-        .route("/api/v1/destinations", get(messages::destinations))
-        .route("/api/v1/destinations/{id}/recover", post(messages::recover))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let (protected, open): (Vec<Route>, Vec<Route>) =
+        routes().into_iter().partition(|route| route.endpoint.auth == Auth::Token);
+    let api = into_router(protected).route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .merge(api)
-        .route("/metrics", get(ops::metrics))
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
+        .merge(into_router(open))
+        .fallback(no_endpoint)
+        .method_not_allowed_fallback(method_not_allowed)
         // Bodies are read by the handlers with this cap (413 past it).
         .layer(DefaultBodyLimit::max(state.body_limit))
         .with_state(state)
+}
+
+async fn no_endpoint(uri: Uri) -> ApiError {
+    ApiError::NoEndpoint(uri.path().chars().take(200).collect())
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed { method: method.to_string(), path: uri.path().chars().take(200).collect() }
 }

@@ -7,7 +7,30 @@ use axum::Json;
 use chrono::Utc;
 use serde_json::json;
 
+use super::openapi::{Auth, Endpoint, Route};
 use super::AppState;
+
+fn open(path: &'static str, summary: &'static str, answer: &'static [(&'static str, &'static str)]) -> Endpoint {
+    Endpoint {
+        method: axum::http::Method::GET,
+        path,
+        summary,
+        auth: Auth::Open,
+        params: Vec::new(),
+        answer,
+        success: 200,
+        json_body: None,
+    }
+}
+
+/// The operations routes with their descriptions.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new(open("/metrics", "Prometheus metrics (text exposition format).", &[]), metrics),
+        Route::new(open("/healthz", "The process is up.", &[("status", "string")]), healthz),
+        Route::new(open("/readyz", "The store answers (503 when it does not).", &[("store", "string")]), readyz),
+    ]
+}
 
 /// `GET /metrics`: the text exposition format; queue figures read now.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -16,6 +16,7 @@ use crate::config::validate::Problem;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::notify::http::HttpSender;
+use crate::notify::policy::AddressPolicy;
 use crate::outbox::{Outbox, Settings};
 use crate::render::Renderer;
 use crate::secret::{redact_url_password, Secret};
@@ -30,6 +31,8 @@ pub enum ServeError {
     Store { url: String, source: StoreError },
     #[error("cannot apply the config file's flocks and destinations: {0}")]
     Catalogue(StoreError),
+    #[error("the address policy is invalid: {0}")]
+    Policy(String),
     #[error("token file {path}: {reason}")]
     TokenFile { path: String, reason: String },
     #[error("the HTTP server failed: {0}")]
@@ -57,11 +60,19 @@ pub async fn build(config: &Config, renderer: Renderer, template_problems: Vec<P
     store.apply_config(&flocks, &destinations).await.map_err(ServeError::Catalogue)?;
     let tokens = api_tokens(config)?;
     let metrics = Arc::new(Metrics::new());
-    let sender = Arc::new(HttpSender::new(config.delivery.timeout.0));
+    let policy = AddressPolicy::new(&config.delivery.allowed_cidrs, &config.delivery.denied_cidrs)
+        .map_err(ServeError::Policy)?;
+    let sender = Arc::new(HttpSender::with_policy(config.delivery.timeout.0, policy));
     let outbox = Outbox::new(store, Arc::new(renderer), sender, metrics, Settings::from_config(config))
         .await
         .map_err(ServeError::Catalogue)?;
-    let state = AppState { outbox: Arc::clone(&outbox), tokens: Arc::new(tokens), body_limit: config.server.body_limit };
+    let state = AppState {
+        outbox: Arc::clone(&outbox),
+        tokens: Arc::new(tokens),
+        body_limit: config.server.body_limit,
+        allow_http: config.delivery.allow_http,
+        declared_flocks: Arc::new(config.flocks.keys().cloned().collect()),
+    };
     Ok(Relay { outbox, state })
 }
 
@@ -77,7 +88,9 @@ pub async fn serve(
     let delivery = tokio::spawn(Arc::clone(&relay.outbox).run(stopped, grace));
     let address = listener.local_addr().map_err(ServeError::Http)?;
     tracing::info!(%address, store = relay.outbox.store.backend(), owner = %relay.outbox.owner, "flockrelay is serving.");
-    let served = axum::serve(listener, router(relay.state)).with_graceful_shutdown(shutdown).await;
+    // The peer address is kept so that API changes are logged with who made them.
+    let app = router(relay.state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     tracing::info!("No longer accepting requests.");
     // The receiver lives in the delivery task, so sending can only fail once it ended.
     let _ = stop.send(true);

@@ -27,8 +27,9 @@ use crate::flock::FlockSettings;
 
 pub use sql::SqlStore;
 
-/// Where a catalogue entry came from: the config file (re-applied at every start)
-/// or the management API.
+/// Who owns a catalogue entry: the config file (re-applied at every start) or the
+/// management API. A flock declared in the file becomes API-owned once the API
+/// changes it, so that the change survives restarts (the file only seeded it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
@@ -215,6 +216,19 @@ pub enum StoreError {
     DestinationNotFound(String),
     #[error("flock {0} not found")]
     FlockNotFound(String),
+    #[error("destination {0} already exists")]
+    DuplicateDestination(String),
+    #[error("destination {0} is declared in the config file; change it there")]
+    DeclaredInConfig(String),
+}
+
+/// What [`Store::add_destination`] does when a destination with the same id exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfExists {
+    /// Refuse with [`StoreError::DuplicateDestination`].
+    Fail,
+    /// Replace it; its queued messages go to the new settings.
+    Replace,
 }
 
 /// The durable outbox and catalogue.
@@ -233,6 +247,11 @@ pub trait Store: Send + Sync + 'static {
     async fn put_flock(&self, flock: &FlockRecord) -> Result<(), StoreError>;
     /// Deletes a flock with its destinations, cancelling their queued messages.
     async fn delete_flock(&self, id: &str) -> Result<(), StoreError>;
+    /// Changes a flock's webhook settings (one statement). The flock becomes
+    /// API-owned: the config file no longer overrides it at start.
+    async fn set_flock_settings(&self, id: &str, settings: FlockSettings) -> Result<(), StoreError>;
+    /// Renames a flock (one statement); it becomes API-owned.
+    async fn rename_flock(&self, id: &str, name: &str) -> Result<(), StoreError>;
     async fn destinations(&self) -> Result<Vec<Destination>, StoreError>;
     /// Inserts or replaces a destination (by id).
     async fn put_destination(&self, destination: &Destination, origin: Origin) -> Result<(), StoreError>;
@@ -240,9 +259,20 @@ pub trait Store: Send + Sync + 'static {
     async fn set_destination_enabled(&self, id: &str, enabled: bool) -> Result<(), StoreError>;
     /// Deletes a destination and cancels its queued messages; returns how many.
     async fn delete_destination(&self, id: &str) -> Result<u64, StoreError>;
+    /// Adds a destination to the flock its scope names, in one transaction: the
+    /// flock must exist ([`StoreError::FlockNotFound`]); an existing destination
+    /// with the same id is refused or replaced as `if_exists` says.
+    async fn add_destination(&self, destination: &Destination, origin: Origin, if_exists: IfExists)
+        -> Result<(), StoreError>;
+    /// Deletes API-owned destinations and cancels their queued messages, all in
+    /// one transaction; returns how many messages were cancelled. Nothing is
+    /// deleted when any id is unknown ([`StoreError::DestinationNotFound`]) or
+    /// declared in the config file ([`StoreError::DeclaredInConfig`]).
+    async fn delete_api_destinations(&self, ids: &[String]) -> Result<u64, StoreError>;
     /// Applies the config file's flocks and destinations in one transaction:
-    /// they are inserted or replaced, and config destinations no longer in the
-    /// file are deleted (their queued messages cancelled).
+    /// they are inserted or replaced (except flocks the API has taken over, which
+    /// keep their stored name and settings), and config destinations no longer in
+    /// the file are deleted (their queued messages cancelled).
     async fn apply_config(&self, flocks: &[FlockRecord], destinations: &[Destination]) -> Result<(), StoreError>;
 
     // ── outbox ─────────────────────────────────────────────────────────────

@@ -11,7 +11,7 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyPool, Row as _};
 
 use super::{
-    Attempt, Enqueued, Finished, FlockRecord, Message, MessageFilter, MessageStatus, NewAlert, Next, Origin,
+    Attempt, Enqueued, Finished, FlockRecord, IfExists, Message, MessageFilter, MessageStatus, NewAlert, Next, Origin,
     QueueDepth, Store, StoreError,
 };
 use crate::destination::{ChannelKind, Destination};
@@ -180,18 +180,51 @@ impl SqlStore {
         .bind(millis(Utc::now()))
     }
 
-    fn upsert_flock(flock: &FlockRecord) -> AnyQuery<'_> {
+    /// Inserts a destination unless its id or name is taken (then nothing happens).
+    fn insert_destination<'q>(destination: &'q Destination, spec: String, origin: Origin) -> AnyQuery<'q> {
         sqlx::query(
+            "INSERT INTO destinations (id, name, scope, kind, spec, enabled, origin, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+        )
+        .bind(destination.id.as_str())
+        .bind(destination.name.as_str())
+        .bind(destination.scope.as_str())
+        .bind(destination.channel.kind().as_str())
+        .bind(spec)
+        .bind(flag(destination.enabled))
+        .bind(origin.as_str())
+        .bind(millis(Utc::now()))
+    }
+
+    fn upsert_flock(flock: &FlockRecord) -> AnyQuery<'_> {
+        Self::bind_flock(
             "INSERT INTO flocks (id, name, use_global, enabled, origin, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, use_global = excluded.use_global, \
              enabled = excluded.enabled, origin = excluded.origin, updated_at = excluded.updated_at",
+            flock,
         )
-        .bind(flock.id.as_str())
-        .bind(flock.name.as_str())
-        .bind(flag(flock.settings.use_global))
-        .bind(flag(flock.settings.enabled))
-        .bind(flock.origin.as_str())
-        .bind(millis(Utc::now()))
+    }
+
+    /// A config file flock: inserted, or replacing a stored one the config file
+    /// still owns. A flock the API took over keeps its name and settings.
+    fn upsert_config_flock(flock: &FlockRecord) -> AnyQuery<'_> {
+        Self::bind_flock(
+            "INSERT INTO flocks (id, name, use_global, enabled, origin, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, use_global = excluded.use_global, \
+             enabled = excluded.enabled, origin = excluded.origin, updated_at = excluded.updated_at \
+             WHERE flocks.origin = 'config'",
+            flock,
+        )
+    }
+
+    fn bind_flock<'q>(sql: &'q str, flock: &'q FlockRecord) -> AnyQuery<'q> {
+        sqlx::query(sql)
+            .bind(flock.id.as_str())
+            .bind(flock.name.as_str())
+            .bind(flag(flock.settings.use_global))
+            .bind(flag(flock.settings.enabled))
+            .bind(flock.origin.as_str())
+            .bind(millis(Utc::now()))
     }
 
     fn cancel_messages_of(destination_id: &str) -> AnyQuery<'_> {
@@ -321,6 +354,37 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn set_flock_settings(&self, id: &str, settings: FlockSettings) -> Result<(), StoreError> {
+        let updated = sqlx::query(
+            "UPDATE flocks SET use_global = $1, enabled = $2, origin = $3, updated_at = $4 WHERE id = $5",
+        )
+        .bind(flag(settings.use_global))
+        .bind(flag(settings.enabled))
+        .bind(Origin::Api.as_str())
+        .bind(millis(Utc::now()))
+        .bind(id)
+        .execute(&self.write)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::FlockNotFound(id.to_owned()));
+        }
+        Ok(())
+    }
+
+    async fn rename_flock(&self, id: &str, name: &str) -> Result<(), StoreError> {
+        let updated = sqlx::query("UPDATE flocks SET name = $1, origin = $2, updated_at = $3 WHERE id = $4")
+            .bind(name)
+            .bind(Origin::Api.as_str())
+            .bind(millis(Utc::now()))
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::FlockNotFound(id.to_owned()));
+        }
+        Ok(())
+    }
+
     async fn destinations(&self) -> Result<Vec<Destination>, StoreError> {
         let rows = sqlx::query("SELECT spec FROM destinations ORDER BY name").fetch_all(&self.read).await?;
         rows.iter().map(destination_from_row).collect()
@@ -362,10 +426,73 @@ impl Store for SqlStore {
         Ok(cancelled)
     }
 
+    async fn add_destination(
+        &self,
+        destination: &Destination,
+        origin: Origin,
+        if_exists: IfExists,
+    ) -> Result<(), StoreError> {
+        let spec = Self::spec(destination)?;
+        let mut tx = self.write.begin().await?;
+        let flock = destination.scope.as_str();
+        if sqlx::query("SELECT id FROM flocks WHERE id = $1").bind(flock).fetch_optional(&mut *tx).await?.is_none() {
+            return Err(StoreError::FlockNotFound(flock.to_owned()));
+        }
+        match if_exists {
+            IfExists::Fail => {
+                let inserted = Self::insert_destination(destination, spec, origin).execute(&mut *tx).await?;
+                if inserted.rows_affected() == 0 {
+                    return Err(StoreError::DuplicateDestination(destination.id.clone()));
+                }
+            }
+            IfExists::Replace => {
+                let clash = sqlx::query("SELECT id FROM destinations WHERE name = $1 AND id <> $2")
+                    .bind(destination.name.as_str())
+                    .bind(destination.id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if clash.is_some() {
+                    return Err(StoreError::DuplicateDestination(destination.name.clone()));
+                }
+                let owner = sqlx::query("SELECT origin FROM destinations WHERE id = $1")
+                    .bind(destination.id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(row) = owner {
+                    if origin_from(&row.try_get::<String, _>(0)?) != origin {
+                        return Err(StoreError::DeclaredInConfig(destination.id.clone()));
+                    }
+                }
+                Self::upsert_destination(destination, spec, origin).execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_api_destinations(&self, ids: &[String]) -> Result<u64, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let mut cancelled = 0;
+        for id in ids {
+            let row = sqlx::query("SELECT origin FROM destinations WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::DestinationNotFound(id.clone()))?;
+            if origin_from(&row.try_get::<String, _>(0)?) != Origin::Api {
+                return Err(StoreError::DeclaredInConfig(id.clone()));
+            }
+            sqlx::query("DELETE FROM destinations WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?;
+            cancelled += Self::cancel_messages_of(id).execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(cancelled)
+    }
+
     async fn apply_config(&self, flocks: &[FlockRecord], destinations: &[Destination]) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
         for flock in flocks {
-            Self::upsert_flock(flock).execute(&mut *tx).await?;
+            Self::upsert_config_flock(flock).execute(&mut *tx).await?;
         }
         let stale: Vec<String> = sqlx::query("SELECT id FROM destinations WHERE origin = $1")
             .bind(Origin::Config.as_str())

@@ -1,9 +1,12 @@
 //! The one integration-test binary: every test talks to real loopback HTTP
 //! servers and the real `flockrelay` binary.
 
+mod canary_api;
 mod cli;
 mod config;
 mod generic;
+mod openapi;
+mod policy;
 mod process;
 mod relay;
 mod signing;

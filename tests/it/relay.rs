@@ -8,7 +8,7 @@ use chrono::DateTime;
 use serde_json::{json, Value};
 
 use crate::support::receiver::{Receiver, Reply};
-use crate::support::relay::{eventually, TestRelay, TOKEN};
+use crate::support::relay::{eventually, Relay, TOKEN};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -44,7 +44,7 @@ async fn wait_for_requests(receiver: &Receiver, count: usize) {
     .await;
 }
 
-async fn wait_for_status(relay: &TestRelay, alert_id: &str, status: &str) -> Value {
+async fn wait_for_status(relay: &Relay, alert_id: &str, status: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let shown = relay.message_of(alert_id).await;
@@ -72,7 +72,7 @@ fn attempt_statuses(shown: &Value) -> Vec<Value> {
 #[tokio::test]
 async fn an_acknowledged_alert_is_delivered_and_its_attempt_logged() {
     let receiver = Receiver::start(Reply::new(200, "ok")).await;
-    let relay = TestRelay::start(FAST, &hook(&receiver)).await;
+    let relay = Relay::configured(FAST, &hook(&receiver)).await;
     let stored = relay.ingest(&alert("First")).await;
     assert_eq!((stored[0]["messages"].as_u64(), stored[0]["duplicate"].as_bool()), (Some(1), Some(false)));
     let alert_id = stored[0]["alert_id"].as_str().expect("alert id");
@@ -85,17 +85,17 @@ async fn an_acknowledged_alert_is_delivered_and_its_attempt_logged() {
     assert_eq!(attempt_statuses(&shown), [json!(200)]);
     assert_eq!(shown["attempts"][0]["detail"], "ok");
 
-    let metrics = relay.client.get(format!("{}/metrics", relay.url)).send().await.expect("metrics").text().await.expect("text");
+    let metrics = relay.client.get(relay.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
     assert!(metrics.contains(r#"flockrelay_messages_delivered_total{destination="hook",kind="generic"} 1"#), "{metrics}");
     assert!(metrics.contains("flockrelay_delivery_latency_seconds_count"), "{metrics}");
-    relay.shutdown().await.expect("stops cleanly");
+    relay.stop().await;
 }
 
 #[tokio::test]
 async fn an_array_of_canary_incidents_is_enqueued_in_one_go() {
     let receiver = Receiver::start(Reply::new(200, "ok")).await;
     let flock = "[flocks.\"flock:datacenter\"]\nname = \"Datacenter\"\n";
-    let relay = TestRelay::start(FAST, &format!("{}{flock}", hook(&receiver))).await;
+    let relay = Relay::configured(FAST, &format!("{}{flock}", hook(&receiver))).await;
     let incident = std::fs::read_to_string(crate::support::root().join("tests/fixtures/canary-incident.json")).expect("fixture");
     let incident: Value = serde_json::from_str(&incident).expect("fixture is JSON");
     let mut second = incident.clone();
@@ -108,7 +108,7 @@ async fn an_array_of_canary_incidents_is_enqueued_in_one_go() {
 #[tokio::test]
 async fn bad_requests_get_a_4xx_naming_the_problem_and_store_nothing() {
     let receiver = Receiver::start(Reply::new(200, "ok")).await;
-    let relay = TestRelay::start(FAST, &hook(&receiver)).await;
+    let relay = Relay::configured(FAST, &hook(&receiver)).await;
     let cases: [(&str, u16, &str); 6] = [
         ("{not json", 400, "not valid JSON"),
         (r#"{"title": "no kind"}"#, 400, "kind"),
@@ -118,25 +118,25 @@ async fn bad_requests_get_a_4xx_naming_the_problem_and_store_nothing() {
         ("42", 400, "alert object"),
     ];
     for (body, status, needle) in cases {
-        let (got, answer) = relay.post("/api/v1/alerts", body).await;
+        let (got, answer) = relay.post_raw("/api/v1/alerts", body).await;
         assert_eq!(got, status, "{body}: {answer}");
         assert_eq!(answer["result"], "error");
         assert!(answer["message"].as_str().is_some_and(|message| message.contains(needle)), "{body}: {answer}");
     }
-    let (status, answer) = relay.post("/api/v1/alerts", vec![b' '; 70_000]).await;
+    let (status, answer) = relay.post_raw("/api/v1/alerts", vec![b' '; 70_000]).await;
     assert_eq!(status, 413, "{answer}");
 
-    let anonymous = relay.client.post(format!("{}/api/v1/alerts", relay.url)).body("{}").send().await.expect("answers");
+    let anonymous = relay.client.post(relay.url("/api/v1/alerts")).body("{}").send().await.expect("answers");
     assert_eq!(anonymous.status(), 401);
     let wrong = relay
         .client
-        .post(format!("{}/api/v1/alerts?auth_token=not-{TOKEN}", relay.url))
+        .post(relay.url(&format!("/api/v1/alerts?auth_token=not-{TOKEN}")))
         .body("{}")
         .send()
         .await
         .expect("answers");
     assert_eq!(wrong.status(), 403);
-    let (_, listed) = relay.get("/api/v1/messages").await;
+    let (_, listed) = relay.get("/api/v1/messages", &[]).await;
     assert_eq!(listed["messages"], json!([]), "nothing half-written");
     assert!(receiver.requests().is_empty());
 }
@@ -144,7 +144,7 @@ async fn bad_requests_get_a_4xx_naming_the_problem_and_store_nothing() {
 #[tokio::test]
 async fn a_repeated_alert_id_or_idempotency_key_is_not_enqueued_twice() {
     let receiver = Receiver::start(Reply::new(200, "ok")).await;
-    let relay = TestRelay::start(FAST, &hook(&receiver)).await;
+    let relay = Relay::configured(FAST, &hook(&receiver)).await;
     let with_id = json!({"id": "alert-42", "kind": "k", "title": "t"});
     relay.ingest(&with_id).await;
     let again = relay.ingest(&with_id).await;
@@ -153,7 +153,7 @@ async fn a_repeated_alert_id_or_idempotency_key_is_not_enqueued_twice() {
     let post_keyed = |title: &'static str| {
         relay
             .client
-            .post(format!("{}/api/v1/alerts", relay.url))
+            .post(relay.url("/api/v1/alerts"))
             .header("X-Canary-Auth-Token", TOKEN)
             .header("Idempotency-Key", "key-1")
             .body(alert(title).to_string())
@@ -175,7 +175,7 @@ async fn a_repeated_alert_id_or_idempotency_key_is_not_enqueued_twice() {
 async fn server_errors_are_retried_on_the_schedule_until_delivered() {
     let receiver = Receiver::start(Reply::new(200, "ok")).await;
     receiver.script([Reply::new(500, "boom"), Reply::new(503, "busy")]);
-    let relay = TestRelay::start(FAST, &hook(&receiver)).await;
+    let relay = Relay::configured(FAST, &hook(&receiver)).await;
     let alert_id = relay.ingest(&alert("retry me")).await[0]["alert_id"].as_str().expect("id").to_owned();
     let shown = wait_for_status(&relay, &alert_id, "delivered").await;
     assert_eq!(attempt_statuses(&shown), [json!(500), json!(503), json!(200)]);
@@ -193,7 +193,7 @@ async fn server_errors_are_retried_on_the_schedule_until_delivered() {
 async fn retry_after_is_honoured_when_longer_than_the_schedule() {
     let receiver = Receiver::start(Reply::new(200, "ok")).await;
     receiver.script([Reply::new(429, "slow down").header("retry-after", "1")]);
-    let relay = TestRelay::start(FAST, &hook(&receiver)).await;
+    let relay = Relay::configured(FAST, &hook(&receiver)).await;
     let alert_id = relay.ingest(&alert("throttled")).await[0]["alert_id"].as_str().expect("id").to_owned();
     let shown = wait_for_status(&relay, &alert_id, "delivered").await;
     let times = attempt_times(&shown);
@@ -204,14 +204,14 @@ async fn retry_after_is_honoured_when_longer_than_the_schedule() {
 #[tokio::test]
 async fn a_permanent_error_fails_at_once_and_a_spent_schedule_fails_too() {
     let receiver = Receiver::start(Reply::new(404, "no such hook")).await;
-    let relay = TestRelay::start(FAST, &hook(&receiver)).await;
+    let relay = Relay::configured(FAST, &hook(&receiver)).await;
     let alert_id = relay.ingest(&alert("gone")).await[0]["alert_id"].as_str().expect("id").to_owned();
     let shown = wait_for_status(&relay, &alert_id, "failed").await;
     assert_eq!(attempt_statuses(&shown), [json!(404)]);
     assert!(shown["message"]["last_error"].as_str().is_some_and(|error| error.contains("no such hook")), "{shown}");
 
     let broken = Receiver::start(Reply::new(500, "down")).await;
-    let relay = TestRelay::start(FAST, &hook(&broken)).await;
+    let relay = Relay::configured(FAST, &hook(&broken)).await;
     let alert_id = relay.ingest(&alert("never")).await[0]["alert_id"].as_str().expect("id").to_owned();
     let shown = wait_for_status(&relay, &alert_id, "failed").await;
     assert_eq!(attempt_statuses(&shown).len(), 3, "three attempts on a three-entry schedule: {shown}");
@@ -221,7 +221,7 @@ async fn a_permanent_error_fails_at_once_and_a_spent_schedule_fails_too() {
 async fn timeouts_and_refused_connections_are_retried_then_fail() {
     let slow = Receiver::start(Reply::new(200, "ok")).await;
     slow.script([Reply::new(200, "late").delayed(Duration::from_millis(1_500))]);
-    let relay = TestRelay::start(FAST, &hook(&slow)).await;
+    let relay = Relay::configured(FAST, &hook(&slow)).await;
     let alert_id = relay.ingest(&alert("slow")).await[0]["alert_id"].as_str().expect("id").to_owned();
     let shown = wait_for_status(&relay, &alert_id, "delivered").await;
     assert_eq!(attempt_statuses(&shown), [Value::Null, json!(200)]);
@@ -230,7 +230,7 @@ async fn timeouts_and_refused_connections_are_retried_then_fail() {
     // A port nobody listens on.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("binds").local_addr().expect("address");
     let config = format!("[destinations.hook.generic]\nurl = \"http://{closed}/hook\"\n");
-    let relay = TestRelay::start(FAST, &config).await;
+    let relay = Relay::configured(FAST, &config).await;
     let alert_id = relay.ingest(&alert("refused")).await[0]["alert_id"].as_str().expect("id").to_owned();
     let shown = wait_for_status(&relay, &alert_id, "failed").await;
     assert_eq!(attempt_statuses(&shown), [Value::Null, Value::Null, Value::Null]);
@@ -248,21 +248,21 @@ poll_interval = "50ms"
 breaker_threshold = 3
 breaker_cooldown = "1s"
 "#;
-    let relay = TestRelay::start(delivery, &hook(&receiver)).await;
+    let relay = Relay::configured(delivery, &hook(&receiver)).await;
     let alert_id = relay.ingest(&alert("breaker")).await[0]["alert_id"].as_str().expect("id").to_owned();
     eventually(Duration::from_secs(5), "the breaker opened", || async {
-        let (_, listed) = relay.get("/api/v1/destinations").await;
+        let (_, listed) = relay.get("/api/v1/destinations", &[]).await;
         listed["destinations"][0]["breaker"]["state"] == "open"
     })
     .await;
-    let metrics = relay.client.get(format!("{}/metrics", relay.url)).send().await.expect("metrics").text().await.expect("text");
+    let metrics = relay.client.get(relay.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
     assert!(metrics.contains(r#"flockrelay_breaker_open{destination="hook"} 1"#), "{metrics}");
     assert_eq!(receiver.requests().len(), 3, "no requests while paused");
 
     let shown = wait_for_status(&relay, &alert_id, "delivered").await;
     let times = attempt_times(&shown);
     assert!((times[3] - times[2]).num_milliseconds() >= 900, "the trial waited for the cool-down: {times:?}");
-    let (_, listed) = relay.get("/api/v1/destinations").await;
+    let (_, listed) = relay.get("/api/v1/destinations", &[]).await;
     assert_eq!(listed["destinations"][0]["breaker"]["state"], "closed");
 }
 
@@ -270,7 +270,7 @@ breaker_cooldown = "1s"
 async fn replay_and_recover_redeliver_with_the_same_webhook_id() {
     let receiver = Receiver::start(Reply::new(200, "ok")).await;
     receiver.script([Reply::new(400, "bad"), Reply::new(400, "bad"), Reply::new(400, "bad")]);
-    let relay = TestRelay::start(FAST, &hook(&receiver)).await;
+    let relay = Relay::configured(FAST, &hook(&receiver)).await;
     let before = chrono::Utc::now() - chrono::Duration::seconds(1);
     let mut alert_ids = Vec::new();
     for title in ["one", "two", "three"] {
@@ -278,17 +278,17 @@ async fn replay_and_recover_redeliver_with_the_same_webhook_id() {
         wait_for_status(&relay, alert_ids.last().expect("pushed"), "failed").await;
     }
     let first_id = relay.message_of(&alert_ids[0]).await["message"]["id"].as_str().expect("id").to_owned();
-    let (status, answer) = relay.post(&format!("/api/v1/messages/{first_id}/replay"), "").await;
+    let (status, answer) = relay.post_raw(&format!("/api/v1/messages/{first_id}/replay"), "").await;
     assert_eq!(status, 200, "{answer}");
     wait_for_status(&relay, &alert_ids[0], "delivered").await;
-    let (status, _) = relay.post(&format!("/api/v1/messages/{first_id}/replay"), "").await;
+    let (status, _) = relay.post_raw(&format!("/api/v1/messages/{first_id}/replay"), "").await;
     assert_eq!(status, 200, "a delivered message may be replayed too");
     wait_for_requests(&receiver, 5).await;
-    let (status, answer) = relay.post("/api/v1/messages/msg_unknown/replay", "").await;
+    let (status, answer) = relay.post_raw("/api/v1/messages/msg_unknown/replay", "").await;
     assert_eq!((status, answer["result"].as_str()), (404, Some("error")));
 
     let since = before.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let (status, answer) = relay.post(&format!("/api/v1/destinations/hook/recover?since={since}"), "").await;
+    let (status, answer) = relay.post_raw(&format!("/api/v1/destinations/hook/recover?since={since}"), "").await;
     assert_eq!((status, answer["recovered"].as_u64()), (200, Some(2)), "{answer}");
     for alert_id in &alert_ids[1..] {
         wait_for_status(&relay, alert_id, "delivered").await;
@@ -299,7 +299,7 @@ async fn replay_and_recover_redeliver_with_the_same_webhook_id() {
         let ids: Vec<_> = requests.iter().filter(|r| r.header("webhook-id") == Some(message_id.as_str())).collect();
         assert!(ids.len() >= 2, "{alert_id}: failed once, delivered again under the same webhook-id");
     }
-    let (status, answer) = relay.post("/api/v1/destinations/hook/recover?since=yesterday", "").await;
+    let (status, answer) = relay.post_raw("/api/v1/destinations/hook/recover?since=yesterday", "").await;
     assert_eq!(status, 400, "{answer}");
     assert!(answer["message"].as_str().is_some_and(|message| message.contains("since")));
 }
@@ -307,7 +307,7 @@ async fn replay_and_recover_redeliver_with_the_same_webhook_id() {
 #[tokio::test]
 async fn a_disabled_destination_keeps_its_queue_and_a_deleted_one_cancels_it() {
     let receiver = Receiver::start(Reply::new(200, "ok")).await;
-    let relay = TestRelay::start(FAST, &hook(&receiver)).await;
+    let relay = Relay::configured(FAST, &hook(&receiver)).await;
     let store = std::sync::Arc::clone(&relay.outbox.store);
     store.set_destination_enabled("hook", false).await.expect("disables");
     relay.outbox.reload().await.expect("reloads");
@@ -321,7 +321,7 @@ async fn a_disabled_destination_keeps_its_queue_and_a_deleted_one_cancels_it() {
     wait_for_status(&relay, &alert_id, "delivered").await;
 
     let blocked = Receiver::start(Reply::new(500, "down")).await;
-    let relay = TestRelay::start(r#"retry_schedule = ["0s", "1h"]
+    let relay = Relay::configured(r#"retry_schedule = ["0s", "1h"]
 poll_interval = "50ms"
 "#, &hook(&blocked)).await;
     let alert_id = relay.ingest(&alert("pending")).await[0]["alert_id"].as_str().expect("id").to_owned();
@@ -337,11 +337,11 @@ poll_interval = "50ms"
 #[tokio::test]
 async fn shutdown_finishes_in_flight_sends_within_the_grace_period() {
     let receiver = Receiver::start(Reply::new(200, "ok").delayed(Duration::from_millis(700))).await;
-    let relay = TestRelay::start(FAST, &hook(&receiver)).await;
+    let relay = Relay::configured(FAST, &hook(&receiver)).await;
     let alert_id = relay.ingest(&alert("in flight")).await[0]["alert_id"].as_str().expect("id").to_owned();
     wait_for_requests(&receiver, 1).await;
     let store = std::sync::Arc::clone(&relay.outbox.store);
-    relay.shutdown().await.expect("stops cleanly");
+    relay.stop().await;
     let filter = flockrelay::store::MessageFilter { alert_id: Some(alert_id), limit: 10, ..Default::default() };
     let messages = store.messages(&filter).await.expect("lists");
     assert_eq!(messages[0].status, flockrelay::store::MessageStatus::Delivered, "the in-flight send finished and was recorded");
@@ -350,12 +350,12 @@ async fn shutdown_finishes_in_flight_sends_within_the_grace_period() {
 #[tokio::test]
 async fn health_readiness_and_metrics_need_no_token() {
     let receiver = Receiver::start(Reply::new(200, "ok")).await;
-    let relay = TestRelay::start(FAST, &hook(&receiver)).await;
+    let relay = Relay::configured(FAST, &hook(&receiver)).await;
     for path in ["/healthz", "/readyz", "/metrics"] {
-        let response = relay.client.get(format!("{}{path}", relay.url)).send().await.expect("answers");
+        let response = relay.client.get(relay.url(path)).send().await.expect("answers");
         assert_eq!(response.status(), 200, "{path}");
     }
-    let metrics = relay.client.get(format!("{}/metrics", relay.url)).send().await.expect("metrics").text().await.expect("text");
+    let metrics = relay.client.get(relay.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
     assert!(!metrics.contains(SECRET) && !metrics.contains(TOKEN));
 }
 
@@ -366,18 +366,18 @@ async fn a_rate_limited_destination_is_paced() {
         "[destinations.hook]\nrate_limit = 10.0\n\n[destinations.hook.generic]\nurl = \"{}\"\n",
         receiver.url("/hook")
     );
-    let relay = TestRelay::start(FAST, &config).await;
+    let relay = Relay::configured(FAST, &config).await;
     let alerts: Vec<Value> = (0..20).map(|n| alert(&format!("paced {n}"))).collect();
     relay.ingest(&Value::Array(alerts)).await;
     eventually(Duration::from_secs(10), "all 20 were delivered", || async {
-        let (_, listed) = relay.get("/api/v1/messages?status=delivered&limit=100").await;
+        let (_, listed) = relay.get("/api/v1/messages?status=delivered&limit=100", &[]).await;
         listed["messages"].as_array().is_some_and(|messages| messages.len() == 20)
     })
     .await;
-    let (_, listed) = relay.get("/api/v1/messages?status=delivered&limit=100").await;
+    let (_, listed) = relay.get("/api/v1/messages?status=delivered&limit=100", &[]).await;
     let mut times: Vec<DateTime<chrono::Utc>> = Vec::new();
     for message in listed["messages"].as_array().expect("messages") {
-        let (_, shown) = relay.get(&format!("/api/v1/messages/{}", message["id"].as_str().expect("id"))).await;
+        let (_, shown) = relay.get(&format!("/api/v1/messages/{}", message["id"].as_str().expect("id")), &[]).await;
         times.push(shown["attempts"][0]["started_at"].as_str().expect("time").parse().expect("RFC 3339"));
     }
     times.sort();
@@ -393,7 +393,7 @@ async fn splunk_events_due_together_go_out_in_one_request() {
         "[destinations.hec.splunk]\nhost = \"127.0.0.1\"\nport = {}\ntoken = \"hec-token-0123456789\"\nhttps = false\n",
         hec.addr.port()
     );
-    let relay = TestRelay::start(FAST, &config).await;
+    let relay = Relay::configured(FAST, &config).await;
     // Five alerts committed in one transaction are due together.
     let alerts: Vec<Value> = (0..5).map(|n| alert(&format!("event {n}"))).collect();
     let stored = relay.ingest(&Value::Array(alerts)).await;

@@ -10,7 +10,7 @@ use flockrelay::destination::{Channel, ChannelKind, Destination};
 use flockrelay::flock::{FlockSettings, Scope};
 use flockrelay::notify::generic::config::GenericSettings;
 use flockrelay::store::{
-    Attempt, Finished, FlockRecord, MessageFilter, MessageStatus, NewAlert, NewMessage, Next, Origin, Store,
+    Attempt, Finished, FlockRecord, IfExists, MessageFilter, MessageStatus, NewAlert, NewMessage, Next, Origin, Store,
     StoreError,
 };
 
@@ -223,6 +223,97 @@ async fn config_is_applied_and_what_left_the_file_is_removed(store: Arc<dyn Stor
     assert!(matches!(store.delete_flock("flock:dc").await, Err(StoreError::FlockNotFound(_))));
 }
 
+fn config_flock(id: &str, use_global: bool) -> FlockRecord {
+    FlockRecord {
+        id: id.into(),
+        name: format!("Flock {id}"),
+        settings: FlockSettings { use_global, enabled: true },
+        origin: Origin::Config,
+    }
+}
+
+async fn api_changes_to_a_flock_survive_the_config_file(store: Arc<dyn Store>) {
+    let file = [config_flock("global", false), config_flock("flock:dc", false), config_flock("flock:lab", false)];
+    store.apply_config(&file, &[]).await.expect("applies");
+    let off = FlockSettings { use_global: false, enabled: false };
+    store.set_flock_settings("flock:dc", off).await.expect("changes settings");
+    store.rename_flock("global", "Everything").await.expect("renames");
+
+    store.apply_config(&file, &[]).await.expect("applies again at the next start");
+    let flocks = store.flocks().await.expect("lists");
+    let dc = flocks.iter().find(|flock| flock.id == "flock:dc").expect("dc stays");
+    assert_eq!((dc.settings, dc.origin, dc.name.as_str()), (off, Origin::Api, "Flock flock:dc"));
+    let global = flocks.iter().find(|flock| flock.id == "global").expect("global stays");
+    assert_eq!((global.name.as_str(), global.origin), ("Everything", Origin::Api));
+    let lab = flocks.iter().find(|flock| flock.id == "flock:lab").expect("lab stays");
+    assert_eq!(lab, &file[2], "a flock the API never touched still follows the file");
+
+    assert!(matches!(store.set_flock_settings("flock:nope", off).await, Err(StoreError::FlockNotFound(id)) if id == "flock:nope"));
+    assert!(matches!(store.rename_flock("flock:nope", "x").await, Err(StoreError::FlockNotFound(_))));
+}
+
+async fn adding_a_destination_needs_its_flock_and_refuses_duplicates(store: Arc<dyn Store>) {
+    let mut declared = hook("declared");
+    declared.scope = Scope::Flock("flock:dc".into());
+    store.apply_config(&[config_flock("flock:dc", false)], std::slice::from_ref(&declared)).await.expect("applies");
+    let mut added = hook("generic:1");
+    added.scope = Scope::Flock("flock:dc".into());
+
+    let mut orphan = added.clone();
+    orphan.scope = Scope::Flock("flock:nope".into());
+    assert!(matches!(
+        store.add_destination(&orphan, Origin::Api, IfExists::Fail).await,
+        Err(StoreError::FlockNotFound(id)) if id == "flock:nope"
+    ));
+    store.add_destination(&added, Origin::Api, IfExists::Fail).await.expect("adds");
+    assert!(matches!(
+        store.add_destination(&added, Origin::Api, IfExists::Fail).await,
+        Err(StoreError::DuplicateDestination(id)) if id == "generic:1"
+    ));
+    let mut same_name = added.clone();
+    same_name.id = "generic:2".into();
+    assert!(matches!(
+        store.add_destination(&same_name, Origin::Api, IfExists::Fail).await,
+        Err(StoreError::DuplicateDestination(_))
+    ));
+    assert!(matches!(
+        store.add_destination(&same_name, Origin::Api, IfExists::Replace).await,
+        Err(StoreError::DuplicateDestination(_))
+    ), "replacing never takes another destination's name");
+
+    let mut replaced = added.clone();
+    replaced.enabled = false;
+    store.add_destination(&replaced, Origin::Api, IfExists::Replace).await.expect("replaces");
+    let stored = store.destinations().await.expect("lists");
+    assert_eq!(stored.iter().find(|d| d.id == "generic:1"), Some(&replaced));
+    assert!(matches!(
+        store.add_destination(&declared, Origin::Api, IfExists::Replace).await,
+        Err(StoreError::DeclaredInConfig(id)) if id == "declared"
+    ));
+    assert_eq!(store.destinations().await.expect("lists").len(), 2);
+}
+
+async fn deleting_api_destinations_is_all_or_nothing(store: Arc<dyn Store>) {
+    store.apply_config(&[config_flock("global", false)], &[hook("declared")]).await.expect("applies");
+    for id in ["api1", "api2"] {
+        store.add_destination(&hook(id), Origin::Api, IfExists::Fail).await.expect("adds");
+    }
+    store.enqueue(&[alert("a1", at(0), &["api1"])]).await.expect("enqueues");
+
+    let refused = store.delete_api_destinations(&["api1".into(), "declared".into()]).await;
+    assert!(matches!(refused, Err(StoreError::DeclaredInConfig(id)) if id == "declared"));
+    let unknown = store.delete_api_destinations(&["api1".into(), "missing".into()]).await;
+    assert!(matches!(unknown, Err(StoreError::DestinationNotFound(id)) if id == "missing"));
+    assert_eq!(store.destinations().await.expect("lists").len(), 3, "nothing was deleted");
+    assert_eq!(status_of(&*store, "msg_a1_api1").await, MessageStatus::Pending);
+
+    let cancelled = store.delete_api_destinations(&["api1".into(), "api2".into()]).await.expect("deletes");
+    assert_eq!(cancelled, 1);
+    assert_eq!(status_of(&*store, "msg_a1_api1").await, MessageStatus::Cancelled);
+    let names: Vec<_> = store.destinations().await.expect("lists").into_iter().map(|d| d.name).collect();
+    assert_eq!(names, ["declared"]);
+}
+
 async fn listing_filters_and_queue_depths(store: Arc<dyn Store>) {
     store.enqueue(&[alert("a1", at(0), &["hook", "other"]), alert("a2", at(10), &["hook"])]).await.expect("enqueues");
     let by = |filter: MessageFilter| {
@@ -325,4 +416,7 @@ conformance!(
     listing_filters_and_queue_depths,
     prune_removes_old_delivered_messages_only,
     concurrent_claims_never_hand_out_a_message_twice,
+    api_changes_to_a_flock_survive_the_config_file,
+    adding_a_destination_needs_its_flock_and_refuses_duplicates,
+    deleting_api_destinations_is_all_or_nothing,
 );

@@ -1,154 +1,197 @@
-//! The real relay, in process, on `127.0.0.1:0`, with its store in a temporary
-//! directory: config text in, a client that knows the URL and token out.
+//! The real relay served in-process on `127.0.0.1:0` (the library's `build` and
+//! `serve`, as `flockrelay serve` runs them), with a config file written to a
+//! temporary directory, and a small JSON client for its API.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use flockrelay::config;
 use flockrelay::outbox::Outbox;
 use flockrelay::render::Renderer;
-use flockrelay::server::run::{build, serve, ServeError};
+use flockrelay::server::run::{build, serve};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
 /// The API token every test relay accepts.
 pub const TOKEN: &str = "test-token-0123456789abcdef";
 
-/// A running relay; shuts down when dropped.
-pub struct TestRelay {
-    pub url: String,
-    pub outbox: Arc<Outbox>,
+/// A served relay; stops when dropped.
+pub struct Relay {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
     pub client: reqwest::Client,
+    /// The database URL, so a second relay can open the same store.
+    pub store_url: String,
+    /// The running outbox: its store and catalogue, for tests that change
+    /// destinations behind the API's back.
+    pub outbox: Arc<Outbox>,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<Result<(), ServeError>>>,
-    _dir: tempfile::TempDir,
+    task: Option<tokio::task::JoinHandle<()>>,
+    _dir: Option<tempfile::TempDir>,
 }
 
-/// Settings every test relay gets; `extra` (TOML) comes after them and may add
-/// destinations, flocks and other sections, but not repeat these tables.
-fn base_config(dir: &std::path::Path, store_url: Option<&str>) -> String {
-    let store = store_url.map_or_else(|| format!("sqlite://{}", dir.join("relay.db").display()), str::to_owned);
-    format!(
-        r#"
-[store]
-url = "{store}"
-
-[server]
-listen = "127.0.0.1:0"
-auth_tokens = ["{TOKEN}"]
-body_limit = 65536
-shutdown_grace = "5s"
-"#
-    )
+/// What a test relay is started with.
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    /// Extra keys of the `[delivery]` table.
+    pub delivery: String,
+    /// `false` leaves `delivery.allow_http` at its default (off).
+    pub https_only: bool,
+    /// Extra tables (flocks, destinations).
+    pub extra: String,
+    /// A store URL; a SQLite file in a temporary directory when unset.
+    pub store_url: Option<String>,
 }
 
-impl TestRelay {
-    /// Starts a relay with the store in a new temporary directory; `delivery`
-    /// is the body of the `[delivery]` table, `extra` the rest of the config.
-    pub async fn start(delivery: &str, extra: &str) -> Self {
-        Self::start_on(None, delivery, extra).await
+impl Relay {
+    /// A relay with `allow_http = true`, a SQLite store and [`TOKEN`].
+    pub async fn start() -> Self {
+        Self::with(Setup::default()).await
     }
 
-    /// The same on a given store URL (PostgreSQL tests).
-    pub async fn start_on(store_url: Option<&str>, delivery: &str, extra: &str) -> Self {
+    pub async fn with(setup: Setup) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let text = format!("{}\n[delivery]\nallow_http = true\n{delivery}\n{extra}", base_config(dir.path(), store_url));
-        let path = dir.path().join("flockrelay.toml");
-        std::fs::write(&path, text).expect("writes config");
-        let config = flockrelay::config::load(Some(&path)).expect("test config is valid");
-        let renderer = Renderer::new(None).expect("templates parse");
-        let relay = build(&config, renderer, Vec::new()).await.expect("relay builds");
+        let store_url =
+            setup.store_url.clone().unwrap_or_else(|| format!("sqlite://{}", dir.path().join("relay.db").display()));
+        // Defaults for keys the setup does not set itself (TOML refuses repeats).
+        let defaults = [("timeout", "\"5s\""), ("retry_schedule", "[\"1s\"]"), ("jitter", "0.0")];
+        let mut delivery = format!("allow_http = {}\n", !setup.https_only);
+        for (key, value) in defaults {
+            if !setup.delivery.lines().any(|line| line.trim_start().starts_with(&format!("{key} ="))) {
+                delivery.push_str(&format!("{key} = {value}\n"));
+            }
+        }
+        let text = format!(
+            "[delivery]\n{delivery}{}\n\n\
+             [store]\nurl = \"{store_url}\"\n\n\
+             [server]\nauth_tokens = [\"{TOKEN}\"]\nbody_limit = 65536\nshutdown_grace = \"5s\"\ntoken_file = \"{}\"\n\n{}\n",
+            setup.delivery,
+            dir.path().join("auth_token").display(),
+            setup.extra,
+        );
+        let path: PathBuf = dir.path().join("flockrelay.toml");
+        std::fs::write(&path, text).expect("writes the config file");
+        let config = config::load(Some(&path)).unwrap_or_else(|error| panic!("test config is valid: {error}"));
+        let relay = build(&config, Renderer::built_in().expect("built-in templates"), Vec::new())
+            .await
+            .unwrap_or_else(|error| panic!("relay builds: {error}"));
         let outbox = Arc::clone(&relay.outbox);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds loopback");
-        let url = format!("http://{}", listener.local_addr().expect("has an address"));
-        let (stop, stopped) = oneshot::channel::<()>();
         let grace = config.server.shutdown_grace.0;
-        let task = tokio::spawn(serve(relay, listener, grace, async move {
-            let _ = stopped.await;
-        }));
-        Self { url, outbox, client: reqwest::Client::new(), stop: Some(stop), task: Some(task), _dir: dir }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds loopback");
+        let base = format!("http://{}", listener.local_addr().expect("has an address"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            serve(relay, listener, grace, shutdown).await.expect("relay serves");
+        });
+        Self { base, client: reqwest::Client::new(), store_url, outbox, stop: Some(stop), task: Some(task), _dir: Some(dir) }
     }
 
-    /// Stops accepting, drains and waits for the relay to end.
-    pub async fn shutdown(mut self) -> Result<(), ServeError> {
+    /// Stops serving and waits until the relay has drained (its store closed
+    /// to new work), keeping the temporary directory for a successor.
+    pub async fn stop(mut self) -> Option<tempfile::TempDir> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        match self.task.take() {
-            Some(task) => task.await.expect("relay task ends"),
-            None => Ok(()),
+        if let Some(task) = self.task.take() {
+            task.await.expect("relay task ends");
         }
+        self._dir.take()
     }
 
-    /// POST with the token; returns status and JSON answer.
-    pub async fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
-        let response = self
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `GET path?auth_token=…&params`.
+    pub async fn get(&self, path: &str, params: &[(&str, &str)]) -> (u16, Value) {
+        let mut query = vec![("auth_token", TOKEN)];
+        query.extend_from_slice(params);
+        answer(self.client.get(self.url(path)).query(&query)).await
+    }
+
+    /// `POST path` with a form body holding `auth_token` and `params`.
+    pub async fn post(&self, path: &str, params: &[(&str, &str)]) -> (u16, Value) {
+        let mut form = vec![("auth_token", TOKEN)];
+        form.extend_from_slice(params);
+        answer(self.client.post(self.url(path)).form(&form)).await
+    }
+
+    /// A relay with `delivery` added to its `[delivery]` table and `extra`
+    /// (flocks, destinations) after it.
+    pub async fn configured(delivery: &str, extra: &str) -> Self {
+        Self::with(Setup { delivery: delivery.to_owned(), extra: extra.to_owned(), ..Setup::default() }).await
+    }
+
+    /// `POST path` with a raw body and the token in the header.
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let request = self
             .client
-            .post(format!("{}{path}", self.url))
+            .post(self.url(path))
             .header("X-Canary-Auth-Token", TOKEN)
             .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .expect("relay answers");
-        answer(response).await
-    }
-
-    /// GET with the token.
-    pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.url))
-            .header("X-Canary-Auth-Token", TOKEN)
-            .send()
-            .await
-            .expect("relay answers");
-        answer(response).await
+            .body(body);
+        answer(request).await
     }
 
     /// Posts alerts (a JSON value) and returns the 202 answer's alert entries.
     pub async fn ingest(&self, alerts: &Value) -> Vec<Value> {
-        let (status, body) = self.post("/api/v1/alerts", alerts.to_string()).await;
+        let (status, body) = self.post_raw("/api/v1/alerts", alerts.to_string()).await;
         assert_eq!(status, 202, "{body}");
         body["alerts"].as_array().cloned().expect("alerts in the answer")
     }
 
-    /// The stored message of an alert (its only one).
+    /// The stored message of an alert (its only one), with its attempts.
     pub async fn message_of(&self, alert_id: &str) -> Value {
-        let (status, body) = self.get(&format!("/api/v1/messages?alert={alert_id}")).await;
+        let (status, body) = self.get("/api/v1/messages", &[("alert", alert_id)]).await;
         assert_eq!(status, 200, "{body}");
         let messages = body["messages"].as_array().cloned().unwrap_or_default();
         assert_eq!(messages.len(), 1, "{body}");
         let id = messages[0]["id"].as_str().expect("message id").to_owned();
-        let (_, shown) = self.get(&format!("/api/v1/messages/{id}")).await;
-        shown
+        self.get(&format!("/api/v1/messages/{id}"), &[]).await.1
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        let request = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(body).expect("serializes"));
+        answer(request).await
     }
 }
 
-impl Drop for TestRelay {
+impl Drop for Relay {
     fn drop(&mut self) {
-        if let Some(task) = &self.task {
-            task.abort();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
         }
     }
 }
 
-async fn answer(response: reqwest::Response) -> (u16, Value) {
+/// Sends a request and reads the status and the JSON answer (every answer of
+/// the API is JSON).
+pub async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("the relay answers");
     let status = response.status().as_u16();
-    let text = response.text().await.expect("answer body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    let bytes = response.bytes().await.expect("reads the answer");
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|error| panic!("answer {status} is not JSON ({error}): {}", String::from_utf8_lossy(&bytes)));
+    (status, value)
 }
 
-/// Polls `check` every 20 ms until it holds or `limit` passes.
+/// Polls `check` every 20 ms until it holds or `limit` passes; panics naming `what`.
 pub async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
     let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if check().await {
-            return;
-        }
+    while !check().await {
         assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -1,0 +1,141 @@
+//! Flocks: `ping`, `flock/create`, `flocks/list`, `flock/rename`, `flock/delete`.
+//! `flock:default` always exists and cannot be deleted; `global` names the
+//! console-wide set in the settings endpoints and is not a flock here.
+
+use axum::extract::State;
+use axum::http::Method;
+use axum::Json;
+use serde_json::{Map, Value};
+
+use super::{apply, current, success, Params};
+use crate::flock::{FlockSettings, DEFAULT_FLOCK, GLOBAL};
+use crate::server::error::ApiError;
+use crate::server::openapi::{into_router, required, Endpoint, Param, Route, FLOCK_ID};
+use crate::server::AppState;
+use crate::store::{FlockRecord, Origin};
+
+/// Longest flock name.
+pub const MAX_NAME_LEN: usize = 100;
+
+const NAME: Param = required("name", "The flock's display name (1 to 100 characters).");
+
+/// The flock routes with their descriptions.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new(
+            Endpoint::canary(Method::GET, "/api/v1/ping", "Checks the API token.", &[], &[]),
+            ping,
+        ),
+        Route::new(
+            Endpoint::canary(
+                Method::POST,
+                "/api/v1/flock/create",
+                "Creates a flock; it follows the global webhook set until told otherwise.",
+                &[NAME],
+                &[("flock_id", "string")],
+            ),
+            create,
+        ),
+        Route::new(
+            Endpoint::canary(
+                Method::GET,
+                "/api/v1/flocks/list",
+                "Lists the flocks as {flock_id: name}.",
+                &[],
+                &[("flocks", "object")],
+            ),
+            list,
+        ),
+        Route::new(
+            Endpoint::canary(Method::POST, "/api/v1/flock/rename", "Renames a flock.", &[FLOCK_ID, NAME], &[]),
+            rename,
+        ),
+        Route::new(
+            Endpoint::canary(
+                Method::POST,
+                "/api/v1/flock/delete",
+                "Deletes a flock and its webhooks (their queued notifications are cancelled).",
+                &[FLOCK_ID],
+                &[],
+            ),
+            delete,
+        ),
+    ]
+}
+
+/// The flock endpoints.
+pub fn router() -> axum::Router<AppState> {
+    into_router(routes())
+}
+
+async fn ping(_params: Params) -> Json<Value> {
+    success([])
+}
+
+fn flock_name(params: &Params) -> Result<String, ApiError> {
+    let name = params.required("name")?.trim();
+    let invalid = |reason: &str| ApiError::InvalidParameter { name: "name", reason: reason.to_owned() };
+    if name.chars().count() > MAX_NAME_LEN {
+        return Err(invalid("must be at most 100 characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(invalid("must not contain control characters"));
+    }
+    Ok(name.to_owned())
+}
+
+async fn create(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+    let name = flock_name(&params)?;
+    let id = format!("flock:{}", uuid::Uuid::new_v4().simple());
+    let flock = FlockRecord { id: id.clone(), name, settings: FlockSettings::default(), origin: Origin::Api };
+    state.outbox.store.put_flock(&flock).await?;
+    apply(&state).await;
+    tracing::info!(caller = %params.caller, flock = %id, "Flock created through the API.");
+    Ok(success([("flock_id", Value::from(id))]))
+}
+
+async fn list(State(state): State<AppState>, _params: Params) -> Result<Json<Value>, ApiError> {
+    let catalogue = current(&state).await?;
+    let flocks: Map<String, Value> = catalogue
+        .flocks()
+        .filter(|flock| flock.id != GLOBAL)
+        .map(|flock| (flock.id.clone(), Value::from(flock.name.as_str())))
+        .collect();
+    Ok(success([("flocks", Value::Object(flocks))]))
+}
+
+/// A flock id that names a real flock (not the global set).
+fn flock_only(flock_id: &str) -> Result<&str, ApiError> {
+    if flock_id == GLOBAL {
+        return Err(ApiError::InvalidParameter {
+            name: "flock_id",
+            reason: "`global` is the console-wide webhook set, not a flock".into(),
+        });
+    }
+    Ok(flock_id)
+}
+
+async fn rename(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+    let id = flock_only(params.flock_id()?)?;
+    let name = flock_name(&params)?;
+    state.outbox.store.rename_flock(id, &name).await?;
+    apply(&state).await;
+    tracing::info!(caller = %params.caller, flock = %id, "Flock renamed through the API.");
+    Ok(success([]))
+}
+
+async fn delete(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+    let id = flock_only(params.flock_id()?)?;
+    if id == DEFAULT_FLOCK {
+        return Err(ApiError::Conflict(format!("{DEFAULT_FLOCK} always exists and cannot be deleted")));
+    }
+    let catalogue = current(&state).await?;
+    let flock = catalogue.flock(id).ok_or_else(|| ApiError::UnknownFlock(id.to_owned()))?;
+    if flock.origin == Origin::Config || state.declared_flocks.contains(id) {
+        return Err(ApiError::Conflict(format!("flock {id} is declared in the config file; remove it there")));
+    }
+    state.outbox.store.delete_flock(id).await?;
+    apply(&state).await;
+    tracing::info!(caller = %params.caller, flock = %id, "Flock deleted through the API, with its webhooks.");
+    Ok(success([]))
+}

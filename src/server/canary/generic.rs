@@ -1,0 +1,227 @@
+//! Generic JSON webhooks: `generic/add`, `generic` (deprecated URL list),
+//! `generic/list` (URL, id and header names — values are write-only),
+//! `generic/remove`, `generic/test`.
+//!
+//! Beyond the seed, `generic/add` takes the authentication options of the
+//! Flowingly-style senders: `auth_type` = `basic` (`username`, `password`, each at
+//! most 100 characters), `bearer` (`token`) or `client_secret` (`client_secret`, at
+//! most 250 characters, carried in the body). Like header values, they are never
+//! shown again.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::Method;
+use axum::Json;
+use serde_json::Value;
+
+use super::{add_by_url, current, list_urls, of_kind, remove_by_url, scope, success, test_by_url, webhook_url, webhooks_enabled, Params};
+use crate::config::validate::header_problem;
+use crate::destination::{Channel, ChannelKind};
+use crate::notify::generic::config::{GenericAuth, GenericSettings, MAX_BASIC_LEN, MAX_CLIENT_SECRET_LEN};
+use crate::secret::Secret;
+use crate::server::error::ApiError;
+use crate::server::openapi::{into_router, optional, required, Endpoint, Param, Route, FLOCK_ID};
+use crate::server::AppState;
+
+/// Most custom headers one webhook may have.
+pub const MAX_HEADERS: usize = 32;
+/// Longest custom header value.
+pub const MAX_HEADER_VALUE_LEN: usize = 4096;
+/// Longest bearer token.
+pub const MAX_BEARER_LEN: usize = 4096;
+
+const URL: Param = required("url", "The URL that receives the POSTed JSON.");
+
+/// The generic webhook routes with their descriptions.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new(
+            Endpoint::canary(
+                Method::POST,
+                "/api/v1/flock/settings/webhooks/generic/add",
+                "Adds a generic JSON webhook to a flock.",
+                &[
+                    FLOCK_ID,
+                    URL,
+                    optional("headers", "A JSON object of headers, {\"Header-Name\": \"Value\"}; values are write-only."),
+                    optional("auth_type", "Extension: basic, bearer or client_secret."),
+                    optional("username", "Extension: Basic auth username (at most 100 characters, no `:`)."),
+                    optional("password", "Extension: Basic auth password (at most 100 characters); write-only."),
+                    optional("token", "Extension: bearer token; write-only."),
+                    optional("client_secret", "Extension: a secret sent in the body as client_secret (at most 250 characters); write-only."),
+                ],
+                &[],
+            ),
+            add,
+        ),
+        Route::new(
+            Endpoint::canary(
+                Method::GET,
+                "/api/v1/flock/settings/webhooks/generic",
+                "Deprecated: the URLs of a flock's generic webhooks.",
+                &[FLOCK_ID],
+                &[("generic_webhooks", "array"), ("webhooks_enabled", "boolean")],
+            ),
+            list_deprecated,
+        ),
+        Route::new(
+            Endpoint::canary(
+                Method::GET,
+                "/api/v1/flock/settings/webhooks/generic/list",
+                "A flock's generic webhooks: url, webhook_id and header_names (values are never shown).",
+                &[FLOCK_ID],
+                &[("generic_webhooks", "array"), ("webhooks_enabled", "boolean")],
+            ),
+            list,
+        ),
+        Route::new(
+            Endpoint::canary(
+                Method::POST,
+                "/api/v1/flock/settings/webhooks/generic/remove",
+                "Removes a generic webhook from a flock (its queued notifications are cancelled).",
+                &[FLOCK_ID, URL],
+                &[],
+            ),
+            remove,
+        ),
+        Route::new(
+            Endpoint::canary(
+                Method::POST,
+                "/api/v1/flock/settings/webhooks/generic/test",
+                "Sends a test notification through a flock's generic webhook now.",
+                &[FLOCK_ID, URL],
+                &[("webhook", "string")],
+            ),
+            test,
+        ),
+    ]
+}
+
+/// The generic webhook endpoints.
+pub fn router() -> axum::Router<AppState> {
+    into_router(routes())
+}
+
+fn invalid(name: &'static str, reason: impl Into<String>) -> ApiError {
+    ApiError::InvalidParameter { name, reason: reason.into() }
+}
+
+/// The `headers` parameter: a JSON object of string values, each header valid
+/// and not one the relay or the transport owns. Errors name the header, never
+/// its value.
+fn headers(params: &Params) -> Result<BTreeMap<String, Secret>, ApiError> {
+    let Some(text) = params.optional("headers") else {
+        return Ok(BTreeMap::new());
+    };
+    let document: Value = serde_json::from_str(text)
+        .map_err(|_| invalid("headers", "must be a JSON object such as {\"Header-Name\": \"Value\"}"))?;
+    let Value::Object(object) = document else {
+        return Err(invalid("headers", "must be a JSON object such as {\"Header-Name\": \"Value\"}"));
+    };
+    if object.len() > MAX_HEADERS {
+        return Err(invalid("headers", format!("at most {MAX_HEADERS} headers")));
+    }
+    let mut headers: BTreeMap<String, Secret> = BTreeMap::new();
+    for (name, value) in object {
+        let Value::String(value) = value else {
+            return Err(invalid("headers", format!("the value of {name:?} must be a string")));
+        };
+        if let Some(reason) = header_problem(&name, &value) {
+            return Err(invalid("headers", format!("{name:?} {reason}")));
+        }
+        if value.len() > MAX_HEADER_VALUE_LEN {
+            return Err(invalid("headers", format!("the value of {name:?} is longer than {MAX_HEADER_VALUE_LEN} bytes")));
+        }
+        if headers.keys().any(|existing| existing.eq_ignore_ascii_case(&name)) {
+            return Err(invalid("headers", format!("{name:?} is given twice")));
+        }
+        headers.insert(name, Secret::new(value));
+    }
+    Ok(headers)
+}
+
+/// A secret parameter of at most `max` characters, without control characters.
+fn secret(params: &Params, name: &'static str, max: usize) -> Result<Secret, ApiError> {
+    let value = params.required(name)?;
+    if value.chars().count() > max {
+        return Err(invalid(name, format!("must be at most {max} characters")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(invalid(name, "must not contain control characters"));
+    }
+    Ok(Secret::new(value))
+}
+
+/// The authentication extension parameters.
+fn auth(params: &Params) -> Result<Option<GenericAuth>, ApiError> {
+    let Some(kind) = params.optional("auth_type") else {
+        if ["username", "password", "token", "client_secret"].iter().any(|name| params.optional(name).is_some()) {
+            return Err(invalid("auth_type", "must be basic, bearer or client_secret when credentials are given"));
+        }
+        return Ok(None);
+    };
+    match kind {
+        "none" => Ok(None),
+        "basic" => {
+            let username = secret(params, "username", MAX_BASIC_LEN)?;
+            if username.expose().contains(':') {
+                return Err(invalid("username", "must not contain `:` (Basic auth separates with it)"));
+            }
+            let password = secret(params, "password", MAX_BASIC_LEN)?;
+            Ok(Some(GenericAuth::Basic { username: username.expose().to_owned(), password }))
+        }
+        "bearer" => Ok(Some(GenericAuth::Bearer { token: secret(params, "token", MAX_BEARER_LEN)? })),
+        "client_secret" => Ok(Some(GenericAuth::ClientSecret {
+            secret: secret(params, "client_secret", MAX_CLIENT_SECRET_LEN)?,
+            field: "client_secret".into(),
+        })),
+        _ => Err(invalid("auth_type", "must be none, basic, bearer or client_secret")),
+    }
+}
+
+async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+    let catalogue = current(&state).await?;
+    scope(&catalogue, params.flock_id()?)?;
+    let url = webhook_url(&state, "url", params.required("url")?)?;
+    let headers = headers(&params)?;
+    let auth = auth(&params)?;
+    let sets_authorization = matches!(auth, Some(GenericAuth::Basic { .. } | GenericAuth::Bearer { .. }));
+    if sets_authorization && headers.keys().any(|name| name.eq_ignore_ascii_case("authorization")) {
+        return Err(invalid("headers", "an Authorization header conflicts with auth_type; set one or the other"));
+    }
+    let settings = GenericSettings { url, headers, auth, signing: None };
+    add_by_url(&state, &params, &catalogue, Channel::Generic(settings)).await
+}
+
+async fn list_deprecated(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+    list_urls(&state, &params, ChannelKind::Generic, "generic_webhooks").await
+}
+
+async fn list(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+    let catalogue = current(&state).await?;
+    let scope = scope(&catalogue, params.flock_id()?)?;
+    let webhooks: Vec<Value> = of_kind(&catalogue, &scope, ChannelKind::Generic)
+        .into_iter()
+        .filter_map(|destination| match &destination.channel {
+            Channel::Generic(settings) => Some(serde_json::json!({
+                "header_names": settings.headers.keys().collect::<Vec<_>>(),
+                "url": settings.url.as_str(),
+                "webhook_id": destination.id,
+            })),
+            _ => None,
+        })
+        .collect();
+    Ok(success([
+        ("generic_webhooks", Value::Array(webhooks)),
+        ("webhooks_enabled", Value::from(webhooks_enabled(&catalogue, &scope))),
+    ]))
+}
+
+async fn remove(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+    remove_by_url(&state, &params, ChannelKind::Generic).await
+}
+
+async fn test(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+    test_by_url(&state, &params, ChannelKind::Generic).await
+}

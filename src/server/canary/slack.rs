@@ -1,0 +1,178 @@
+//! Slack incoming webhooks: `slack` (list), `slack/remove` (by `team` and
+//! `channel`, or by `url`), `slack/test`, and `slack/add`.
+//!
+//! The seed keeps Slack creation out of its API because its console goes
+//! through Slack's OAuth flow. An incoming-webhook URL needs no OAuth on our
+//! side, so `slack/add` (`url`, optional `team`, `channel`, `configuration_url`,
+//! which are informational and shown by the list) is offered as an extension.
+
+use axum::extract::State;
+use axum::http::Method;
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::{
+    add_by_url, current, lookup_url, of_kind, remove, scope, success, test_by_url, webhook_url, webhooks_enabled,
+    with_url, Params, MAX_URL_LEN,
+};
+use crate::destination::{Channel, ChannelKind, Destination};
+use crate::notify::slack::config::SlackSettings;
+use crate::server::error::ApiError;
+use crate::server::openapi::{into_router, optional, required, Endpoint, Route, FLOCK_ID};
+use crate::server::AppState;
+
+/// Longest team or channel name kept.
+pub const MAX_LABEL_LEN: usize = 100;
+
+/// The Slack routes with their descriptions.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::new(
+            Endpoint::canary(
+                Method::POST,
+                "/api/v1/flock/settings/webhooks/slack/add",
+                "Extension: adds a Slack incoming webhook to a flock.",
+                &[
+                    FLOCK_ID,
+                    required("url", "A Slack incoming-webhook URL (https://hooks.slack.com/services/…)."),
+                    optional("team", "The Slack workspace the webhook posts to (informational)."),
+                    optional("channel", "The channel the webhook posts to (informational)."),
+                    optional("configuration_url", "Where the webhook is managed in Slack (informational)."),
+                ],
+                &[],
+            ),
+            add,
+        ),
+        Route::new(
+            Endpoint::canary(
+                Method::GET,
+                "/api/v1/flock/settings/webhooks/slack",
+                "A flock's Slack webhooks: channel, configuration_url, team and url.",
+                &[FLOCK_ID],
+                &[("slack_webhooks", "array"), ("webhooks_enabled", "boolean")],
+            ),
+            list,
+        ),
+        Route::new(
+            Endpoint::canary(
+                Method::POST,
+                "/api/v1/flock/settings/webhooks/slack/remove",
+                "Removes a flock's Slack webhook, named by team and channel or by url.",
+                &[
+                    FLOCK_ID,
+                    optional("team", "Slack team tied to the webhook (with channel)."),
+                    optional("channel", "Slack channel tied to the webhook (with team)."),
+                    optional("url", "The webhook URL (instead of team and channel)."),
+                ],
+                &[],
+            ),
+            remove_webhook,
+        ),
+        Route::new(
+            Endpoint::canary(
+                Method::POST,
+                "/api/v1/flock/settings/webhooks/slack/test",
+                "Sends a test notification through a flock's Slack webhook now.",
+                &[FLOCK_ID, required("url", "The webhook URL.")],
+                &[("webhook", "string")],
+            ),
+            test,
+        ),
+    ]
+}
+
+/// The Slack endpoints.
+pub fn router() -> axum::Router<AppState> {
+    into_router(routes())
+}
+
+fn label(params: &Params, name: &'static str) -> Result<Option<String>, ApiError> {
+    let Some(value) = params.optional(name) else {
+        return Ok(None);
+    };
+    let value = value.trim();
+    if value.chars().count() > MAX_LABEL_LEN || value.chars().any(char::is_control) {
+        return Err(ApiError::InvalidParameter {
+            name,
+            reason: format!("must be at most {MAX_LABEL_LEN} characters, without control characters"),
+        });
+    }
+    Ok(Some(value.to_owned()))
+}
+
+/// `#soc` and `soc` name the same channel.
+fn same_channel(stored: Option<&str>, given: &str) -> bool {
+    stored.is_some_and(|stored| stored.trim_start_matches('#') == given.trim_start_matches('#'))
+}
+
+async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+    let catalogue = current(&state).await?;
+    scope(&catalogue, params.flock_id()?)?;
+    let url = webhook_url(&state, "url", params.required("url")?)?;
+    let configuration_url = match params.optional("configuration_url") {
+        Some(text) => {
+            let parsed = lookup_url("configuration_url", text)?;
+            if text.len() > MAX_URL_LEN || !matches!(parsed.scheme(), "https" | "http") {
+                return Err(ApiError::InvalidParameter {
+                    name: "configuration_url",
+                    reason: format!("must be an http(s) URL of at most {MAX_URL_LEN} characters"),
+                });
+            }
+            Some(parsed.to_string())
+        }
+        None => None,
+    };
+    let settings = SlackSettings { url, channel: label(&params, "channel")?, team: label(&params, "team")?, configuration_url };
+    add_by_url(&state, &params, &catalogue, Channel::Slack(settings)).await
+}
+
+async fn list(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+    let catalogue = current(&state).await?;
+    let scope = scope(&catalogue, params.flock_id()?)?;
+    let text = |value: &Option<String>| value.clone().unwrap_or_default();
+    let webhooks: Vec<Value> = of_kind(&catalogue, &scope, ChannelKind::Slack)
+        .into_iter()
+        .filter_map(|destination| match &destination.channel {
+            Channel::Slack(settings) => Some(json!({
+                "channel": text(&settings.channel),
+                "configuration_url": text(&settings.configuration_url),
+                "team": text(&settings.team),
+                "url": settings.url.as_str(),
+            })),
+            _ => None,
+        })
+        .collect();
+    Ok(success([
+        ("slack_webhooks", Value::Array(webhooks)),
+        ("webhooks_enabled", Value::from(webhooks_enabled(&catalogue, &scope))),
+    ]))
+}
+
+async fn remove_webhook(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+    let catalogue = current(&state).await?;
+    let scope = scope(&catalogue, params.flock_id()?)?;
+    let found: Vec<&Destination> = if let Some(url) = params.optional("url") {
+        with_url(&catalogue, &scope, ChannelKind::Slack, &lookup_url("url", url)?)
+    } else {
+        let (Some(team), Some(channel)) = (params.optional("team"), params.optional("channel")) else {
+            return Err(ApiError::BadRequest("missing parameter url (or team and channel)".into()));
+        };
+        of_kind(&catalogue, &scope, ChannelKind::Slack)
+            .into_iter()
+            .filter(|destination| match &destination.channel {
+                Channel::Slack(settings) => {
+                    settings.team.as_deref() == Some(team.trim()) && same_channel(settings.channel.as_deref(), channel.trim())
+                }
+                _ => false,
+            })
+            .collect()
+    };
+    if found.is_empty() {
+        return Err(ApiError::NotFound(format!("{scope} has no Slack webhook with this team and channel or url")));
+    }
+    remove(&state, &params, &scope, ChannelKind::Slack, &found).await
+}
+
+async fn test(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+    test_by_url(&state, &params, ChannelKind::Slack).await
+}
