@@ -3,7 +3,9 @@
 //! An alert flows left to right exactly once:
 //!
 //! ```text
-//! source ──► alert ──► routing ──► render ──► notify (payload) ──► notify::http (send, classify)
+//! server ──► alert ──► routing ──► render ──► store (outbox) ──► outbox::worker ──► notify::http
+//! (ingest)           (catalogue)  (payload)  (one transaction)   (claim, send,      (classify)
+//!                                                                 record)
 //! ```
 //!
 //! Modules, in data-flow order:
@@ -11,10 +13,13 @@
 //! - [`flock`] — flocks and their webhook settings (`use_global`, `enabled`). Pure.
 //! - [`destination`] — configured webhooks: scope, channel, template, filter, state. Pure.
 //! - [`routing`] — the per-flock resolver: alert → destinations. Pure.
+//! - [`catalogue`] — the stored flocks and destinations ingest resolves against.
 //! - [`render`] — Tera templates (built-in + overrides), JSON-safe filters.
 //! - [`notify`] — the `Notifier` seam: Slack, Teams, Splunk HEC, generic; sending.
 //! - [`signing`] — Standard Webhooks and Flock HMAC signatures, both directions. Pure.
 //! - [`store`] — the `Store` seam: the durable outbox and catalogue (SQLite, PostgreSQL).
+//! - [`outbox`] — ingest, one delivery worker per destination, the retry rule, the breaker.
+//! - [`metrics`] — Prometheus metrics for `/metrics`.
 //! - [`direct`] — an alert delivered now, without the outbox (`test`, `send`).
 //! - [`server`] — `flockrelay serve`'s HTTP API: ingest, operator, and the
 //!   Canary-style management API (flocks and their webhooks), with its OpenAPI document.

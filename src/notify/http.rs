@@ -129,8 +129,15 @@ fn transport_error(error: &reqwest::Error, timeout: Duration, request: &Outbound
     if error.is_timeout() {
         return NotifyError::Timeout(timeout);
     }
-    // reqwest's Display names the URL; ours may hold a secret.
-    let mut text = error.to_string();
+    // reqwest's Display names the URL, which may hold a secret we do not know
+    // of (a token in a query string): describe the error without it.
+    let mut text = if error.is_connect() {
+        "cannot connect".to_owned()
+    } else if error.is_request() {
+        "the request failed".to_owned()
+    } else {
+        "the exchange failed".to_owned()
+    };
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         text.push_str(": ");

@@ -407,3 +407,15 @@ async fn splunk_events_due_together_go_out_in_one_request() {
     assert_eq!(requests[0].uri.path(), "/services/collector/event");
     assert_eq!(requests[0].header("authorization"), Some("Splunk hec-token-0123456789"));
 }
+
+#[tokio::test]
+async fn a_transport_error_never_shows_the_url_and_its_secrets() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("binds").local_addr().expect("address");
+    let config = format!("[destinations.hook.generic]\nurl = \"http://{closed}/hook?token=query-secret-123\"\n");
+    let relay = Relay::configured(r#"retry_schedule = ["0s"]"#, &config).await;
+    let alert_id = relay.ingest(&alert("refused")).await[0]["alert_id"].as_str().expect("id").to_owned();
+    let shown = wait_for_status(&relay, &alert_id, "failed").await;
+    let detail = shown["attempts"][0]["detail"].as_str().expect("detail");
+    assert!(detail.contains("connect"), "{detail}");
+    assert!(!shown.to_string().contains("query-secret-123"), "{shown}");
+}
