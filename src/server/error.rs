@@ -45,9 +45,10 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::MessageNotFound(_) | StoreError::DestinationNotFound(_) | StoreError::FlockNotFound(_) => {
-                Self::NotFound(error.to_string())
-            }
+            StoreError::MessageNotFound(_)
+            | StoreError::DestinationNotFound(_)
+            | StoreError::FlockNotFound(_)
+            | StoreError::SourceNotFound(_) => Self::NotFound(error.to_string()),
             StoreError::NotReplayable { .. } => Self::Conflict(error.to_string()),
             other => {
                 tracing::error!(error = %other, "Store error while answering a request.");

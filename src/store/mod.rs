@@ -1,5 +1,5 @@
-//! The `Store` seam: the durable outbox (alerts, messages, attempts) and the
-//! catalogue (flocks, destinations).
+//! The `Store` seam: the durable outbox (alerts, messages, attempts), the
+//! catalogue (flocks, destinations) and the inbound webhook sources.
 //!
 //! Two implementations pass one conformance suite (`tests/it/store.rs`):
 //! [`sqlite`] (embedded, the default, zero set-up) and [`postgres`] (several relay
@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::destination::{ChannelKind, Destination};
 use crate::flock::FlockSettings;
+use crate::sources::Source;
 
 pub use sql::SqlStore;
 
@@ -51,6 +52,13 @@ pub struct FlockRecord {
     pub id: String,
     pub name: String,
     pub settings: FlockSettings,
+    pub origin: Origin,
+}
+
+/// An inbound webhook source as stored, with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRecord {
+    pub source: Source,
     pub origin: Origin,
 }
 
@@ -215,6 +223,8 @@ pub enum StoreError {
     DestinationNotFound(String),
     #[error("flock {0} not found")]
     FlockNotFound(String),
+    #[error("source {0} not found")]
+    SourceNotFound(String),
 }
 
 /// The durable outbox and catalogue.
@@ -244,6 +254,22 @@ pub trait Store: Send + Sync + 'static {
     /// they are inserted or replaced, and config destinations no longer in the
     /// file are deleted (their queued messages cancelled).
     async fn apply_config(&self, flocks: &[FlockRecord], destinations: &[Destination]) -> Result<(), StoreError>;
+
+    // ── inbound sources ────────────────────────────────────────────────────
+
+    /// Every source, by id.
+    async fn sources(&self) -> Result<Vec<SourceRecord>, StoreError>;
+    /// One source (read for every inbound request, so that a change made on
+    /// any instance applies at once).
+    async fn source(&self, id: &str) -> Result<Option<SourceRecord>, StoreError>;
+    /// Inserts or replaces a source (by id).
+    async fn put_source(&self, source: &Source, origin: Origin) -> Result<(), StoreError>;
+    /// Deletes a source.
+    async fn delete_source(&self, id: &str) -> Result<(), StoreError>;
+    /// Applies the config file's sources in one transaction: they are inserted or
+    /// replaced (an API source of the same id included), and config sources no
+    /// longer in the file are deleted. API sources are kept.
+    async fn apply_config_sources(&self, sources: &[Source]) -> Result<(), StoreError>;
 
     // ── outbox ─────────────────────────────────────────────────────────────
 
