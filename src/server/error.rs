@@ -26,6 +26,14 @@ pub enum ApiError {
     Conflict(String),
     #[error("the store is unavailable; try again")]
     Unavailable,
+    /// An inbound webhook's signature or credentials are missing or wrong, or
+    /// its source does not exist: one answer for all, so nothing is revealed.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// An authentic inbound webhook that the relay's own set-up cannot take now
+    /// (the source's flock or mapping template is gone); the sender may retry.
+    #[error("this source cannot accept events right now; try again later")]
+    SourceUnavailable,
 }
 
 impl ApiError {
@@ -37,7 +45,8 @@ impl ApiError {
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::SourceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
         }
     }
 }

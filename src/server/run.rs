@@ -1,5 +1,5 @@
 //! Starting and stopping the relay: open the store, apply the config file's
-//! flocks and destinations, start the delivery supervisor, serve HTTP on a given
+//! flocks, destinations and sources, start the delivery supervisor, serve HTTP on a given
 //! listener until `shutdown` resolves, then drain. The listener is injected so
 //! tests run the real relay on `127.0.0.1:0`.
 
@@ -19,6 +19,8 @@ use crate::notify::http::HttpSender;
 use crate::outbox::{Outbox, Settings};
 use crate::render::Renderer;
 use crate::secret::{redact_url_password, Secret};
+use crate::sources::mapping::Mapper;
+use crate::sources::SchemeName;
 use crate::store::{self, StoreError};
 
 /// Why the relay could not start or stopped abnormally.
@@ -28,7 +30,7 @@ pub enum ServeError {
     Templates(Vec<Problem>),
     #[error("cannot open the store {url}: {source}")]
     Store { url: String, source: StoreError },
-    #[error("cannot apply the config file's flocks and destinations: {0}")]
+    #[error("cannot apply the config file's flocks, destinations and sources: {0}")]
     Catalogue(StoreError),
     #[error("token file {path}: {reason}")]
     TokenFile { path: String, reason: String },
@@ -55,13 +57,25 @@ pub async fn build(config: &Config, renderer: Renderer, template_problems: Vec<P
     let store = store::open(url).await.map_err(|source| ServeError::Store { url: redact_url_password(url), source })?;
     let (flocks, destinations) = catalogue::from_config(config);
     store.apply_config(&flocks, &destinations).await.map_err(ServeError::Catalogue)?;
+    let sources = config.sources();
+    store.apply_config_sources(&sources).await.map_err(ServeError::Catalogue)?;
+    for source in sources.iter().filter(|source| source.enabled && source.scheme.name() == SchemeName::None) {
+        tracing::warn!(source = %source.id, "Source accepts unverified requests (scheme none).");
+    }
+    let mapper = Mapper::new(config.templates.dir.as_deref())
+        .map_err(|error| ServeError::Templates(vec![Problem { key: "templates.dir".into(), reason: error.to_string() }]))?;
     let tokens = api_tokens(config)?;
     let metrics = Arc::new(Metrics::new());
     let sender = Arc::new(HttpSender::new(config.delivery.timeout.0));
     let outbox = Outbox::new(store, Arc::new(renderer), sender, metrics, Settings::from_config(config))
         .await
         .map_err(ServeError::Catalogue)?;
-    let state = AppState { outbox: Arc::clone(&outbox), tokens: Arc::new(tokens), body_limit: config.server.body_limit };
+    let state = AppState {
+        outbox: Arc::clone(&outbox),
+        tokens: Arc::new(tokens),
+        body_limit: config.server.body_limit,
+        mapper: Arc::new(mapper),
+    };
     Ok(Relay { outbox, state })
 }
 

@@ -31,6 +31,17 @@ pub const TIMESTAMP_TOLERANCE_SECS: i64 = 5 * 60;
 /// Longest event id (`webhook-id`) accepted; it becomes part of an idempotency key.
 pub const MAX_EVENT_ID_LEN: usize = 200;
 
+/// Longest source id: it is part of a URL path and of environment variable names.
+pub const MAX_SOURCE_ID_LEN: usize = 64;
+
+/// Whether `id` can name a source: `a-z`, `0-9`, `_`, `-`, at most
+/// [`MAX_SOURCE_ID_LEN`] characters.
+pub fn valid_source_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_SOURCE_ID_LEN
+        && id.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_' || ch == '-')
+}
+
 /// The verification schemes, spelled as in the configuration (`scheme = "…"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

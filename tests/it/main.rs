@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod generic;
+mod hooks;
 mod signing;
 mod slack;
 mod store;

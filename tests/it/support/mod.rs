@@ -2,6 +2,7 @@
 //! fixtures, golden-file comparison and destination builders.
 
 pub mod receiver;
+pub mod relay;
 pub mod stores;
 
 use std::path::PathBuf;
