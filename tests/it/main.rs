@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod fuzz;
 mod generic;
 mod hooks;
 mod signing;
