@@ -207,9 +207,13 @@ impl Source {
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "scheme", rename_all = "snake_case")]
 pub enum Scheme {
+    /// Every `whsec_` secret is accepted (several while the sender rotates).
     StandardWebhooks { secrets: Vec<Secret> },
+    /// `X-Flock-Signature` with this shared secret.
     FlockHmac { secret: Secret },
+    /// `Authorization: Basic` with exactly these credentials.
     Basic { username: String, password: Secret },
+    /// A shared secret in a body `field` (default `client_secret`) or a `header`.
     ClientSecret {
         secret: Secret,
         #[serde(default)]
@@ -217,7 +221,9 @@ pub enum Scheme {
         #[serde(default)]
         header: Option<String>,
     },
+    /// `Authorization: Bearer` with this token.
     Bearer { token: Secret },
+    /// Nothing is verified.
     None,
 }
 

@@ -58,7 +58,9 @@ pub struct FlockRecord {
 /// An inbound webhook source as stored, with where it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceRecord {
+    /// The source with its secrets (never shown by the API).
     pub source: Source,
+    /// Config sources are re-applied at start; only API sources can be removed by the API.
     pub origin: Origin,
 }
 

@@ -24,6 +24,7 @@ impl std::fmt::Debug for Basic {
 }
 
 impl Basic {
+    /// Expects exactly this user name and password.
     pub fn new(username: &str, password: &Secret) -> Self {
         Self { username: Secret::new(username), password: password.clone() }
     }

@@ -20,6 +20,7 @@ impl std::fmt::Debug for Bearer {
 }
 
 impl Bearer {
+    /// Expects exactly this token.
     pub fn new(token: Secret) -> Self {
         Self { token }
     }

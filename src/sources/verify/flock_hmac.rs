@@ -33,6 +33,7 @@ impl std::fmt::Debug for FlockHmac {
 }
 
 impl FlockHmac {
+    /// Verifies with this shared secret (used as its UTF-8 bytes, as Flock's code does).
     pub fn new(secret: Secret) -> Self {
         Self { secret }
     }
