@@ -9,6 +9,8 @@
 //! ```
 //!
 //! Modules, in data-flow order:
+//! - [`sources`] — inbound webhooks: per-source verification (the `Verifier` seam) and
+//!   payload-to-alert mapping templates. Pure.
 //! - [`alert`] — the normalized `Alert` and its two JSON forms (ours, Canary's). Pure.
 //! - [`flock`] — flocks and their webhook settings (`use_global`, `enabled`). Pure.
 //! - [`destination`] — configured webhooks: scope, channel, template, filter, state. Pure.
@@ -43,5 +45,6 @@ pub mod routing;
 pub mod secret;
 pub mod server;
 pub mod signing;
+pub mod sources;
 pub mod store;
 pub mod telemetry;

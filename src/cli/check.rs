@@ -11,6 +11,7 @@ use crate::alert::Alert;
 use crate::config::{self, validate::Problem, Config};
 use crate::notify::by_kind;
 use crate::render::Renderer;
+use crate::sources::mapping::Mapper;
 
 /// Prints what is wrong (or a summary) and returns the exit code.
 pub fn run(path: Option<&Path>) -> i32 {
@@ -39,16 +40,40 @@ pub fn run(path: Option<&Path>) -> i32 {
     let destinations = config.destinations();
     let enabled = destinations.iter().filter(|destination| destination.enabled).count();
     println!(
-        "configuration OK: {} flocks, {} destinations ({enabled} enabled), {} templates",
+        "configuration OK: {} flocks, {} destinations ({enabled} enabled), {} sources, {} templates",
         config.flocks.len(),
         destinations.len(),
+        config.sources.len(),
         renderer.names().len()
     );
     0
 }
 
-/// Renders every destination with sample alerts; each failure names the key.
+/// Renders every destination with sample alerts, and checks that every source's
+/// mapping template exists; each failure names the key.
 pub fn template_problems(config: &Config, renderer: &Renderer) -> Vec<Problem> {
+    let mut problems = destination_template_problems(config, renderer);
+    match Mapper::new(config.templates.dir.as_deref()) {
+        Ok(mapper) => problems.extend(source_template_problems(config, &mapper)),
+        Err(error) => problems.push(Problem { key: "templates.dir".into(), reason: error.to_string() }),
+    }
+    problems
+}
+
+/// Every source's mapping template must exist (built in or in `<templates.dir>/sources/`).
+pub fn source_template_problems(config: &Config, mapper: &Mapper) -> Vec<Problem> {
+    config
+        .sources()
+        .iter()
+        .filter(|source| !mapper.has(source.template_name()))
+        .map(|source| Problem {
+            key: format!("sources.{}.template", source.id),
+            reason: format!("no mapping template named `{}` (known: {})", source.template_name(), mapper.names().join(", ")),
+        })
+        .collect()
+}
+
+fn destination_template_problems(config: &Config, renderer: &Renderer) -> Vec<Problem> {
     let now = Utc::now();
     let mut samples = vec![Alert::test_alert("flock:default", now)];
     let canary = json!({

@@ -25,6 +25,7 @@ use crate::notify::slack::config::SlackSettings;
 use crate::notify::splunk_hec::config::SplunkSettings;
 use crate::notify::teams::config::TeamsSettings;
 use crate::secret::Secret;
+use crate::sources::{Source, SourceConfig};
 
 /// The lowest configuration layer: every key with its default, commented.
 pub const DEFAULTS: &str = include_str!("../../config/flockrelay.default.toml");
@@ -50,6 +51,10 @@ pub struct Config {
     /// Destinations by name.
     #[serde(default)]
     pub destinations: BTreeMap<String, DestinationConfig>,
+    /// Inbound webhook sources by id: who may post to `POST /hooks/<id>`, how
+    /// their requests are verified, and how their payloads become alerts.
+    #[serde(default)]
+    pub sources: BTreeMap<String, SourceConfig>,
     /// Template overrides.
     pub templates: TemplatesConfig,
     /// How messages are sent.
@@ -265,6 +270,14 @@ impl Config {
                 })
             })
             .collect()
+    }
+}
+
+impl Config {
+    /// Every inbound source, in id order. Call after validation (which makes sure
+    /// each names what its scheme needs); an incomplete one is skipped.
+    pub fn sources(&self) -> Vec<Source> {
+        self.sources.iter().filter_map(|(id, source)| source.to_source(id)).collect()
     }
 }
 

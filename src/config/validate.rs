@@ -11,6 +11,7 @@ use crate::notify::generic::payload::RESERVED_HEADERS;
 use crate::notify::policy::parse_cidr;
 use crate::notify::splunk_hec::{config::SplunkSettings, event_url};
 use crate::signing::standard_webhooks::SigningKey;
+use crate::sources::{valid_source_id, SchemeName, SourceConfig, MAX_SOURCE_ID_LEN};
 
 /// One thing wrong with the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,8 +50,126 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     for (name, destination) in &config.destinations {
         destination_problems(config, name, destination, &mut problems);
     }
+    let flock_known = |flock: &str| flock == DEFAULT_FLOCK || config.flocks.contains_key(flock);
+    for (id, source) in &config.sources {
+        problems.0.extend(source_problems(&format!("sources.{id}"), id, source, &flock_known));
+    }
     problems.0
 }
+
+/// What is wrong with one inbound source, each problem naming its key under
+/// `prefix` (`sources.flowcode.secrets[1]`; with an empty prefix, as the API
+/// reports them: `secrets[1]`). `flock_known` says whether a flock exists.
+/// Secret values are never part of a reason.
+pub fn source_problems(prefix: &str, id: &str, source: &SourceConfig, flock_known: &dyn Fn(&str) -> bool) -> Vec<Problem> {
+    let key = |name: &str| if prefix.is_empty() { name.to_owned() } else { format!("{prefix}.{name}") };
+    let mut problems = Problems::default();
+    if !valid_source_id(id) {
+        problems.add(
+            if prefix.is_empty() { "id" } else { prefix },
+            format!("source ids use a-z, 0-9, `_` and `-`, at most {MAX_SOURCE_ID_LEN} characters (they appear in /hooks/<id> and in environment variable names)"),
+        );
+    }
+    if source.flock == GLOBAL {
+        problems.add(&key("flock"), "a source's events belong to one flock; `global` is the global destination set, not a flock");
+    } else if !flock_known(&source.flock) {
+        problems.add(&key("flock"), format!("unknown flock `{}`: use flock:default or a flock declared under [flocks]", source.flock));
+    }
+    if source.template.as_deref().is_some_and(|template| template.trim().is_empty()) {
+        problems.add(&key("template"), "must not be empty (leave it out for the scheme's default)");
+    }
+    let scheme = source.scheme;
+    let used: &[&str] = match scheme {
+        SchemeName::StandardWebhooks => &["secrets"],
+        SchemeName::FlockHmac => &["secret"],
+        SchemeName::Basic => &["username", "password"],
+        SchemeName::ClientSecret => &["secret", "field", "header"],
+        SchemeName::Bearer => &["token"],
+        SchemeName::None => &[],
+    };
+    let present = [
+        ("secrets", !source.secrets.is_empty()),
+        ("secret", source.secret.is_some()),
+        ("username", source.username.is_some()),
+        ("password", source.password.is_some()),
+        ("token", source.token.is_some()),
+        ("field", source.field.is_some()),
+        ("header", source.header.is_some()),
+    ];
+    for (name, set) in present {
+        if set && !used.contains(&name) {
+            problems.add(&key(name), format!("is not used by scheme {scheme}; remove it"));
+        }
+    }
+    let secret_problem = |value: Option<&crate::secret::Secret>, max: usize| match value {
+        None => Some("is required by this scheme".to_owned()),
+        Some(value) if value.is_empty() || value.expose().chars().count() > max => {
+            Some(format!("must be 1 to {max} characters"))
+        }
+        Some(value) if value.expose().chars().any(char::is_control) => Some("must not contain control characters".to_owned()),
+        Some(_) => None,
+    };
+    match scheme {
+        SchemeName::StandardWebhooks => {
+            if source.secrets.is_empty() {
+                problems.add(&key("secrets"), "list at least one whsec_ secret (two while rotating)");
+            }
+            for (index, secret) in source.secrets.iter().enumerate() {
+                if let Err(error) = SigningKey::from_secret(secret.expose()) {
+                    problems.add(&key(&format!("secrets[{index}]")), error.to_string());
+                }
+            }
+        }
+        SchemeName::FlockHmac => {
+            if let Some(reason) = secret_problem(source.secret.as_ref(), MAX_SHARED_SECRET_LEN) {
+                problems.add(&key("secret"), reason);
+            }
+        }
+        SchemeName::Basic => {
+            match source.username.as_deref() {
+                None => problems.add(&key("username"), "is required by this scheme"),
+                Some(username) if username.is_empty() || username.chars().count() > MAX_BASIC_LEN => {
+                    problems.add(&key("username"), format!("must be 1 to {MAX_BASIC_LEN} characters"));
+                }
+                Some(username) if username.contains(':') || username.chars().any(char::is_control) => {
+                    problems.add(&key("username"), "must not contain `:` (Basic auth separates with it) or control characters");
+                }
+                Some(_) => {}
+            }
+            if let Some(reason) = secret_problem(source.password.as_ref(), MAX_BASIC_LEN) {
+                problems.add(&key("password"), reason);
+            }
+        }
+        SchemeName::ClientSecret => {
+            if let Some(reason) = secret_problem(source.secret.as_ref(), MAX_CLIENT_SECRET_LEN) {
+                problems.add(&key("secret"), reason);
+            }
+            if source.field.is_some() && source.header.is_some() {
+                problems.add(&key("header"), "set field or header, not both");
+            }
+            if source.field.as_deref().is_some_and(|field| field.trim().is_empty()) {
+                problems.add(&key("field"), "must not be empty");
+            }
+            if let Some(header) = source.header.as_deref() {
+                if header.is_empty() || !header.bytes().all(is_token_byte) {
+                    problems.add(&key("header"), "is not a valid header name");
+                }
+            }
+        }
+        SchemeName::Bearer => match source.token.as_ref() {
+            None => problems.add(&key("token"), "is required by this scheme"),
+            Some(token) if token.is_empty() || token.expose().chars().any(|ch| ch.is_control() || ch.is_whitespace()) => {
+                problems.add(&key("token"), "must be non-empty, without spaces or control characters");
+            }
+            Some(_) => {}
+        },
+        SchemeName::None => {}
+    }
+    problems.0
+}
+
+/// Longest shared secret of a flock_hmac source.
+pub const MAX_SHARED_SECRET_LEN: usize = 1024;
 
 /// Settings of `flockrelay serve`: delivery, store, server.
 fn relay_problems(config: &Config, problems: &mut Problems) {

@@ -42,6 +42,14 @@ pub enum ApiError {
     NoEndpoint(String),
     #[error("method {method} is not allowed on {path}")]
     MethodNotAllowed { method: String, path: String },
+    /// An inbound webhook's signature or credentials are missing or wrong, or
+    /// its source does not exist: one answer for all, so nothing is revealed.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// An authentic inbound webhook that the relay's own set-up cannot take now
+    /// (the source's flock or mapping template is gone); the sender may retry.
+    #[error("this source cannot accept events right now; try again later")]
+    SourceUnavailable,
 }
 
 impl ApiError {
@@ -55,7 +63,8 @@ impl ApiError {
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::SourceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::MissingParameter(_) | Self::InvalidParameter { .. } => StatusCode::BAD_REQUEST,
             Self::UnknownFlock(_) | Self::NoEndpoint(_) => StatusCode::NOT_FOUND,
             // The relay did its part; the channel refused or failed. Not a relay fault, so no 5xx.
@@ -70,7 +79,9 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::FlockNotFound(id) => Self::UnknownFlock(id),
-            StoreError::MessageNotFound(_) | StoreError::DestinationNotFound(_) => Self::NotFound(error.to_string()),
+            StoreError::MessageNotFound(_) | StoreError::DestinationNotFound(_) | StoreError::SourceNotFound(_) => {
+                Self::NotFound(error.to_string())
+            }
             StoreError::NotReplayable { .. } | StoreError::DuplicateDestination(_) | StoreError::DeclaredInConfig(_) => {
                 Self::Conflict(error.to_string())
             }

@@ -5,6 +5,8 @@
 //! ([`routes`]) that both the router and the OpenAPI document are made from.
 //!
 //! - [`alerts`] — `POST /api/v1/alerts`.
+//! - [`hooks`] — `POST /hooks/{source_id}`: verified webhooks from other systems.
+//! - [`sources`] — `/api/v1/sources`: list, add, remove inbound sources.
 //! - [`messages`] — messages, attempts, replay, recover, destination states.
 //! - [`canary`] — flocks and their webhooks, as a Canary console's API.
 //! - [`ops`] — `/metrics`, `/healthz`, `/readyz`.
@@ -15,10 +17,12 @@ pub mod alerts;
 pub mod auth;
 pub mod canary;
 pub mod error;
+pub mod hooks;
 pub mod messages;
 pub mod openapi;
 pub mod ops;
 pub mod run;
+pub mod sources;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -31,6 +35,7 @@ use axum::Router;
 
 use crate::outbox::Outbox;
 use crate::secret::Secret;
+use crate::sources::mapping::Mapper;
 use error::ApiError;
 use openapi::{into_router, Auth, Endpoint, Route};
 
@@ -45,6 +50,8 @@ pub struct AppState {
     /// Flocks the config file declares: the API cannot delete them (they would
     /// come back at the next start), even once it has changed their settings.
     pub declared_flocks: Arc<BTreeSet<String>>,
+    /// Inbound payload → alert templates.
+    pub mapper: Arc<Mapper>,
 }
 
 /// Rejects API requests without a valid token before any handler runs.
@@ -64,6 +71,8 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
 pub fn routes() -> Vec<Route> {
     let mut routes = alerts::routes();
     routes.extend(messages::routes());
+    routes.extend(sources::routes());
+    routes.extend(hooks::routes());
     routes.extend(canary::routes());
     routes.extend(ops::routes());
     routes.extend(openapi::routes());

@@ -1,5 +1,5 @@
 //! Starting and stopping the relay: open the store, apply the config file's
-//! flocks and destinations, start the delivery supervisor, serve HTTP on a given
+//! flocks, destinations and sources, start the delivery supervisor, serve HTTP on a given
 //! listener until `shutdown` resolves, then drain. The listener is injected so
 //! tests run the real relay on `127.0.0.1:0`.
 
@@ -20,6 +20,8 @@ use crate::notify::policy::AddressPolicy;
 use crate::outbox::{Outbox, Settings};
 use crate::render::Renderer;
 use crate::secret::{redact_url_password, Secret};
+use crate::sources::mapping::Mapper;
+use crate::sources::SchemeName;
 use crate::store::{self, StoreError};
 
 /// Why the relay could not start or stopped abnormally.
@@ -29,7 +31,7 @@ pub enum ServeError {
     Templates(Vec<Problem>),
     #[error("cannot open the store {url}: {source}")]
     Store { url: String, source: StoreError },
-    #[error("cannot apply the config file's flocks and destinations: {0}")]
+    #[error("cannot apply the config file's flocks, destinations and sources: {0}")]
     Catalogue(StoreError),
     #[error("the address policy is invalid: {0}")]
     Policy(String),
@@ -58,6 +60,13 @@ pub async fn build(config: &Config, renderer: Renderer, template_problems: Vec<P
     let store = store::open(url).await.map_err(|source| ServeError::Store { url: redact_url_password(url), source })?;
     let (flocks, destinations) = catalogue::from_config(config);
     store.apply_config(&flocks, &destinations).await.map_err(ServeError::Catalogue)?;
+    let sources = config.sources();
+    store.apply_config_sources(&sources).await.map_err(ServeError::Catalogue)?;
+    for source in sources.iter().filter(|source| source.enabled && source.scheme.name() == SchemeName::None) {
+        tracing::warn!(source = %source.id, "Source accepts unverified requests (scheme none).");
+    }
+    let mapper = Mapper::new(config.templates.dir.as_deref())
+        .map_err(|error| ServeError::Templates(vec![Problem { key: "templates.dir".into(), reason: error.to_string() }]))?;
     let tokens = api_tokens(config)?;
     let metrics = Arc::new(Metrics::new());
     let policy = AddressPolicy::new(&config.delivery.allowed_cidrs, &config.delivery.denied_cidrs)
@@ -72,6 +81,7 @@ pub async fn build(config: &Config, renderer: Renderer, template_problems: Vec<P
         body_limit: config.server.body_limit,
         allow_http: config.delivery.allow_http,
         declared_flocks: Arc::new(config.flocks.keys().cloned().collect()),
+        mapper: Arc::new(mapper),
     };
     Ok(Relay { outbox, state })
 }

@@ -80,7 +80,8 @@ pub fn verify(
 ) -> Result<(), SignatureError> {
     let timestamp: i64 =
         timestamp.trim().parse().map_err(|_| SignatureError::MalformedHeader(TIMESTAMP_HEADER))?;
-    if (now - timestamp).abs() > tolerance_secs {
+    // abs_diff: a hostile timestamp such as i64::MIN must not overflow.
+    if now.abs_diff(timestamp) > tolerance_secs.unsigned_abs() {
         return Err(SignatureError::StaleTimestamp);
     }
     let candidates: Vec<Vec<u8>> = signatures
@@ -138,5 +139,16 @@ mod tests {
             verify(&keys, "msg_1", "1700000000", &header, b"{\"a\":1}", 1_700_001_000, 300),
             Err(SignatureError::StaleTimestamp)
         );
+    }
+
+    #[test]
+    fn extreme_timestamps_are_stale_not_an_overflow() {
+        let key = SigningKey::from_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").expect("valid secret");
+        for timestamp in [i64::MIN.to_string(), i64::MAX.to_string()] {
+            assert_eq!(
+                verify(std::slice::from_ref(&key), "msg_1", &timestamp, "v1,AAAA", b"", 1_700_000_000, 300),
+                Err(SignatureError::StaleTimestamp)
+            );
+        }
     }
 }

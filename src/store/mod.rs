@@ -1,5 +1,5 @@
-//! The `Store` seam: the durable outbox (alerts, messages, attempts) and the
-//! catalogue (flocks, destinations).
+//! The `Store` seam: the durable outbox (alerts, messages, attempts), the
+//! catalogue (flocks, destinations) and the inbound webhook sources.
 //!
 //! Two implementations pass one conformance suite (`tests/it/store.rs`):
 //! [`sqlite`] (embedded, the default, zero set-up) and [`postgres`] (several relay
@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::destination::{ChannelKind, Destination};
 use crate::flock::FlockSettings;
+use crate::sources::Source;
 
 pub use sql::SqlStore;
 
@@ -52,6 +53,15 @@ pub struct FlockRecord {
     pub id: String,
     pub name: String,
     pub settings: FlockSettings,
+    pub origin: Origin,
+}
+
+/// An inbound webhook source as stored, with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRecord {
+    /// The source with its secrets (never shown by the API).
+    pub source: Source,
+    /// Config sources are re-applied at start; only API sources can be removed by the API.
     pub origin: Origin,
 }
 
@@ -220,6 +230,8 @@ pub enum StoreError {
     DuplicateDestination(String),
     #[error("destination {0} is declared in the config file; change it there")]
     DeclaredInConfig(String),
+    #[error("source {0} not found")]
+    SourceNotFound(String),
 }
 
 /// What [`Store::add_destination`] does when a destination with the same id exists.
@@ -274,6 +286,22 @@ pub trait Store: Send + Sync + 'static {
     /// keep their stored name and settings), and config destinations no longer in
     /// the file are deleted (their queued messages cancelled).
     async fn apply_config(&self, flocks: &[FlockRecord], destinations: &[Destination]) -> Result<(), StoreError>;
+
+    // ── inbound sources ────────────────────────────────────────────────────
+
+    /// Every source, by id.
+    async fn sources(&self) -> Result<Vec<SourceRecord>, StoreError>;
+    /// One source (read for every inbound request, so that a change made on
+    /// any instance applies at once).
+    async fn source(&self, id: &str) -> Result<Option<SourceRecord>, StoreError>;
+    /// Inserts or replaces a source (by id).
+    async fn put_source(&self, source: &Source, origin: Origin) -> Result<(), StoreError>;
+    /// Deletes a source.
+    async fn delete_source(&self, id: &str) -> Result<(), StoreError>;
+    /// Applies the config file's sources in one transaction: they are inserted or
+    /// replaced (an API source of the same id included), and config sources no
+    /// longer in the file are deleted. API sources are kept.
+    async fn apply_config_sources(&self, sources: &[Source]) -> Result<(), StoreError>;
 
     // ── outbox ─────────────────────────────────────────────────────────────
 

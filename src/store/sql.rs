@@ -12,10 +12,11 @@ use sqlx::{Any, AnyPool, Row as _};
 
 use super::{
     Attempt, Enqueued, Finished, FlockRecord, IfExists, Message, MessageFilter, MessageStatus, NewAlert, Next, Origin,
-    QueueDepth, Store, StoreError,
+    QueueDepth, SourceRecord, Store, StoreError,
 };
 use crate::destination::{ChannelKind, Destination};
 use crate::flock::FlockSettings;
+use crate::sources::Source;
 
 /// What differs between backends.
 #[derive(Debug, Clone, Copy)]
@@ -102,6 +103,12 @@ fn message_from_row(row: &AnyRow) -> Result<Message, StoreError> {
 fn destination_from_row(row: &AnyRow) -> Result<Destination, StoreError> {
     let spec: String = row.try_get(0)?;
     serde_json::from_str(&spec).map_err(|error| StoreError::Corrupt { table: "destinations", reason: error.to_string() })
+}
+
+fn source_from_row(row: &AnyRow) -> Result<SourceRecord, StoreError> {
+    let spec: String = row.try_get(0)?;
+    let source = serde_json::from_str(&spec).map_err(|error| StoreError::Corrupt { table: "sources", reason: error.to_string() })?;
+    Ok(SourceRecord { source, origin: origin_from(&row.try_get::<String, _>(1)?) })
 }
 
 fn origin_from(text: &str) -> Origin {
@@ -225,6 +232,24 @@ impl SqlStore {
             .bind(flag(flock.settings.enabled))
             .bind(flock.origin.as_str())
             .bind(millis(Utc::now()))
+    }
+
+    fn upsert_source(source: &Source, spec: String, origin: Origin) -> AnyQuery<'_> {
+        sqlx::query(
+            "INSERT INTO sources (id, flock_id, scheme, spec, origin, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (id) DO UPDATE SET flock_id = excluded.flock_id, scheme = excluded.scheme, \
+             spec = excluded.spec, origin = excluded.origin, updated_at = excluded.updated_at",
+        )
+        .bind(source.id.as_str())
+        .bind(source.flock.as_str())
+        .bind(source.scheme.name().as_str())
+        .bind(spec)
+        .bind(origin.as_str())
+        .bind(millis(Utc::now()))
+    }
+
+    fn source_spec(source: &Source) -> Result<String, StoreError> {
+        serde_json::to_string(source).map_err(|error| StoreError::Corrupt { table: "sources", reason: error.to_string() })
     }
 
     fn cancel_messages_of(destination_id: &str) -> AnyQuery<'_> {
@@ -517,6 +542,52 @@ impl Store for SqlStore {
                 .execute(&mut *tx)
                 .await?;
             Self::upsert_destination(destination, Self::spec(destination)?, Origin::Config).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn sources(&self) -> Result<Vec<SourceRecord>, StoreError> {
+        let rows = sqlx::query("SELECT spec, origin FROM sources ORDER BY id").fetch_all(&self.read).await?;
+        rows.iter().map(source_from_row).collect()
+    }
+
+    async fn source(&self, id: &str) -> Result<Option<SourceRecord>, StoreError> {
+        let row = sqlx::query("SELECT spec, origin FROM sources WHERE id = $1").bind(id).fetch_optional(&self.read).await?;
+        row.as_ref().map(source_from_row).transpose()
+    }
+
+    async fn put_source(&self, source: &Source, origin: Origin) -> Result<(), StoreError> {
+        Self::upsert_source(source, Self::source_spec(source)?, origin).execute(&self.write).await?;
+        Ok(())
+    }
+
+    async fn delete_source(&self, id: &str) -> Result<(), StoreError> {
+        let deleted = sqlx::query("DELETE FROM sources WHERE id = $1").bind(id).execute(&self.write).await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::SourceNotFound(id.to_owned()));
+        }
+        Ok(())
+    }
+
+    async fn apply_config_sources(&self, sources: &[Source]) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        let stale: Vec<String> = sqlx::query("SELECT id FROM sources WHERE origin = $1")
+            .bind(Origin::Config.as_str())
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get::<String, _>(0))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .filter(|id| !sources.iter().any(|source| &source.id == id))
+            .collect();
+        for id in &stale {
+            sqlx::query("DELETE FROM sources WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?;
+            tracing::info!(source = %id, "A source removed from the config file was deleted.");
+        }
+        for source in sources {
+            Self::upsert_source(source, Self::source_spec(source)?, Origin::Config).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -121,6 +121,15 @@ async fn check_accepts_the_example_and_names_the_key_of_a_mistake() {
     let output = run(flockrelay().arg("check").env("FLOCKRELAY_DELIVERY__TIMEOUT", "forever"), None).await;
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stderr).to_lowercase().contains("delivery.timeout"), "{}", text(&output.stderr));
+
+    std::fs::write(&path, "[sources.lab]\nscheme = \"none\"\ntemplate = \"nope\"\n").expect("writes");
+    let output = run(flockrelay().arg("--config").arg(&path).arg("check"), None).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("sources.lab.template: no mapping template named `nope`"),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

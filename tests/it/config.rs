@@ -136,3 +136,80 @@ fn address_policy_entries_are_checked_and_named() {
     let config = load_text("[delivery]\ndenied_cidrs = [\"127.0.0.1\", \"fd00::/8\"]\n").expect("valid");
     assert_eq!(config.delivery.denied_cidrs.len(), 2);
 }
+
+#[test]
+fn the_example_sources_load_disabled() {
+    let config = config::load(Some(&root().join("config/flockrelay.toml"))).expect("example is valid");
+    let sources = config.sources();
+    assert_eq!(sources.iter().map(|source| source.id.as_str()).collect::<Vec<_>>(), ["flowcode", "flowingly"]);
+    assert!(sources.iter().all(|source| !source.enabled));
+}
+
+#[test]
+fn every_source_mistake_is_reported_with_its_key() {
+    let text = problems(
+        r#"
+[sources.flowcode]
+scheme = "standard_webhooks"
+secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "not-a-whsec"]
+secret = "SECRETVALUE-stray"
+
+[sources.rotating]
+scheme = "standard_webhooks"
+
+[sources.referrals]
+scheme = "flock_hmac"
+flock = "flock:nowhere"
+
+[sources.flowingly]
+scheme = "basic"
+username = "user:name"
+
+[sources.secret]
+scheme = "client_secret"
+secret = "SECRETVALUE-client"
+field = "client_secret"
+header = "Bad Header"
+
+[sources.everywhere]
+scheme = "bearer"
+flock = "global"
+token = "SECRETVALUE has space"
+
+[sources.open]
+scheme = "none"
+token = "SECRETVALUE-unused"
+template = ""
+
+[sources.Bad]
+scheme = "none"
+"#,
+    );
+    for key in [
+        "sources.flowcode.secrets[1]: signing secret must look like `whsec_<base64>`",
+        "sources.flowcode.secret: is not used by scheme standard_webhooks",
+        "sources.rotating.secrets: list at least one whsec_ secret",
+        "sources.referrals.secret: is required by this scheme",
+        "sources.referrals.flock: unknown flock `flock:nowhere`",
+        "sources.flowingly.username: must not contain `:`",
+        "sources.flowingly.password: is required by this scheme",
+        "sources.secret.header: set field or header, not both",
+        "sources.secret.header: is not a valid header name",
+        "sources.everywhere.flock: a source's events belong to one flock",
+        "sources.everywhere.token: must be non-empty, without spaces",
+        "sources.open.token: is not used by scheme none",
+        "sources.open.template: must not be empty",
+        "sources.Bad: source ids use a-z",
+    ] {
+        assert!(text.contains(key), "missing `{key}` in:\n{text}");
+    }
+    assert!(!text.contains("SECRETVALUE"), "a secret was echoed:\n{text}");
+}
+
+#[test]
+fn a_source_must_choose_its_scheme_explicitly() {
+    let text = problems("[sources.lab]\nflock = \"flock:default\"\n");
+    assert!(text.contains("scheme") && text.contains("sources.lab"), "{text}");
+    let text = problems("[sources.lab]\nscheme = \"hmac\"\n");
+    assert!(text.contains("hmac") && text.contains("standard_webhooks"), "{text}");
+}

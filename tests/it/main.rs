@@ -4,11 +4,13 @@
 mod canary_api;
 mod cli;
 mod config;
+mod fuzz;
 mod generic;
 mod openapi;
 mod policy;
 mod process;
 mod relay;
+mod hooks;
 mod signing;
 mod slack;
 mod store;

@@ -64,10 +64,11 @@ async fn every_documented_operation_is_served() {
     let document = document(&relay).await;
     for (path, operations) in document["paths"].as_object().expect("paths") {
         for method in operations.as_object().expect("operations").keys() {
-            let url = relay.url(&path.replace("{id}", "x"));
+            let url = relay.url(&path.replace("{id}", "x").replace("{source_id}", "x"));
             let request = match method.as_str() {
                 "get" => relay.client.get(&url),
                 "post" => relay.client.post(&url),
+                "delete" => relay.client.delete(&url),
                 other => panic!("unexpected method {other}"),
             };
             let response = request.header("x-canary-auth-token", TOKEN).send().await.expect("answers");

@@ -9,6 +9,8 @@ use chrono::{DateTime, TimeZone as _, Utc};
 use flockrelay::destination::{Channel, ChannelKind, Destination};
 use flockrelay::flock::{FlockSettings, Scope};
 use flockrelay::notify::generic::config::GenericSettings;
+use flockrelay::secret::Secret;
+use flockrelay::sources::{Scheme, Source};
 use flockrelay::store::{
     Attempt, Finished, FlockRecord, IfExists, MessageFilter, MessageStatus, NewAlert, NewMessage, Next, Origin, Store,
     StoreError,
@@ -377,6 +379,66 @@ async fn concurrent_claims_never_hand_out_a_message_twice(store: Arc<dyn Store>)
     assert_eq!(seen.len(), 200);
 }
 
+fn source(id: &str, scheme: Scheme) -> Source {
+    Source { id: id.to_owned(), flock: "flock:default".to_owned(), enabled: true, scheme, template: None }
+}
+
+async fn source_ids(store: &dyn Store) -> Vec<(String, Origin)> {
+    store.sources().await.expect("lists").into_iter().map(|record| (record.source.id, record.origin)).collect()
+}
+
+async fn sources_are_stored_with_their_secrets_and_deleted(store: Arc<dyn Store>) {
+    let flowcode = source(
+        "flowcode",
+        Scheme::StandardWebhooks { secrets: vec![Secret::new("whsec_old0"), Secret::new("whsec_new1")] },
+    );
+    let flowingly = Source {
+        template: Some("flowingly_step".into()),
+        enabled: false,
+        ..source("flowingly", Scheme::ClientSecret { secret: Secret::new("shh"), field: None, header: Some("X-Secret".into()) })
+    };
+    store.put_source(&flowcode, Origin::Api).await.expect("stores");
+    store.put_source(&flowingly, Origin::Config).await.expect("stores");
+    let record = store.source("flowcode").await.expect("reads").expect("exists");
+    assert_eq!((record.source, record.origin), (flowcode.clone(), Origin::Api), "secrets survive the round trip");
+    assert_eq!(store.source("flowingly").await.expect("reads").expect("exists").source, flowingly);
+    assert!(store.source("nope").await.expect("reads").is_none());
+    assert_eq!(
+        source_ids(&*store).await,
+        vec![("flowcode".to_owned(), Origin::Api), ("flowingly".to_owned(), Origin::Config)]
+    );
+
+    let rotated = source("flowcode", Scheme::StandardWebhooks { secrets: vec![Secret::new("whsec_new1")] });
+    store.put_source(&rotated, Origin::Api).await.expect("replaces");
+    assert_eq!(store.source("flowcode").await.expect("reads").expect("exists").source, rotated);
+
+    store.delete_source("flowcode").await.expect("deletes");
+    assert!(store.source("flowcode").await.expect("reads").is_none());
+    assert!(matches!(store.delete_source("flowcode").await, Err(StoreError::SourceNotFound(id)) if id == "flowcode"));
+}
+
+async fn config_sources_are_applied_and_what_left_the_file_is_removed(store: Arc<dyn Store>) {
+    let bearer = |token: &str| Scheme::Bearer { token: Secret::new(token) };
+    store.put_source(&source("from_api", bearer("api")), Origin::Api).await.expect("stores");
+    store.put_source(&source("taken_over", bearer("api")), Origin::Api).await.expect("stores");
+    store
+        .apply_config_sources(&[source("old", bearer("a")), source("kept", bearer("b"))])
+        .await
+        .expect("applies");
+    let changed = source("kept", bearer("c"));
+    store.apply_config_sources(&[changed.clone(), source("taken_over", bearer("file"))]).await.expect("applies again");
+    assert_eq!(
+        source_ids(&*store).await,
+        vec![
+            ("from_api".to_owned(), Origin::Api),
+            ("kept".to_owned(), Origin::Config),
+            ("taken_over".to_owned(), Origin::Config),
+        ],
+        "old left the file; API sources stay; the file wins a shared id"
+    );
+    assert_eq!(store.source("kept").await.expect("reads").expect("exists").source, changed);
+}
+
 /// Generates one test per backend for each conformance function.
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
@@ -419,4 +481,6 @@ conformance!(
     api_changes_to_a_flock_survive_the_config_file,
     adding_a_destination_needs_its_flock_and_refuses_duplicates,
     deleting_api_destinations_is_all_or_nothing,
+    sources_are_stored_with_their_secrets_and_deleted,
+    config_sources_are_applied_and_what_left_the_file_is_removed,
 );

@@ -2,7 +2,7 @@
 //! `serve`, as `flockrelay serve` runs them), with a config file written to a
 //! temporary directory, and a small JSON client for its API.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,10 +72,17 @@ impl Relay {
         );
         let path: PathBuf = dir.path().join("flockrelay.toml");
         std::fs::write(&path, text).expect("writes the config file");
-        let config = config::load(Some(&path)).unwrap_or_else(|error| panic!("test config is valid: {error}"));
-        let relay = build(&config, Renderer::built_in().expect("built-in templates"), Vec::new())
-            .await
-            .unwrap_or_else(|error| panic!("relay builds: {error}"));
+        let mut relay = Self::from_file(&path).await;
+        relay._dir = Some(dir);
+        relay
+    }
+
+    /// A relay on a config file the caller wrote (see [`write_config`]); the
+    /// caller keeps its directory, so a restart finds the same store.
+    pub async fn from_file(path: &Path) -> Self {
+        let config = config::load(Some(path)).unwrap_or_else(|error| panic!("test config is valid: {error}"));
+        let renderer = Renderer::new(config.templates.dir.as_deref()).expect("templates load");
+        let relay = build(&config, renderer, Vec::new()).await.unwrap_or_else(|error| panic!("relay builds: {error}"));
         let outbox = Arc::clone(&relay.outbox);
         let grace = config.server.shutdown_grace.0;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds loopback");
@@ -87,7 +94,8 @@ impl Relay {
             };
             serve(relay, listener, grace, shutdown).await.expect("relay serves");
         });
-        Self { base, client: reqwest::Client::new(), store_url, outbox, stop: Some(stop), task: Some(task), _dir: Some(dir) }
+        let store_url = config.store.url.expose().to_owned();
+        Self { base, client: reqwest::Client::new(), store_url, outbox, stop: Some(stop), task: Some(task), _dir: None }
     }
 
     /// Stops serving and waits until the relay has drained (its store closed
@@ -182,6 +190,19 @@ pub async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
     let value = serde_json::from_slice(&bytes)
         .unwrap_or_else(|error| panic!("answer {status} is not JSON ({error}): {}", String::from_utf8_lossy(&bytes)));
     (status, value)
+}
+
+/// Writes `dir/relay.toml`: HTTP allowed, the store in `dir`, the test token, a
+/// 4 KiB body limit, then `extra` (destinations, flocks, sources …).
+pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
+    let path = dir.join("relay.toml");
+    let text = format!(
+        "[delivery]\nallow_http = true\n\n[store]\nurl = \"sqlite://{store}\"\n\n[server]\nlisten = \"127.0.0.1:0\"\nauth_tokens = [\"{TOKEN}\"]\ntoken_file = \"{token}\"\nbody_limit = 4096\n\n{extra}",
+        store = dir.join("relay.db").display(),
+        token = dir.join("token").display(),
+    );
+    std::fs::write(&path, text).expect("writes the config file");
+    path
 }
 
 /// Polls `check` every 20 ms until it holds or `limit` passes; panics naming `what`.

@@ -1,0 +1,4 @@
+//! cargo-fuzz target `map_payload`: the body is `flockrelay::sources::fuzz::map_payload`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| flockrelay::sources::fuzz::map_payload(data));

@@ -1,0 +1,4 @@
+//! cargo-fuzz target `verify_standard_webhooks`: the body is `flockrelay::sources::fuzz::verify_standard_webhooks`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| flockrelay::sources::fuzz::verify_standard_webhooks(data));

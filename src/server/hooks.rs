@@ -1,0 +1,131 @@
+//! `POST /hooks/{source_id}`: webhooks other systems post to the relay. No API
+//! token: the source's own verification is the authentication.
+//!
+//! Order: read the body (413 past the limit) → find the source → verify (401,
+//! the same answer for an unknown source, a missing or a wrong credential) →
+//! parse the JSON body (400) → drop the credential field → map to an alert (400)
+//! → enqueue durably → 202. A `webhook-id` accepted before is recognised through
+//! the stored idempotency key `<source_id>:<webhook-id>` — after a restart too —
+//! and answered 202 without relaying again.
+//!
+//! Every refusal is counted in `flockrelay_requests_rejected_total{reason="hook_…"}`
+//! and logged with the source and the reason, never with a secret.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use chrono::Utc;
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::openapi::{Auth, Endpoint, In, Param, Route};
+use super::AppState;
+use crate::outbox::ingest::{Incoming, IngestError};
+use crate::sources::mapping::MappingError;
+use crate::sources::{valid_source_id, VerifyError};
+use crate::store::SourceRecord;
+
+/// The inbound webhook route with its description.
+pub fn routes() -> Vec<Route> {
+    vec![Route::new(
+        Endpoint {
+            method: axum::http::Method::POST,
+            path: "/hooks/{source_id}",
+            summary: "Receives a webhook from another system; the source's own scheme (Standard Webhooks, \
+                      X-Flock-Signature, Basic, client secret, bearer) authenticates it. Answers after the alert is stored.",
+            auth: Auth::Open,
+            params: vec![Param { name: "source_id", location: In::Path, required: true, description: "The source id." }],
+            answer: &[("alert_id", "string"), ("duplicate", "boolean")],
+            success: 202,
+            json_body: Some("The sender's event, mapped to an alert by the source's template."),
+        },
+        receive,
+    )]
+}
+
+/// Handles one inbound webhook.
+pub async fn receive(
+    State(state): State<AppState>,
+    source_id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let metrics = &state.outbox.metrics;
+    // A path that does not even decode names no source: the same refusal as an unknown one.
+    let source_id = source_id.map(|Path(id)| id).unwrap_or_default();
+    // The id comes from the URL: only a well-formed one is looked up or logged as is.
+    let shown = if valid_source_id(&source_id) { source_id.as_str() } else { "(malformed id)" };
+    let refuse = |reason: &'static str, error: ApiError| {
+        metrics.reject(reason);
+        error
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            tracing::warn!(source = shown, reason = "hook_too_large", limit = state.body_limit, "Inbound webhook refused.");
+            return Err(refuse("hook_too_large", ApiError::TooLarge(state.body_limit)));
+        }
+        Err(rejection) => {
+            tracing::warn!(source = shown, reason = "hook_unreadable_body", error = %rejection.body_text(), "Inbound webhook refused.");
+            return Err(refuse("hook_unreadable_body", ApiError::BadRequest(rejection.body_text())));
+        }
+    };
+    let record = if valid_source_id(&source_id) { state.outbox.store.source(&source_id).await? } else { None };
+    let Some(SourceRecord { source, .. }) = record.filter(|record| record.source.enabled) else {
+        tracing::warn!(source = shown, reason = "hook_unknown_source", "Inbound webhook refused: no such source, or it is disabled.");
+        return Err(refuse("hook_unknown_source", ApiError::Unauthorized));
+    };
+    let now = Utc::now();
+    let verified = source.verifier().verify(&headers, &body, now).map_err(|error| {
+        tracing::warn!(source = %source.id, scheme = %source.scheme.name(), reason = error.reason(), %error, "Inbound webhook refused.");
+        let reason = error.reason();
+        match error {
+            // Authentic (the signature matched) but without a usable timestamp.
+            VerifyError::Payload(detail) => refuse(reason, ApiError::BadRequest(detail)),
+            _ => refuse(reason, ApiError::Unauthorized),
+        }
+    })?;
+    let mut payload: Value = serde_json::from_slice(&body).map_err(|error| {
+        tracing::warn!(source = %source.id, reason = "hook_bad_body", %error, "Inbound webhook refused.");
+        refuse("hook_bad_body", ApiError::BadRequest(format!("body is not valid JSON: {error}")))
+    })?;
+    if let (Some(field), Value::Object(fields)) = (&verified.credential_field, &mut payload) {
+        fields.remove(field);
+    }
+    let alert = state.mapper.map(&source, &verified, &payload, now).map_err(|error| match error {
+        MappingError::Unknown(_) => {
+            tracing::error!(source = %source.id, %error, "Inbound webhook cannot be mapped: the source's template is missing.");
+            refuse("hook_unavailable", ApiError::SourceUnavailable)
+        }
+        error => {
+            tracing::warn!(source = %source.id, reason = "hook_unmappable", %error, "Inbound webhook refused.");
+            refuse("hook_unmappable", ApiError::BadRequest(format!("the payload does not map to an alert: {error}")))
+        }
+    })?;
+    let idempotency_key = verified.event_id.as_ref().map(|event_id| format!("{}:{event_id}", source.id));
+    let stored = state
+        .outbox
+        .ingest(vec![Incoming { alert, idempotency_key }], &format!("hook:{}", source.id))
+        .await
+        .map_err(|error| match error {
+            IngestError::UnknownFlock { .. } => {
+                tracing::error!(source = %source.id, flock = %source.flock, "Inbound webhook cannot be relayed: the source's flock does not exist.");
+                refuse("hook_unavailable", ApiError::SourceUnavailable)
+            }
+            IngestError::Store(error) => error.into(),
+        })?;
+    let Some(stored) = stored.into_iter().next() else {
+        return Err(ApiError::Unavailable);
+    };
+    if stored.duplicate {
+        tracing::info!(source = %source.id, alert = %stored.alert_id, "Inbound webhook seen before; acknowledged without relaying again.");
+    } else {
+        tracing::info!(source = %source.id, alert = %stored.alert_id, messages = stored.messages, "Inbound webhook accepted.");
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"result": "success", "alert_id": stored.alert_id, "duplicate": stored.duplicate})),
+    ))
+}
