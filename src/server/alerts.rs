@@ -41,13 +41,23 @@ pub async fn ingest(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let refused = |reason: &str, error: ApiError| {
+        state.outbox.metrics.reject(reason);
+        error
+    };
     let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(state.body_limit),
-        _ => ApiError::BadRequest(rejection.body_text()),
+        StatusCode::PAYLOAD_TOO_LARGE => refused("alerts_too_large", ApiError::TooLarge(state.body_limit)),
+        _ => refused("alerts_unreadable", ApiError::BadRequest(rejection.body_text())),
     })?;
-    let key = idempotency_key(&headers)?;
-    let incoming = parse(&body, key.as_deref())?;
-    let stored = state.outbox.ingest(incoming, "api").await?;
+    let key = idempotency_key(&headers).map_err(|error| refused("alerts_bad_request", error))?;
+    let incoming = parse(&body, key.as_deref()).map_err(|error| refused("alerts_bad_request", error))?;
+    let stored = state.outbox.ingest(incoming, "api").await.map_err(|error| {
+        let error = ApiError::from(error);
+        if error.status().is_client_error() {
+            state.outbox.metrics.reject("alerts_bad_request");
+        }
+        error
+    })?;
     let alerts: Vec<Value> = stored
         .iter()
         .map(|stored| json!({"alert_id": stored.alert_id, "messages": stored.messages, "duplicate": stored.duplicate}))
@@ -64,7 +74,9 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         .ok()
         .filter(|key| !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY)
         .ok_or_else(|| ApiError::BadRequest(format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters")))?;
-    Ok(Some(key.to_owned()))
+    // Namespaced, so that a client's key can never match an inbound webhook's
+    // `hook:<source>:<webhook-id>` key (and block that webhook).
+    Ok(Some(format!("api:{key}")))
 }
 
 /// One alert or an array of alerts; each error names the alert and the field.

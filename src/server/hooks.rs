@@ -5,7 +5,7 @@
 //! the same answer for an unknown source, a missing or a wrong credential) →
 //! parse the JSON body (400) → drop the credential field → map to an alert (400)
 //! → enqueue durably → 202. A `webhook-id` accepted before is recognised through
-//! the stored idempotency key `<source_id>:<webhook-id>` — after a restart too —
+//! the stored idempotency key `hook:<source_id>:<webhook-id>` — after a restart too —
 //! and answered 202 without relaying again.
 //!
 //! Every refusal is counted in `flockrelay_requests_rejected_total{reason="hook_…"}`
@@ -104,7 +104,7 @@ pub async fn receive(
             refuse("hook_unmappable", ApiError::BadRequest(format!("the payload does not map to an alert: {error}")))
         }
     })?;
-    let idempotency_key = verified.event_id.as_ref().map(|event_id| format!("{}:{event_id}", source.id));
+    let idempotency_key = verified.event_id.as_ref().map(|event_id| format!("hook:{}:{event_id}", source.id));
     let stored = state
         .outbox
         .ingest(vec![Incoming { alert, idempotency_key }], &format!("hook:{}", source.id))

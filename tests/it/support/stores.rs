@@ -28,10 +28,31 @@ pub async fn postgres_url(test: &str) -> Option<String> {
     };
     let name = format!("flockrelay_test_{}", uuid::Uuid::new_v4().simple());
     let mut admin = sqlx::PgConnection::connect(&server).await.unwrap_or_else(|error| panic!("{PG_URL_VAR}: {error}"));
+    drop_stale_databases(&mut admin).await;
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("creates a test database");
     let mut url = url::Url::parse(&server).expect("valid PostgreSQL URL");
     url.set_path(&name);
     Some(url.to_string())
+}
+
+/// Test databases older than an hour are left-overs of earlier runs (tests
+/// finish in minutes): drop them so the server does not fill up. One in use is
+/// kept (PostgreSQL refuses to drop it).
+async fn drop_stale_databases(admin: &mut sqlx::PgConnection) {
+    static ONCE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    ONCE.get_or_init(|| async {
+        let stale: Vec<(String,)> = sqlx::query_as(
+            "SELECT d.datname::text FROM pg_database d WHERE d.datname LIKE 'flockrelay_test_%' \
+             AND (pg_stat_file('base/' || d.oid || '/PG_VERSION')).modification < now() - interval '1 hour'",
+        )
+        .fetch_all(&mut *admin)
+        .await
+        .unwrap_or_default();
+        for (name,) in stale {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut *admin).await;
+        }
+    })
+    .await;
 }
 
 /// A PostgreSQL store on a new, empty database.
