@@ -52,6 +52,7 @@ cargo bench --bench relay -- [OPTIONS]
   --pg-url URL          PostgreSQL admin URL [$FLOCKRELAY_BENCH_PG_URL, $FLOCKRELAY_TEST_PG_URL]
   --alertmanager PATH   Alertmanager binary [prometheus-alertmanager or alertmanager on PATH]
   --set KEY=VALUE       extra relay setting, e.g. --set FLOCKRELAY_DELIVERY__CONCURRENCY=32
+  --relay-binary PATH   run this flockrelay binary instead of the one Cargo built (A/B runs)
 ";
 
 /// The bench's options, from the command line.
@@ -67,6 +68,7 @@ struct Options {
     backlog: usize,
     alertmanager: Option<PathBuf>,
     overrides: Vec<(String, String)>,
+    relay_binary: PathBuf,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -87,6 +89,7 @@ fn parse_options() -> Result<Options, String> {
         backlog: if quick { 100_000 } else { 1_000_000 },
         alertmanager: None,
         overrides: Vec::new(),
+        relay_binary: PathBuf::from(env!("CARGO_BIN_EXE_flockrelay")),
     };
     let mut backends = vec!["sqlite".to_owned(), "postgres".to_owned()];
     let mut pg_url = std::env::var("FLOCKRELAY_BENCH_PG_URL").or_else(|_| std::env::var("FLOCKRELAY_TEST_PG_URL")).ok();
@@ -105,6 +108,7 @@ fn parse_options() -> Result<Options, String> {
             "--backlog" => options.backlog = number(value()?)? as usize,
             "--pg-url" => pg_url = Some(value()?),
             "--alertmanager" => options.alertmanager = Some(PathBuf::from(value()?)),
+            "--relay-binary" => options.relay_binary = PathBuf::from(value()?),
             "--set" => {
                 let setting = value()?;
                 let (key, value) = setting.split_once('=').ok_or("--set takes KEY=VALUE")?;
@@ -293,6 +297,7 @@ async fn queue_depth(client: &reqwest::Client, base_url: &str, destination: &str
 async fn run_scenarios(bench: &mut Bench) -> Result<(), String> {
     let backends = bench.options.backends.clone();
     let overrides = bench.options.overrides.clone();
+    let binary = bench.options.relay_binary.clone();
     let scenarios = bench.options.scenarios.clone();
     for backend in &backends {
         for scenario in ["throughput", "latency", "backlog"] {
@@ -300,7 +305,7 @@ async fn run_scenarios(bench: &mut Bench) -> Result<(), String> {
                 continue;
             }
             println!("{} / {scenario} (load average {})", backend.name(), load_average());
-            let target = Arc::new(Target::flockrelay(backend, &bench.sink.url(), &overrides).await?);
+            let target = Arc::new(Target::flockrelay(&binary, backend, &bench.sink.url(), &overrides).await?);
             match scenario {
                 "throughput" => {
                     bench.throughput(&target, "throughput").await;

@@ -67,10 +67,10 @@ fn free_port() -> std::io::Result<u16> {
 pub type Overrides = [(String, String)];
 
 impl Target {
-    /// Starts `flockrelay serve` (the binary Cargo built for this bench) with two
-    /// destinations: `sink` for every alert of the global set, and `dead` (a
-    /// refused port) for alerts of `flock:dead`.
-    pub async fn flockrelay(backend: &Backend, sink_url: &str, overrides: &Overrides) -> Result<Self, String> {
+    /// Starts `flockrelay serve` (`binary`: the one Cargo built for this bench,
+    /// unless told otherwise) with two destinations: `sink` for every alert of
+    /// the global set, and `dead` (a refused port) for alerts of `flock:dead`.
+    pub async fn flockrelay(binary: &Path, backend: &Backend, sink_url: &str, overrides: &Overrides) -> Result<Self, String> {
         let dir = tempfile::tempdir().map_err(|error| format!("temporary directory: {error}"))?;
         let (store_url, database) = match backend {
             Backend::Sqlite => (format!("sqlite://{}", dir.path().join("relay.db").display()), None),
@@ -122,7 +122,7 @@ url = "http://127.0.0.1:{dead}/hook"
         );
         let config_path = dir.path().join("relay.toml");
         std::fs::write(&config_path, config).map_err(|error| format!("config file: {error}"))?;
-        let mut command = Command::new(env!("CARGO_BIN_EXE_flockrelay"));
+        let mut command = Command::new(binary);
         for (key, _) in std::env::vars() {
             if key.starts_with("FLOCKRELAY_") && !key.starts_with("FLOCKRELAY_LOG") {
                 command.env_remove(key);
