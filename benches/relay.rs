@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use load::{closed_loop, open_loop, Percentiles, SendTimes};
 use sink::Sink;
-use target::{process_figures, Backend, Target};
+use target::{postgres_cpu_seconds, process_figures, Backend, Kind, Target};
 
 const HELP: &str = "\
 cargo bench --bench relay -- [OPTIONS]
@@ -53,6 +53,7 @@ cargo bench --bench relay -- [OPTIONS]
   --alertmanager PATH   Alertmanager binary [prometheus-alertmanager or alertmanager on PATH]
   --set KEY=VALUE       extra relay setting, e.g. --set FLOCKRELAY_DELIVERY__CONCURRENCY=32
   --relay-binary PATH   run this flockrelay binary instead of the one Cargo built (A/B runs)
+  --progress            print deliveries per second while a throughput run goes on
 ";
 
 /// The bench's options, from the command line.
@@ -69,6 +70,7 @@ struct Options {
     alertmanager: Option<PathBuf>,
     overrides: Vec<(String, String)>,
     relay_binary: PathBuf,
+    progress: bool,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -90,10 +92,11 @@ fn parse_options() -> Result<Options, String> {
         alertmanager: None,
         overrides: Vec::new(),
         relay_binary: PathBuf::from(env!("CARGO_BIN_EXE_flockrelay")),
+        progress: args.iter().any(|arg| arg == "--progress"),
     };
     let mut backends = vec!["sqlite".to_owned(), "postgres".to_owned()];
     let mut pg_url = std::env::var("FLOCKRELAY_BENCH_PG_URL").or_else(|_| std::env::var("FLOCKRELAY_TEST_PG_URL")).ok();
-    let mut args = args.into_iter().filter(|arg| arg != "--quick");
+    let mut args = args.into_iter().filter(|arg| arg != "--quick" && arg != "--progress");
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         let number = |text: String| text.replace('_', "").parse::<f64>().map_err(|error| format!("{flag}: {error}"));
@@ -191,14 +194,37 @@ impl Bench {
         let count = self.options.alerts;
         let prefix = self.prefix("t");
         let run = self.sink.begin(&prefix, count);
+        let cpu_before = Cpu::now(target);
+        let progress = self.options.progress.then(|| {
+            let run = Arc::clone(&run);
+            tokio::spawn(async move {
+                let (mut last, started) = (0, Instant::now());
+                loop {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    let received = run.received();
+                    eprintln!("  {:>4.0} s: {received} delivered, {}/s", started.elapsed().as_secs_f64(), received - last);
+                    last = received;
+                }
+            })
+        });
         let load =
             closed_loop(target, &self.client, &prefix, 0, count, self.options.clients, self.options.batch, false, None).await;
         let complete = self.sink.wait_all(&run, Duration::from_secs(30)).await;
+        if let Some(progress) = progress {
+            progress.abort();
+        }
+        let cpu = Cpu::now(target).since(&cpu_before);
         let received = run.received();
         let e2e = run.last_arrival(self.epoch).map_or(0.0, |last| received as f64 / (last - load.started).as_secs_f64());
         let label = target.label.clone();
         self.record(&label, scenario, "ingest: alerts acknowledged/s", load.rate(), "/s");
         self.record(&label, scenario, "end to end: alerts delivered/s", e2e, "/s");
+        let per_alert = |seconds: f64| seconds * 1e6 / count.max(1) as f64;
+        self.record(&label, scenario, "CPU per alert: system under test", per_alert(cpu.target), "us");
+        if cpu.postgres > 0.0 {
+            self.record(&label, scenario, "CPU per alert: PostgreSQL server", per_alert(cpu.postgres), "us");
+        }
+        self.record(&label, scenario, "CPU per alert: bench (clients + sink)", per_alert(cpu.bench), "us");
         if load.refused > 0 || !complete || run.duplicates() > 0 {
             self.record(&label, scenario, "alerts refused at ingest", load.refused as f64, "");
             self.record(&label, scenario, "alerts never delivered", (count - received) as f64, "");
@@ -266,7 +292,9 @@ impl Bench {
             }
         }
         self.record(&label, "backlog", "fill: time", started.elapsed().as_secs_f64(), "s");
+        let scraped = Instant::now();
         if let Some(queued) = queue_depth(&self.client, target.base_url(), "dead").await {
+            self.record(&label, "backlog", "/metrics scrape time", millis(scraped.elapsed()), "ms");
             self.record(&label, "backlog", "dead destination queue depth (/metrics)", queued, "");
         }
         if let Some(pid) = target.pid() {
@@ -280,6 +308,29 @@ impl Bench {
             self.record(&label, "backlog", "end to end beside backlog / with empty queue", 100.0 * e2e / empty, "%");
         }
         self.record_process(target, "backlog");
+    }
+}
+
+/// CPU seconds used so far by the system under test, this bench process, and
+/// (for the PostgreSQL backend) the database server.
+struct Cpu {
+    target: f64,
+    bench: f64,
+    postgres: f64,
+}
+
+impl Cpu {
+    fn now(target: &Target) -> Self {
+        let uses_postgres = target.kind == Kind::Flockrelay && target.label == "postgres";
+        Self {
+            target: target.pid().map_or(0.0, |pid| process_figures(pid).cpu_seconds),
+            bench: process_figures(std::process::id()).cpu_seconds,
+            postgres: if uses_postgres { postgres_cpu_seconds() } else { 0.0 },
+        }
+    }
+
+    fn since(&self, before: &Self) -> Self {
+        Self { target: self.target - before.target, bench: self.bench - before.bench, postgres: self.postgres - before.postgres }
     }
 }
 

@@ -354,3 +354,17 @@ pub fn process_figures(pid: u32) -> ProcessFigures {
     let ticks = |index: usize| fields.get(index).and_then(|field| field.parse::<u64>().ok()).unwrap_or(0);
     ProcessFigures { peak_rss: kilobytes("VmHWM:"), rss: kilobytes("VmRSS:"), cpu_seconds: (ticks(11) + ticks(12)) as f64 / 100.0 }
 }
+
+/// CPU time of every PostgreSQL server process on the machine, seconds (the
+/// server may be shared, so this is an upper bound for the relay's share).
+pub fn postgres_cpu_seconds() -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == "postgres"))
+        .map(|pid| process_figures(pid).cpu_seconds)
+        .sum()
+}
