@@ -9,8 +9,10 @@ use sqlx::any::AnyPoolOptions;
 use super::sql::{Dialect, Migration, SqlStore, MESSAGE_COLUMNS};
 use super::StoreError;
 
-const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, sql: include_str!("../../migrations/postgres/0001_outbox.sql") }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, sql: include_str!("../../migrations/postgres/0001_outbox.sql") },
+    Migration { version: 2, sql: include_str!("../../migrations/postgres/0002_leaner_indexes.sql") },
+];
 
 /// Held for the length of each migration transaction, so that instances starting
 /// together migrate one at a time. (The number is `flockrelay` in ASCII, folded.)

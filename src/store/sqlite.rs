@@ -12,7 +12,10 @@ use sqlx::Executor as _;
 use super::sql::{Dialect, Migration, SqlStore, MESSAGE_COLUMNS};
 use super::StoreError;
 
-const MIGRATIONS: &[Migration] = &[Migration { version: 1, sql: include_str!("../../migrations/sqlite/0001_outbox.sql") }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, sql: include_str!("../../migrations/sqlite/0001_outbox.sql") },
+    Migration { version: 2, sql: include_str!("../../migrations/sqlite/0002_leaner_indexes.sql") },
+];
 
 /// Connection settings every connection gets. `synchronous = NORMAL` in WAL mode
 /// keeps every commit durable across a process crash (an OS crash may lose the
