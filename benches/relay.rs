@@ -225,6 +225,10 @@ impl Bench {
             self.record(&label, scenario, "CPU per alert: PostgreSQL server", per_alert(cpu.postgres), "us");
         }
         self.record(&label, scenario, "CPU per alert: bench (clients + sink)", per_alert(cpu.bench), "us");
+        if let Some((relay, auto)) = target.vacuums().await {
+            self.record(&label, scenario, "VACUUMs of messages by the relay", relay as f64, "");
+            self.record(&label, scenario, "VACUUMs of messages by autovacuum", auto as f64, "");
+        }
         if load.refused > 0 || !complete || run.duplicates() > 0 {
             self.record(&label, scenario, "alerts refused at ingest", load.refused as f64, "");
             self.record(&label, scenario, "alerts never delivered", (count - received) as f64, "");

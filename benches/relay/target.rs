@@ -273,6 +273,20 @@ receivers:
         }
     }
 
+    /// How often `messages` was vacuumed by the relay and by autovacuum, when
+    /// the relay runs on PostgreSQL.
+    pub async fn vacuums(&self) -> Option<(i64, i64)> {
+        let (admin, name) = self.database.as_ref()?;
+        let mut url = url::Url::parse(admin).ok()?;
+        url.set_path(name);
+        let mut connection = sqlx::PgConnection::connect(url.as_str()).await.ok()?;
+        sqlx::query_as("SELECT vacuum_count, autovacuum_count FROM pg_stat_user_tables WHERE relname = 'messages'")
+            .fetch_optional(&mut connection)
+            .await
+            .ok()
+            .flatten()
+    }
+
     /// Size of the relay's SQLite files, when it uses SQLite.
     pub fn sqlite_bytes(&self) -> u64 {
         ["relay.db", "relay.db-wal"]

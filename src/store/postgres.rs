@@ -40,8 +40,14 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         .connect(url)
         .await?;
     // PostgreSQL allows 65,535 bound parameters per statement.
-    let dialect =
-        Dialect { backend: "postgres", claim: claim_sql(), max_rows_per_statement: 512, anonymous_placeholders: false };
+    let dialect = Dialect {
+        backend: "postgres",
+        claim: claim_sql(),
+        max_rows_per_statement: 512,
+        anonymous_placeholders: false,
+        // SKIP_LOCKED: when another instance (or autovacuum) is at it, no need to wait.
+        vacuum: Some("VACUUM (SKIP_LOCKED) messages"),
+    };
     let store = SqlStore::new(pool.clone(), pool, dialect);
     store.migrate(MIGRATIONS, Some(MIGRATION_LOCK)).await?;
     Ok(store)

@@ -38,6 +38,29 @@ pub struct Dialect {
     /// a linear search in SQLite, so statements with thousands of `$n` spend
     /// more time binding than inserting.
     pub anonymous_placeholders: bool,
+    /// Reclaims the old row versions of `messages`, run in the background after
+    /// every [`VACUUM_AFTER_FINISHED`] finished messages (see [`Vacuum`]).
+    pub vacuum: Option<&'static str>,
+}
+
+/// Finished messages between two vacuums of `messages` (PostgreSQL): each
+/// leaves two dead row versions (claim, finish) behind.
+pub const VACUUM_AFTER_FINISHED: u64 = 20_000;
+
+/// Background vacuuming of the outbox (PostgreSQL).
+///
+/// Every message is updated twice (claim, finish) and PostgreSQL keeps the old
+/// versions, with an entry in each index, until VACUUM. Autovacuum looks at a
+/// database once a minute by default; at thousands of messages a second that
+/// is hundreds of thousands of dead versions, which every insert, claim and
+/// finish then has to step over: in the relay bench, deliveries fell from
+/// 7,000/s to 1,200/s within a minute. Vacuuming after every
+/// [`VACUUM_AFTER_FINISHED`] messages keeps them flat; it takes about 0.2 s
+/// with a million messages queued and blocks no reader or writer.
+#[derive(Debug, Default)]
+struct Vacuum {
+    finished: std::sync::atomic::AtomicU64,
+    running: std::sync::atomic::AtomicBool,
 }
 
 /// The columns every message query returns, in [`message_from_row`]'s order.
@@ -156,6 +179,7 @@ pub struct SqlStore {
     read: AnyPool,
     dialect: Dialect,
     statements: Arc<Statements>,
+    vacuum: Arc<Vacuum>,
 }
 
 pub fn millis(time: DateTime<Utc>) -> i64 {
@@ -228,7 +252,33 @@ type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 impl SqlStore {
     pub fn new(write: AnyPool, read: AnyPool, dialect: Dialect) -> Self {
         let statements = Arc::new(Statements::new(&dialect));
-        Self { write, read, dialect, statements }
+        Self { write, read, dialect, statements, vacuum: Arc::default() }
+    }
+
+    /// Counts finished messages and, past [`VACUUM_AFTER_FINISHED`], starts a
+    /// vacuum in the background (one at a time; the caller does not wait).
+    fn finished(&self, count: usize) {
+        use std::sync::atomic::Ordering;
+        let Some(sql) = self.dialect.vacuum else {
+            return;
+        };
+        let count = u64::try_from(count).unwrap_or(u64::MAX);
+        let total = self.vacuum.finished.fetch_add(count, Ordering::Relaxed).saturating_add(count);
+        if total < VACUUM_AFTER_FINISHED || self.vacuum.running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.vacuum.finished.store(0, Ordering::Relaxed);
+        let (pool, vacuum) = (self.write.clone(), Arc::clone(&self.vacuum));
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            match sqlx::raw_sql(sql).execute(&pool).await {
+                Ok(_) => tracing::debug!(took = ?started.elapsed(), "Vacuumed the messages table."),
+                Err(error) => {
+                    tracing::warn!(%error, "Cannot vacuum the messages table; autovacuum will, later.");
+                }
+            }
+            vacuum.running.store(false, Ordering::Release);
+        });
     }
 
     /// Applies the migrations not applied yet, each in its own transaction.
@@ -641,6 +691,7 @@ impl Store for SqlStore {
             query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        self.finished(results.len());
         Ok(())
     }
 

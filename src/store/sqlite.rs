@@ -56,8 +56,14 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
     let write = pool(1).await?;
     let read = pool(4).await?;
     // SQLite allows 32,766 bound parameters per statement.
-    let dialect =
-        Dialect { backend: "sqlite", claim: claim_sql(), max_rows_per_statement: 256, anonymous_placeholders: true };
+    // Old row versions need no vacuuming: SQLite rewrites rows in place.
+    let dialect = Dialect {
+        backend: "sqlite",
+        claim: claim_sql(),
+        max_rows_per_statement: 256,
+        anonymous_placeholders: true,
+        vacuum: None,
+    };
     let store = SqlStore::new(write, read, dialect);
     store.migrate(MIGRATIONS, None).await?;
     Ok(store)
