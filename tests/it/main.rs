@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod generic;
+mod outbox;
 mod signing;
 mod slack;
 mod store;
