@@ -10,9 +10,11 @@
 //! - `latency` — alerts at a steady rate (default 1,000/s) for D seconds: p50/p99
 //!   from just before each POST to its arrival at the sink.
 //! - `backlog` — fills the queue of a destination whose port refuses connections
-//!   (default 1,000,000 messages), reports the fill rate per tenth (does ingest
-//!   slow as the table grows?), then runs `throughput` for the live destination
-//!   beside that queue; reports the relay's peak RSS.
+//!   (default 1,000,000 messages, posted like ordinary traffic: one alert per
+//!   POST from C clients; `--fill-batch` posts arrays instead), reports the fill
+//!   rate and RSS per tenth (does ingest slow, does memory grow, as the table
+//!   grows?), then runs `throughput` for the live destination beside that
+//!   queue; reports the relay's peak RSS.
 //! - `alertmanager` — `throughput` and `latency` against Alertmanager's
 //!   `/api/v2/alerts` with a webhook receiver and no grouping.
 //!
@@ -49,6 +51,8 @@ cargo bench --bench relay -- [OPTIONS]
   --rate N              alerts/s in the latency run                [1000]
   --duration SECONDS    length of the latency run                  [30]
   --backlog N           messages queued for the dead destination   [1000000]
+  --fill-batch N        alerts per POST while filling the backlog  [1: ordinary traffic]
+  --fill-clients N      concurrent clients while filling            [--clients]
   --pg-url URL          PostgreSQL admin URL [$FLOCKRELAY_BENCH_PG_URL, $FLOCKRELAY_TEST_PG_URL]
   --alertmanager PATH   Alertmanager binary [prometheus-alertmanager or alertmanager on PATH]
   --set KEY=VALUE       extra relay setting, e.g. --set FLOCKRELAY_DELIVERY__CONCURRENCY=32
@@ -67,6 +71,8 @@ struct Options {
     rate: f64,
     duration: f64,
     backlog: usize,
+    fill_batch: usize,
+    fill_clients: Option<usize>,
     alertmanager: Option<PathBuf>,
     overrides: Vec<(String, String)>,
     relay_binary: PathBuf,
@@ -89,6 +95,8 @@ fn parse_options() -> Result<Options, String> {
         rate: 1_000.0,
         duration: if quick { 5.0 } else { 30.0 },
         backlog: if quick { 100_000 } else { 1_000_000 },
+        fill_batch: 1,
+        fill_clients: None,
         alertmanager: None,
         overrides: Vec::new(),
         relay_binary: PathBuf::from(env!("CARGO_BIN_EXE_flockrelay")),
@@ -109,6 +117,8 @@ fn parse_options() -> Result<Options, String> {
             "--rate" => options.rate = number(value()?)?,
             "--duration" => options.duration = number(value()?)?,
             "--backlog" => options.backlog = number(value()?)? as usize,
+            "--fill-batch" => options.fill_batch = number(value()?)? as usize,
+            "--fill-clients" => options.fill_clients = Some(number(value()?)? as usize),
             "--pg-url" => pg_url = Some(value()?),
             "--alertmanager" => options.alertmanager = Some(PathBuf::from(value()?)),
             "--relay-binary" => options.relay_binary = PathBuf::from(value()?),
@@ -283,7 +293,9 @@ impl Bench {
         let started = Instant::now();
         while filled < total {
             let count = tenth.min(total - filled);
-            let load = closed_loop(target, &self.client, &prefix, filled, count, 4, 500, true, None).await;
+            let clients = self.options.fill_clients.unwrap_or(self.options.clients);
+            let batch = self.options.fill_batch;
+            let load = closed_loop(target, &self.client, &prefix, filled, count, clients, batch, true, None).await;
             filled += count;
             let metric = format!("fill: alerts/s up to {filled} queued");
             self.record(&label, "backlog", &metric, load.rate(), "/s");
@@ -459,8 +471,8 @@ fn main() {
             .build()
             .map_err(|error| format!("HTTP client: {error}"))?;
         println!(
-            "relay bench: {} alerts, {} clients, batch {}, {} alerts/s for {} s, backlog {}",
-            options.alerts, options.clients, options.batch, options.rate, options.duration, options.backlog
+            "relay bench: {} alerts, {} clients, batch {}, {} alerts/s for {} s, backlog {} (filled {} per POST)",
+            options.alerts, options.clients, options.batch, options.rate, options.duration, options.backlog, options.fill_batch
         );
         let mut bench = Bench { options, epoch, sink, client, figures: Vec::new(), runs: 0 };
         run_scenarios(&mut bench).await?;
