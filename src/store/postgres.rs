@@ -11,7 +11,8 @@ use super::StoreError;
 
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sql: include_str!("../../migrations/postgres/0001_outbox.sql") },
-    Migration { version: 2, sql: include_str!("../../migrations/postgres/0002_leaner_indexes.sql") },
+    // Version 2 is taken on the relay branch (inbound sources).
+    Migration { version: 3, sql: include_str!("../../migrations/postgres/0003_leaner_indexes.sql") },
 ];
 
 /// Held for the length of each migration transaction, so that instances starting
