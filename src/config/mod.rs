@@ -73,6 +73,11 @@ pub struct StoreConfig {
     pub url: Secret,
     /// Delivered messages are deleted this long after delivery.
     pub retention: Seconds,
+    /// Most alerts one ingest transaction carries. Requests that arrive while a
+    /// transaction commits are committed together in the next one (group
+    /// commit); each is still answered only after its own alerts are committed.
+    /// 1 commits every request on its own.
+    pub max_alerts_per_commit: usize,
 }
 
 /// The HTTP server.

@@ -199,6 +199,9 @@ fn relay_problems(config: &Config, problems: &mut Problems) {
     if !(store.starts_with("sqlite:") || store.starts_with("postgres://") || store.starts_with("postgresql://")) {
         problems.add("store.url", "must start with sqlite:// or postgres://");
     }
+    if config.store.max_alerts_per_commit == 0 {
+        problems.add("store.max_alerts_per_commit", "must be at least 1 (1 commits every request on its own)");
+    }
     if config.server.listen.parse::<std::net::SocketAddr>().is_err() {
         problems.add("server.listen", "must be an address and port such as 127.0.0.1:8080 or [::]:8080");
     }

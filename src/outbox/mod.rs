@@ -50,6 +50,8 @@ pub struct Settings {
     pub breaker_cooldown: Duration,
     pub poll_interval: Duration,
     pub retention: Duration,
+    /// Most alerts one ingest transaction carries (group commit).
+    pub max_alerts_per_commit: usize,
 }
 
 impl Settings {
@@ -64,6 +66,7 @@ impl Settings {
             breaker_cooldown: delivery.breaker_cooldown.0,
             poll_interval: delivery.poll_interval.0,
             retention: config.store.retention.0,
+            max_alerts_per_commit: config.store.max_alerts_per_commit.max(1),
         }
     }
 }
@@ -89,6 +92,8 @@ pub struct Outbox {
     limiters: Mutex<HashMap<String, Limiter>>,
     /// Wakes the supervisor after a catalogue change.
     changed: Notify,
+    /// Hands ingest requests to the group committer.
+    committer: ingest::Committer,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -102,7 +107,8 @@ fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Outbox {
-    /// Loads the catalogue and builds the outbox; nothing runs until [`Outbox::run`].
+    /// Loads the catalogue and builds the outbox. Only the ingest group committer
+    /// starts now (ingest works before [`Outbox::run`]); delivery waits for `run`.
     pub async fn new(
         store: Arc<dyn Store>,
         renderer: Arc<Renderer>,
@@ -112,6 +118,7 @@ impl Outbox {
     ) -> Result<Arc<Self>, StoreError> {
         let catalogue = Catalogue::load(&*store).await?;
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "relay".to_owned());
+        let committer = ingest::Committer::start(Arc::clone(&store), settings.max_alerts_per_commit);
         Ok(Arc::new(Self {
             store,
             renderer,
@@ -124,6 +131,7 @@ impl Outbox {
             breakers: Mutex::default(),
             limiters: Mutex::default(),
             changed: Notify::new(),
+            committer,
         }))
     }
 

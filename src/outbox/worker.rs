@@ -1,7 +1,10 @@
 //! One destination's delivery worker: claim due messages with a lease, send them
 //! (rate-limited, at most `concurrency` in flight, HEC events batched), classify
 //! each answer with the channel's rules, and record every attempt with its
-//! outcome in one transaction per round.
+//! outcome in one transaction per round. A round's record is written while the
+//! next round is claimed and sent (one record at a time, awaited before the
+//! next starts and before the worker stops), so the store's round trips do not
+//! hold up sending.
 //!
 //! Each destination has its own worker, so a slow or dead destination only ever
 //! holds its own messages.
@@ -12,7 +15,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{watch, Semaphore};
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 
 use super::breaker::Permit;
 use super::Outbox;
@@ -47,10 +50,31 @@ async fn pause(until: Duration, waker: &tokio::sync::Notify, shutdown: &mut watc
     }
 }
 
+/// Records a round's attempts; false when the store refused (the leases then
+/// run out and the messages are tried again: at least once).
+async fn record(outbox: Arc<Outbox>, destination: String, results: Vec<Finished>) -> bool {
+    match outbox.store.finish(&results).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::error!(%destination, %error, "Cannot record attempts; the messages will be retried when their lease ends.");
+            false
+        }
+    }
+}
+
+/// Waits for the record in progress, if any; false when it failed.
+async fn recorded(recording: &mut Option<JoinHandle<bool>>) -> bool {
+    match recording.take() {
+        Some(recording) => recording.await.unwrap_or(false),
+        None => true,
+    }
+}
+
 /// Runs until the destination is disabled or deleted, or shutdown.
 pub async fn run(outbox: Arc<Outbox>, destination_id: String, mut shutdown: watch::Receiver<bool>) {
     let waker = outbox.waker(&destination_id);
     let breaker = outbox.breaker(&destination_id);
+    let mut recording = None;
     tracing::debug!(destination = %destination_id, "Delivery worker started.");
     while !*shutdown.borrow() {
         let catalogue = outbox.catalogue();
@@ -94,12 +118,13 @@ pub async fn run(outbox: Arc<Outbox>, destination_id: String, mut shutdown: watc
         if opened {
             tracing::warn!(destination = %destination.name, cooldown = ?outbox.settings.breaker_cooldown, "Destination keeps failing; pausing it (circuit breaker open).");
         }
-        if let Err(error) = outbox.store.finish(&results).await {
-            // The leases run out and the messages are tried again: at least once.
-            tracing::error!(destination = %destination.name, %error, "Cannot record attempts; the messages will be retried when their lease ends.");
+        if !recorded(&mut recording).await {
             pause(STORE_BACKOFF, &waker, &mut shutdown).await;
         }
+        recording = Some(tokio::spawn(record(Arc::clone(&outbox), destination.name, results)));
     }
+    // Before the supervisor hands back this instance's leases.
+    recorded(&mut recording).await;
     tracing::debug!(destination = %destination_id, "Delivery worker stopped.");
 }
 

@@ -12,6 +12,7 @@ use super::StoreError;
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sql: include_str!("../../migrations/postgres/0001_outbox.sql") },
     Migration { version: 2, sql: include_str!("../../migrations/postgres/0002_sources.sql") },
+    Migration { version: 3, sql: include_str!("../../migrations/postgres/0003_leaner_indexes.sql") },
 ];
 
 /// Held for the length of each migration transaction, so that instances starting
@@ -28,7 +29,14 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         .connect(url)
         .await?;
     // PostgreSQL allows 65,535 bound parameters per statement.
-    let dialect = Dialect { backend: "postgres", claim_lock: "FOR UPDATE SKIP LOCKED", max_rows_per_insert: 1_000 };
+    let dialect = Dialect {
+        backend: "postgres",
+        claim_lock: "FOR UPDATE SKIP LOCKED",
+        max_rows_per_statement: 512,
+        anonymous_placeholders: false,
+        // SKIP_LOCKED: when another instance (or autovacuum) is at it, no need to wait.
+        vacuum: Some("VACUUM (SKIP_LOCKED) messages"),
+    };
     let store = SqlStore::new(pool.clone(), pool, dialect);
     store.migrate(MIGRATIONS, Some(MIGRATION_LOCK)).await?;
     Ok(store)

@@ -15,6 +15,7 @@ use super::StoreError;
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sql: include_str!("../../migrations/sqlite/0001_outbox.sql") },
     Migration { version: 2, sql: include_str!("../../migrations/sqlite/0002_sources.sql") },
+    Migration { version: 3, sql: include_str!("../../migrations/sqlite/0003_leaner_indexes.sql") },
 ];
 
 /// Connection settings every connection gets. `synchronous = NORMAL` in WAL mode
@@ -44,7 +45,15 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
     };
     let write = pool(1).await?;
     let read = pool(4).await?;
-    let dialect = Dialect { backend: "sqlite", claim_lock: "", max_rows_per_insert: 100 };
+    // SQLite allows 32,766 bound parameters per statement.
+    // Old row versions need no vacuuming: SQLite rewrites rows in place.
+    let dialect = Dialect {
+        backend: "sqlite",
+        claim_lock: "",
+        max_rows_per_statement: 256,
+        anonymous_placeholders: true,
+        vacuum: None,
+    };
     let store = SqlStore::new(write, read, dialect);
     store.migrate(MIGRATIONS, None).await?;
     Ok(store)

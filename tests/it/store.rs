@@ -116,6 +116,52 @@ async fn an_alert_seen_before_is_not_enqueued_twice(store: Arc<dyn Store>) {
     assert_eq!(all.len(), 3, "no message was added for duplicates");
 }
 
+async fn a_batch_repeating_an_id_or_key_stores_each_alert_once(store: Arc<dyn Store>) {
+    // Group commit puts concurrent requests in one batch, so a client's retry
+    // can meet its first attempt there: the batch decides as if one by one.
+    let keyed = |id: &str, key: &str| NewAlert { idempotency_key: Some(key.to_owned()), ..alert(id, at(0), &["hook"]) };
+    let stored = store
+        .enqueue(&[
+            alert("a1", at(0), &["hook"]),
+            alert("a1", at(1), &["hook"]),
+            keyed("c", "A"),
+            keyed("d", "A"),
+            keyed("d", "B"),
+        ])
+        .await
+        .expect("enqueues");
+    let seen: Vec<(&str, bool)> = stored.iter().map(|enqueued| (enqueued.alert_id.as_str(), enqueued.duplicate)).collect();
+    assert_eq!(seen, [("a1", false), ("a1", true), ("c", false), ("c", true), ("d", false)]);
+    let all = store.messages(&MessageFilter { limit: 100, ..Default::default() }).await.expect("lists");
+    assert_eq!(all.len(), 3, "one message per stored alert: {all:?}");
+}
+
+async fn hundreds_of_messages_are_stored_and_finished_in_one_call(store: Arc<dyn Store>) {
+    let alerts: Vec<_> = (0..700).map(|index| alert(&format!("a{index}"), at(0), &["hook", "other"])).collect();
+    let stored = store.enqueue(&alerts).await.expect("enqueues");
+    assert_eq!(stored.len(), 700);
+    assert!(stored.iter().zip(&alerts).all(|(enqueued, alert)| enqueued.alert_id == alert.id && !enqueued.duplicate));
+    let claimed = store.claim("hook", "w", 1_000, LEASE, at(1)).await.expect("claims");
+    assert_eq!(claimed.len(), 700);
+    let results: Vec<_> = claimed
+        .iter()
+        .enumerate()
+        .map(|(index, message)| {
+            let next = if index % 2 == 0 { Next::Delivered } else { Next::RetryAt(at(10)) };
+            finished(&message.id, "w", 1, at(2), next)
+        })
+        .collect();
+    store.finish(&results).await.expect("finishes");
+    let depths = store.queue_depths().await.expect("reads");
+    let queued: Vec<_> = depths.iter().map(|depth| (depth.destination_id.as_str(), depth.queued)).collect();
+    assert_eq!(queued, [("hook", 350), ("other", 700)]);
+    let (message, attempts) = store.message(&claimed[699].id).await.expect("reads").expect("exists");
+    assert_eq!((message.status, message.tries, attempts.len()), (MessageStatus::Pending, 1, 1));
+    assert_eq!(message.last_error.as_deref(), Some("HTTP 503"));
+    assert_eq!(status_of(&*store, &claimed[698].id).await, MessageStatus::Delivered);
+    assert_eq!(claim_ids(&*store, "hook", "w", at(10)).await.len(), 100, "the retries are due again (100 per claim)");
+}
+
 async fn enqueue_is_all_or_nothing(store: Arc<dyn Store>) {
     let first = alert("a1", at(0), &["hook"]);
     let mut second = alert("a2", at(0), &["hook"]);
@@ -469,6 +515,8 @@ conformance!(
     a_message_goes_from_pending_to_delivered_with_its_attempts,
     an_alert_seen_before_is_not_enqueued_twice,
     enqueue_is_all_or_nothing,
+    a_batch_repeating_an_id_or_key_stores_each_alert_once,
+    hundreds_of_messages_are_stored_and_finished_in_one_call,
     an_expired_lease_makes_the_message_due_again,
     a_retry_waits_for_its_time_and_release_hands_leases_back,
     replay_requeues_the_same_message_with_a_fresh_schedule,
