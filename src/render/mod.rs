@@ -207,15 +207,24 @@ impl Renderer {
 }
 
 fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, RenderError> {
-    let io_error = |source| RenderError::Directory { path: dir.to_owned(), source };
+    template_files(dir, TEMPLATE_EXTENSION).map_err(|(path, source)| RenderError::Directory { path, source })
+}
+
+/// `(name, source)` of every `<name><suffix>` file in `dir`, sorted by name; an
+/// I/O error comes with the path it happened on. Shared with the inbound
+/// payload mappings (`sources::mapping`).
+pub(crate) fn template_files(
+    dir: &Path,
+    suffix: &str,
+) -> Result<Vec<(String, String)>, (std::path::PathBuf, std::io::Error)> {
+    let in_dir = |error| (dir.to_owned(), error);
     let mut templates = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io_error)? {
-        let path = entry.map_err(io_error)?.path();
-        let Some(name) = path.file_name().and_then(|name| name.to_str()).and_then(|name| name.strip_suffix(TEMPLATE_EXTENSION))
-        else {
+    for entry in std::fs::read_dir(dir).map_err(in_dir)? {
+        let path = entry.map_err(in_dir)?.path();
+        let Some(name) = path.file_name().and_then(|name| name.to_str()).and_then(|name| name.strip_suffix(suffix)) else {
             continue;
         };
-        let source = std::fs::read_to_string(&path).map_err(|source| RenderError::Directory { path: path.clone(), source })?;
+        let source = std::fs::read_to_string(&path).map_err(|error| (path.clone(), error))?;
         templates.push((name.to_owned(), source));
     }
     templates.sort();
@@ -223,7 +232,7 @@ fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, RenderError> {
 }
 
 /// Tera puts the useful part (line, column, variable name) in the error's sources.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -15,6 +15,7 @@
 //!
 //! Pure apart from reading the override directory once at start.
 
+use crate::render::{error_chain, template_files};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -170,31 +171,7 @@ impl Mapper {
 
 /// `(name, source)` of every `*.json.tera` file in `dir`.
 fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, MappingError> {
-    let io_error = |source| MappingError::Directory { path: dir.to_owned(), source };
-    let mut templates = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io_error)? {
-        let path = entry.map_err(io_error)?.path();
-        let Some(name) = path.file_name().and_then(|name| name.to_str()).and_then(|name| name.strip_suffix(TEMPLATE_SUFFIX))
-        else {
-            continue;
-        };
-        let source = std::fs::read_to_string(&path).map_err(|source| MappingError::Directory { path: path.clone(), source })?;
-        templates.push((name.to_owned(), source));
-    }
-    templates.sort();
-    Ok(templates)
-}
-
-/// Tera keeps the useful part (line, variable name) in the error's sources.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    template_files(dir, TEMPLATE_SUFFIX).map_err(|(path, source)| MappingError::Directory { path, source })
 }
 
 #[cfg(test)]

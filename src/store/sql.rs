@@ -487,6 +487,20 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Ids of `table`'s config-file entries that the file no longer declares.
+    async fn config_ids_not_in(
+        tx: &mut sqlx::Transaction<'_, Any>,
+        table: &'static str,
+        kept: &[&str],
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT id FROM {table} WHERE origin = $1"))
+            .bind(Origin::Config.as_str())
+            .fetch_all(&mut **tx)
+            .await?;
+        let ids = rows.iter().map(|row| row.try_get::<String, _>(0)).collect::<Result<Vec<_>, _>>()?;
+        Ok(ids.into_iter().filter(|id| !kept.contains(&id.as_str())).collect())
+    }
+
     /// The stored alert an id or idempotency key refers to, with its message count.
     async fn existing_alert(
         tx: &mut sqlx::Transaction<'_, Any>,
@@ -728,16 +742,8 @@ impl Store for SqlStore {
         for flock in flocks {
             Self::upsert_config_flock(flock).execute(&mut *tx).await?;
         }
-        let stale: Vec<String> = sqlx::query("SELECT id FROM destinations WHERE origin = $1")
-            .bind(Origin::Config.as_str())
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|row| row.try_get::<String, _>(0))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .filter(|id| !destinations.iter().any(|destination| &destination.id == id))
-            .collect();
+        let kept: Vec<&str> = destinations.iter().map(|destination| destination.id.as_str()).collect();
+        let stale = Self::config_ids_not_in(&mut tx, "destinations", &kept).await?;
         for id in &stale {
             Self::cancel_messages_of(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM destinations WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?;
@@ -781,16 +787,8 @@ impl Store for SqlStore {
 
     async fn apply_config_sources(&self, sources: &[Source]) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
-        let stale: Vec<String> = sqlx::query("SELECT id FROM sources WHERE origin = $1")
-            .bind(Origin::Config.as_str())
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|row| row.try_get::<String, _>(0))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .filter(|id| !sources.iter().any(|source| &source.id == id))
-            .collect();
+        let kept: Vec<&str> = sources.iter().map(|source| source.id.as_str()).collect();
+        let stale = Self::config_ids_not_in(&mut tx, "sources", &kept).await?;
         for id in &stale {
             sqlx::query("DELETE FROM sources WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?;
             tracing::info!(source = %id, "A source removed from the config file was deleted.");
