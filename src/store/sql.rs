@@ -30,8 +30,12 @@ pub struct Dialect {
     /// Leases due messages: `$1` owner, `$2` lease end, `$3` now, `$4` destination,
     /// `$5` limit; returns [`MESSAGE_COLUMNS`].
     pub claim: &'static str,
-    /// How many rows one multi-row statement may carry (bound parameter limits;
-    /// rounded down to a power of two).
+    /// How many rows one multi-row statement may carry (rounded down to a power
+    /// of two). Far below the bound parameter limits: every connection keeps
+    /// each statement shape it prepared, with per-parameter metadata and a
+    /// buffer as large as its largest message, so big shapes cost memory on
+    /// every connection for little gain (a group of ordinary requests is tens
+    /// of rows).
     pub max_rows_per_statement: usize,
     /// Multi-row statements use anonymous `?` placeholders instead of `$n`. For
     /// SQLite: sqlx looks up the name of every numbered parameter when binding,
