@@ -28,11 +28,10 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         .acquire_timeout(Duration::from_secs(30))
         .connect(url)
         .await?;
-    // PostgreSQL allows 65,535 bound parameters per statement.
     let dialect = Dialect {
         backend: "postgres",
         claim_lock: "FOR UPDATE SKIP LOCKED",
-        max_rows_per_statement: 512,
+        max_rows_per_statement: 64,
         anonymous_placeholders: false,
         // SKIP_LOCKED: when another instance (or autovacuum) is at it, no need to wait.
         vacuum: Some("VACUUM (SKIP_LOCKED) messages"),

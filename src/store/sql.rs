@@ -31,8 +31,12 @@ pub struct Dialect {
     /// Row locking added to the claim's inner SELECT (PostgreSQL:
     /// `FOR UPDATE SKIP LOCKED`; SQLite has one writer and needs none).
     pub claim_lock: &'static str,
-    /// How many rows one multi-row statement may carry (bound parameter limits;
-    /// rounded down to a power of two).
+    /// How many rows one multi-row statement may carry (rounded down to a power
+    /// of two). Far below the bound parameter limits: every connection keeps
+    /// each statement shape it prepared, with per-parameter metadata and a
+    /// buffer as large as its largest message, so big shapes cost memory on
+    /// every connection for little gain (a group of ordinary requests is tens
+    /// of rows).
     pub max_rows_per_statement: usize,
     /// Multi-row statements use anonymous `?` placeholders instead of `$n`. For
     /// SQLite: sqlx looks up the name of every numbered parameter when binding,

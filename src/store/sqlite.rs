@@ -45,12 +45,11 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
     };
     let write = pool(1).await?;
     let read = pool(4).await?;
-    // SQLite allows 32,766 bound parameters per statement.
     // Old row versions need no vacuuming: SQLite rewrites rows in place.
     let dialect = Dialect {
         backend: "sqlite",
         claim_lock: "",
-        max_rows_per_statement: 256,
+        max_rows_per_statement: 64,
         anonymous_placeholders: true,
         vacuum: None,
     };
