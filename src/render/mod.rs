@@ -118,14 +118,11 @@ impl Renderer {
     /// The built-in templates, overridden or extended by every `*.tera` file in
     /// `dir` (named by the file name without `.tera`, e.g. `slack.json`).
     pub fn new(dir: Option<&Path>) -> Result<Self, RenderError> {
-        let mut sources: Vec<(String, String)> =
-            BUILT_IN.iter().map(|(name, source)| ((*name).to_owned(), (*source).to_owned())).collect();
-        if let Some(dir) = dir {
-            for (name, source) in read_dir(dir)? {
-                sources.retain(|(existing, _)| existing != &name);
-                sources.push((name, source));
-            }
-        }
+        let overrides = match dir {
+            Some(dir) => read_dir(dir)?,
+            None => Vec::new(),
+        };
+        let sources = with_overrides(&BUILT_IN, overrides);
         let mut tera = Tera::default();
         tera.autoescape_on(vec![".json"]);
         tera.set_escape_fn(filters::escape_json);
@@ -208,6 +205,18 @@ impl Renderer {
 
 fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, RenderError> {
     template_files(dir, TEMPLATE_EXTENSION).map_err(|(path, source)| RenderError::Directory { path, source })
+}
+
+/// The built-in `(name, source)` templates with `overrides` replacing those of
+/// the same name and adding the others. Shared with `sources::mapping`.
+pub(crate) fn with_overrides(built_in: &[(&str, &str)], overrides: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut sources: Vec<(String, String)> =
+        built_in.iter().map(|(name, source)| ((*name).to_owned(), (*source).to_owned())).collect();
+    for (name, source) in overrides {
+        sources.retain(|(existing, _)| existing != &name);
+        sources.push((name, source));
+    }
+    sources
 }
 
 /// `(name, source)` of every `<name><suffix>` file in `dir`, sorted by name; an

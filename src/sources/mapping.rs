@@ -15,7 +15,7 @@
 //!
 //! Pure apart from reading the override directory once at start.
 
-use crate::render::{error_chain, template_files};
+use crate::render::{error_chain, template_files, with_overrides};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -101,14 +101,11 @@ impl Mapper {
     /// The built-in templates, replaced or extended by
     /// `<dir>/sources/<name>.json.tera` (a missing sub-directory is fine).
     pub fn new(templates_dir: Option<&Path>) -> Result<Self, MappingError> {
-        let mut sources: Vec<(String, String)> =
-            BUILT_IN.iter().map(|(name, source)| ((*name).to_owned(), (*source).to_owned())).collect();
-        if let Some(dir) = templates_dir.map(|dir| dir.join(OVERRIDE_SUBDIR)).filter(|dir| dir.is_dir()) {
-            for (name, source) in read_dir(&dir)? {
-                sources.retain(|(existing, _)| existing != &name);
-                sources.push((name, source));
-            }
-        }
+        let overrides = match templates_dir.map(|dir| dir.join(OVERRIDE_SUBDIR)).filter(|dir| dir.is_dir()) {
+            Some(dir) => read_dir(&dir)?,
+            None => Vec::new(),
+        };
+        let sources = with_overrides(&BUILT_IN, overrides);
         let mut tera = Tera::default();
         // Every mapping template writes JSON: escape every `{{ … }}` as a JSON string.
         tera.autoescape_on(vec![""]);
