@@ -221,7 +221,7 @@ impl Outbox {
             tracing::warn!("Grace period over; abandoning the sends still in flight.");
             tasks.abort_all();
         }
-        match self.store.release(&self.owner, Utc::now()).await {
+        match self.store.release(&self.owner).await {
             Ok(released) => tracing::info!(released, "Handed back the leases of unfinished messages."),
             Err(error) => tracing::warn!(%error, "Cannot hand back leases; they expire on their own."),
         }

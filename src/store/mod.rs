@@ -7,9 +7,10 @@
 //! [`sql::SqlStore`]; what differs — connecting, migrations, the claim query —
 //! lives in each backend's module.
 //!
-//! Times are stored as Unix epoch milliseconds. A message being delivered keeps
-//! the end of its lease in `next_attempt_at`, so "due" means the same thing for a
-//! pending message and for one whose worker died: `next_attempt_at <= now`.
+//! Times are stored as Unix epoch milliseconds. A message is due when its
+//! `next_attempt_at` has come and it is pending, or being delivered by a worker
+//! whose lease (`lease_until`, a column of its own) has run out: a worker that
+//! died. Claiming a message changes no indexed column (see migration 0004).
 
 pub mod postgres;
 mod sql;
@@ -145,7 +146,7 @@ pub struct Message {
     /// Attempts since the message was last (re-)queued: the retry schedule position.
     pub tries: u32,
     pub created_at: DateTime<Utc>,
-    /// When it is due (pending) or when its lease ends (delivering).
+    /// When it is (or was, once claimed) due.
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
     /// When it was delivered, failed or cancelled.
@@ -249,6 +250,11 @@ pub trait Store: Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 
+    /// How many write transactions are worth running at once: 1 for a database
+    /// with a single writer (SQLite), more where concurrent transactions
+    /// overlap their round trips and log flushes (PostgreSQL).
+    fn concurrent_writes(&self) -> usize;
+
     /// Succeeds when the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 
@@ -320,7 +326,7 @@ pub trait Store: Send + Sync + 'static {
     /// Records attempts and applies their outcomes, in one transaction.
     async fn finish(&self, results: &[Finished]) -> Result<(), StoreError>;
     /// Hands back the leases of `owner` (shutdown): its messages are due again now.
-    async fn release(&self, owner: &str, now: DateTime<Utc>) -> Result<u64, StoreError>;
+    async fn release(&self, owner: &str) -> Result<u64, StoreError>;
     /// The earliest time a message of this destination is due, if any is queued.
     async fn next_due(&self, destination_id: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
 
@@ -338,7 +344,9 @@ pub trait Store: Send + Sync + 'static {
         until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError>;
-    /// Deletes delivered messages (with their attempts) finished before `before`.
+    /// Deletes delivered messages, and those cancelled with their destination,
+    /// finished before `before` (with their attempts). Failed messages stay, to
+    /// be recovered.
     async fn prune(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Queue depth per destination that has anything queued.
     async fn queue_depths(&self) -> Result<Vec<QueueDepth>, StoreError>;

@@ -13,6 +13,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sql: include_str!("../../migrations/postgres/0001_outbox.sql") },
     Migration { version: 2, sql: include_str!("../../migrations/postgres/0002_sources.sql") },
     Migration { version: 3, sql: include_str!("../../migrations/postgres/0003_leaner_indexes.sql") },
+    Migration { version: 4, sql: include_str!("../../migrations/postgres/0004_lease_column.sql") },
 ];
 
 /// Held for the length of each migration transaction, so that instances starting
@@ -30,6 +31,7 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         .await?;
     let dialect = Dialect {
         backend: "postgres",
+        concurrent_writes: 3,
         claim_lock: "FOR UPDATE SKIP LOCKED",
         max_rows_per_statement: 64,
         anonymous_placeholders: false,

@@ -2,9 +2,10 @@
 //! `$1…`, which SQLite and PostgreSQL both accept; the few statements that differ
 //! come from the backend as a [`Dialect`].
 //!
-//! The outbox's hot writes (enqueue, finish) carry many rows per statement, in
-//! power-of-two sizes ([`RowsStatement`]): every statement is a round trip, and
-//! at thousands of messages a second the round trips, not the rows, are the cost.
+//! The outbox's hot writes (enqueue, finish) carry many rows per statement
+//! ([`RowsStatement`]): every statement is a round trip, and at thousands of
+//! messages a second the round trips and the per-statement work, not the rows,
+//! are the cost.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -28,6 +29,8 @@ use crate::sources::Source;
 #[derive(Debug, Clone, Copy)]
 pub struct Dialect {
     pub backend: &'static str,
+    /// See [`Store::concurrent_writes`].
+    pub concurrent_writes: usize,
     /// Row locking added to the claim's inner SELECT (PostgreSQL:
     /// `FOR UPDATE SKIP LOCKED`; SQLite has one writer and needs none).
     pub claim_lock: &'static str,
@@ -46,6 +49,13 @@ pub struct Dialect {
     /// Reclaims the old row versions of `messages`, run in the background after
     /// every [`VACUUM_AFTER_FINISHED`] finished messages (see [`Vacuum`]).
     pub vacuum: Option<&'static str>,
+}
+
+/// One field of one row of a multi-row statement.
+#[derive(Debug, Clone, Copy)]
+enum Field<'a> {
+    Text(Option<&'a str>),
+    BigInt(Option<i64>),
 }
 
 /// Finished messages between two vacuums of `messages` (PostgreSQL): each
@@ -107,19 +117,26 @@ impl RowsStatement {
         Self { by_size }
     }
 
-    /// Splits `total` rows into (start, statement) pieces, largest first.
-    fn chunks(&self, total: usize) -> Vec<(std::ops::Range<usize>, &str)> {
-        let mut chunks = Vec::new();
+    /// The statements that carry `rows`, with their rows bound: power-of-two
+    /// pieces, largest first.
+    fn queries<'q>(&'q self, rows: &[Vec<Field<'q>>]) -> Vec<AnyQuery<'q>> {
+        let mut queries = Vec::new();
         let mut start = 0;
-        while start < total {
-            let remaining = total - start;
+        while start < rows.len() {
+            let remaining = rows.len() - start;
             let k = (usize::BITS - 1 - remaining.leading_zeros()) as usize;
             let k = k.min(self.by_size.len() - 1);
-            let rows = 1 << k;
-            chunks.push((start..start + rows, self.by_size[k].as_str()));
-            start += rows;
+            let mut query = sqlx::query(self.by_size[k].as_str());
+            for field in rows[start..start + (1 << k)].iter().flatten() {
+                query = match *field {
+                    Field::Text(text) => query.bind(text),
+                    Field::BigInt(number) => query.bind(number),
+                };
+            }
+            queries.push(query);
+            start += 1 << k;
         }
-        chunks
+        queries
     }
 }
 
@@ -160,7 +177,7 @@ impl Statements {
                     "WITH outcome (id, owner, status, next_attempt_at, finished_at, last_error) AS (VALUES {values}) \
                      UPDATE messages SET status = outcome.status, next_attempt_at = outcome.next_attempt_at, \
                      finished_at = outcome.finished_at, last_error = outcome.last_error, attempts = attempts + 1, \
-                     tries = tries + 1, lease_owner = NULL FROM outcome \
+                     tries = tries + 1, lease_owner = NULL, lease_until = NULL FROM outcome \
                      WHERE messages.id = outcome.id AND messages.lease_owner = outcome.owner \
                      AND messages.status = 'delivering'"
                 )
@@ -266,9 +283,10 @@ type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 impl SqlStore {
     pub fn new(write: AnyPool, read: AnyPool, dialect: Dialect) -> Self {
         let claim = format!(
-            "UPDATE messages SET status = 'delivering', lease_owner = $1, next_attempt_at = $2 \
-             WHERE id IN (SELECT id FROM messages WHERE destination_id = $4 AND status IN ('pending', 'delivering') \
-             AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $5 {}) RETURNING {MESSAGE_COLUMNS}",
+            "UPDATE messages SET status = 'delivering', lease_owner = $1, lease_until = $2 \
+             WHERE id IN (SELECT id FROM messages WHERE destination_id = $4 AND finished_at IS NULL \
+             AND next_attempt_at <= $3 AND (status = 'pending' OR lease_until <= $3) \
+             ORDER BY next_attempt_at LIMIT $5 {}) RETURNING {MESSAGE_COLUMNS}",
             dialect.claim_lock
         );
         let statements = Arc::new(Statements::new(&dialect));
@@ -417,8 +435,8 @@ impl SqlStore {
 
     fn cancel_messages_of(destination_id: &str) -> AnyQuery<'_> {
         sqlx::query(
-            "UPDATE messages SET status = 'cancelled', lease_owner = NULL, finished_at = $2, \
-             last_error = 'destination deleted' WHERE destination_id = $1 AND status IN ('pending', 'delivering')",
+            "UPDATE messages SET status = 'cancelled', lease_owner = NULL, lease_until = NULL, finished_at = $2, \
+             last_error = 'destination deleted' WHERE destination_id = $1 AND finished_at IS NULL",
         )
         .bind(destination_id)
         .bind(millis(Utc::now()))
@@ -438,17 +456,21 @@ impl SqlStore {
         indices: &[usize],
     ) -> Result<HashSet<String>, StoreError> {
         let mut inserted = HashSet::with_capacity(indices.len());
-        for (range, sql) in self.statements.insert_alerts.chunks(indices.len()) {
-            let mut query = sqlx::query(sql);
-            for alert in indices[range].iter().map(|&index| &alerts[index]) {
-                query = query
-                    .bind(alert.id.as_str())
-                    .bind(alert.idempotency_key.as_deref())
-                    .bind(alert.flock_id.as_str())
-                    .bind(alert.kind.as_str())
-                    .bind(millis(alert.received_at))
-                    .bind(i64::try_from(alert.messages.len()).unwrap_or(i64::MAX));
-            }
+        let rows: Vec<Vec<Field<'_>>> = indices
+            .iter()
+            .map(|&index| &alerts[index])
+            .map(|alert| {
+                vec![
+                    Field::Text(Some(&alert.id)),
+                    Field::Text(alert.idempotency_key.as_deref()),
+                    Field::Text(Some(&alert.flock_id)),
+                    Field::Text(Some(&alert.kind)),
+                    Field::BigInt(Some(millis(alert.received_at))),
+                    Field::BigInt(Some(i64::try_from(alert.messages.len()).unwrap_or(i64::MAX))),
+                ]
+            })
+            .collect();
+        for query in self.statements.insert_alerts.queries(&rows) {
             for row in query.fetch_all(&mut **tx).await? {
                 inserted.insert(row.try_get::<String, _>(0)?);
             }
@@ -463,29 +485,29 @@ impl SqlStore {
         alerts: &[NewAlert],
         indices: &[usize],
     ) -> Result<(), StoreError> {
-        let rows: Vec<(&NewAlert, &super::NewMessage)> = indices
+        let rows: Vec<Vec<Field<'_>>> = indices
             .iter()
             .map(|&index| &alerts[index])
             .flat_map(|alert| alert.messages.iter().map(move |message| (alert, message)))
-            .collect();
-        for (range, sql) in self.statements.insert_messages.chunks(rows.len()) {
-            let mut query = sqlx::query(sql);
-            for &(alert, message) in &rows[range] {
+            .map(|(alert, message)| {
                 let created = millis(alert.received_at);
                 let status = if message.error.is_some() { MessageStatus::Failed } else { MessageStatus::Pending };
-                query = query
-                    .bind(message.id.as_str())
-                    .bind(alert.id.as_str())
-                    .bind(message.destination_id.as_str())
-                    .bind(alert.flock_id.as_str())
-                    .bind(message.kind.as_str())
-                    .bind(status.as_str())
-                    .bind(message.body.as_str())
-                    .bind(created)
-                    .bind(created)
-                    .bind(message.error.as_deref())
-                    .bind(message.error.as_ref().map(|_| created));
-            }
+                vec![
+                    Field::Text(Some(&message.id)),
+                    Field::Text(Some(&alert.id)),
+                    Field::Text(Some(&message.destination_id)),
+                    Field::Text(Some(&alert.flock_id)),
+                    Field::Text(Some(message.kind.as_str())),
+                    Field::Text(Some(status.as_str())),
+                    Field::Text(Some(&message.body)),
+                    Field::BigInt(Some(created)),
+                    Field::BigInt(Some(created)),
+                    Field::Text(message.error.as_deref()),
+                    Field::BigInt(message.error.as_ref().map(|_| created)),
+                ]
+            })
+            .collect();
+        for query in self.statements.insert_messages.queries(&rows) {
             query.execute(&mut **tx).await?;
         }
         Ok(())
@@ -554,6 +576,10 @@ fn without_clashes(alerts: &[NewAlert], waiting: &[usize]) -> (Vec<usize>, Vec<u
 impl Store for SqlStore {
     fn backend(&self) -> &'static str {
         self.dialect.backend
+    }
+
+    fn concurrent_writes(&self) -> usize {
+        self.dialect.concurrent_writes
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -859,25 +885,24 @@ impl Store for SqlStore {
         if results.is_empty() {
             return Ok(());
         }
-        let mut tx = self.write.begin().await?;
-        for (range, sql) in self.statements.insert_attempts.chunks(results.len()) {
-            let mut query = sqlx::query(sql);
-            for result in &results[range] {
+        let attempts: Vec<Vec<Field<'_>>> = results
+            .iter()
+            .map(|result| {
                 let attempt = &result.attempt;
-                query = query
-                    .bind(result.message_id.as_str())
-                    .bind(i64::from(attempt.number))
-                    .bind(millis(attempt.started_at))
-                    .bind(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX))
-                    .bind(attempt.http_status.map(i64::from))
-                    .bind(attempt.outcome.as_str())
-                    .bind(attempt.detail.as_str());
-            }
-            query.execute(&mut *tx).await?;
-        }
-        for (range, sql) in self.statements.apply_outcomes.chunks(results.len()) {
-            let mut query = sqlx::query(sql);
-            for result in &results[range] {
+                vec![
+                    Field::Text(Some(&result.message_id)),
+                    Field::BigInt(Some(i64::from(attempt.number))),
+                    Field::BigInt(Some(millis(attempt.started_at))),
+                    Field::BigInt(Some(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX))),
+                    Field::BigInt(attempt.http_status.map(i64::from)),
+                    Field::Text(Some(&attempt.outcome)),
+                    Field::Text(Some(&attempt.detail)),
+                ]
+            })
+            .collect();
+        let outcomes: Vec<Vec<Field<'_>>> = results
+            .iter()
+            .map(|result| {
                 let attempt = &result.attempt;
                 let finished_at = millis(attempt.started_at) + i64::try_from(attempt.duration_ms).unwrap_or(0);
                 let (status, next_attempt_at, finished) = match &result.next {
@@ -889,14 +914,21 @@ impl Store for SqlStore {
                     Next::Delivered => None,
                     _ => Some(attempt.detail.as_str()),
                 };
-                query = query
-                    .bind(result.message_id.as_str())
-                    .bind(result.owner.as_str())
-                    .bind(status.as_str())
-                    .bind(next_attempt_at)
-                    .bind(finished)
-                    .bind(last_error);
-            }
+                vec![
+                    Field::Text(Some(&result.message_id)),
+                    Field::Text(Some(&result.owner)),
+                    Field::Text(Some(status.as_str())),
+                    Field::BigInt(Some(next_attempt_at)),
+                    Field::BigInt(finished),
+                    Field::Text(last_error),
+                ]
+            })
+            .collect();
+        let mut tx = self.write.begin().await?;
+        for query in self.statements.insert_attempts.queries(&attempts) {
+            query.execute(&mut *tx).await?;
+        }
+        for query in self.statements.apply_outcomes.queries(&outcomes) {
             query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
@@ -904,13 +936,12 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn release(&self, owner: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    async fn release(&self, owner: &str) -> Result<u64, StoreError> {
         let released = sqlx::query(
-            "UPDATE messages SET status = 'pending', lease_owner = NULL, next_attempt_at = $2 \
+            "UPDATE messages SET status = 'pending', lease_owner = NULL, lease_until = NULL \
              WHERE lease_owner = $1 AND status = 'delivering'",
         )
         .bind(owner)
-        .bind(millis(now))
         .execute(&self.write)
         .await?;
         Ok(released.rows_affected())
@@ -918,7 +949,8 @@ impl Store for SqlStore {
 
     async fn next_due(&self, destination_id: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         let row = sqlx::query(
-            "SELECT MIN(next_attempt_at) FROM messages WHERE destination_id = $1 AND status IN ('pending', 'delivering')",
+            "SELECT MIN(CASE WHEN status = 'delivering' THEN lease_until ELSE next_attempt_at END) FROM messages \
+             WHERE destination_id = $1 AND finished_at IS NULL",
         )
         .bind(destination_id)
         .fetch_one(&self.read)
@@ -1046,12 +1078,12 @@ impl Store for SqlStore {
         let mut tx = self.write.begin().await?;
         sqlx::query(
             "DELETE FROM attempts WHERE message_id IN \
-             (SELECT id FROM messages WHERE status = 'delivered' AND finished_at < $1)",
+             (SELECT id FROM messages WHERE finished_at < $1 AND status IN ('delivered', 'cancelled'))",
         )
         .bind(millis(before))
         .execute(&mut *tx)
         .await?;
-        let pruned = sqlx::query("DELETE FROM messages WHERE status = 'delivered' AND finished_at < $1")
+        let pruned = sqlx::query("DELETE FROM messages WHERE finished_at < $1 AND status IN ('delivered', 'cancelled')")
             .bind(millis(before))
             .execute(&mut *tx)
             .await?
@@ -1072,7 +1104,7 @@ impl Store for SqlStore {
     async fn queue_depths(&self) -> Result<Vec<QueueDepth>, StoreError> {
         let rows = sqlx::query(
             "SELECT destination_id, COUNT(*), MIN(created_at) FROM messages \
-             WHERE status IN ('pending', 'delivering') GROUP BY destination_id ORDER BY destination_id",
+             WHERE finished_at IS NULL GROUP BY destination_id ORDER BY destination_id",
         )
         .fetch_all(&self.read)
         .await?;

@@ -16,6 +16,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sql: include_str!("../../migrations/sqlite/0001_outbox.sql") },
     Migration { version: 2, sql: include_str!("../../migrations/sqlite/0002_sources.sql") },
     Migration { version: 3, sql: include_str!("../../migrations/sqlite/0003_leaner_indexes.sql") },
+    Migration { version: 4, sql: include_str!("../../migrations/sqlite/0004_lease_column.sql") },
 ];
 
 /// Connection settings every connection gets. `synchronous = NORMAL` in WAL mode
@@ -48,6 +49,7 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
     // Old row versions need no vacuuming: SQLite rewrites rows in place.
     let dialect = Dialect {
         backend: "sqlite",
+        concurrent_writes: 1,
         claim_lock: "",
         max_rows_per_statement: 64,
         anonymous_placeholders: true,

@@ -193,7 +193,7 @@ async fn a_retry_waits_for_its_time_and_release_hands_leases_back(store: Arc<dyn
     store.finish(&[finished(&claimed[0], "w", 1, at(1), Next::RetryAt(at(10)))]).await.expect("finishes");
     assert_eq!(store.next_due("hook").await.expect("reads"), Some(at(10)));
     assert!(claim_ids(&*store, "hook", "w", at(9)).await.is_empty());
-    assert_eq!(store.release("w", at(9)).await.expect("releases"), 1, "only the one still leased");
+    assert_eq!(store.release("w").await.expect("releases"), 1, "only the one still leased");
     assert_eq!(claim_ids(&*store, "hook", "w2", at(9)).await, [claimed[1].clone()]);
     assert_eq!(claim_ids(&*store, "hook", "w2", at(10)).await, [claimed[0].clone()]);
     let message = store.message(&claimed[0]).await.expect("reads").expect("exists").0;
@@ -398,6 +398,17 @@ async fn prune_removes_old_delivered_messages_only(store: Arc<dyn Store>) {
     assert_eq!(status_of(&*store, &claimed[1]).await, MessageStatus::Failed, "failed messages are kept");
 }
 
+async fn prune_removes_cancelled_messages_and_never_queued_ones(store: Arc<dyn Store>) {
+    store.put_destination(&hook("gone"), Origin::Api).await.expect("stores");
+    store.put_destination(&hook("hook"), Origin::Api).await.expect("stores");
+    store.enqueue(&[alert("a1", at(0), &["gone", "hook"])]).await.expect("enqueues");
+    assert_eq!(store.delete_destination("gone").await.expect("deletes"), 1);
+    let later = Utc::now() + chrono::Duration::minutes(1);
+    assert_eq!(store.prune(later).await.expect("prunes"), 1, "the cancelled message only");
+    assert!(store.message("msg_a1_gone").await.expect("reads").is_none());
+    assert_eq!(status_of(&*store, "msg_a1_hook").await, MessageStatus::Pending, "queued messages stay");
+}
+
 async fn concurrent_claims_never_hand_out_a_message_twice(store: Arc<dyn Store>) {
     let alerts: Vec<_> = (0..200).map(|index| alert(&format!("a{index}"), at(0), &["hook"])).collect();
     store.enqueue(&alerts).await.expect("enqueues");
@@ -525,6 +536,7 @@ conformance!(
     config_is_applied_and_what_left_the_file_is_removed,
     listing_filters_and_queue_depths,
     prune_removes_old_delivered_messages_only,
+    prune_removes_cancelled_messages_and_never_queued_ones,
     concurrent_claims_never_hand_out_a_message_twice,
     api_changes_to_a_flock_survive_the_config_file,
     adding_a_destination_needs_its_flock_and_refuses_duplicates,
@@ -532,3 +544,81 @@ conformance!(
     sources_are_stored_with_their_secrets_and_deleted,
     config_sources_are_applied_and_what_left_the_file_is_removed,
 );
+
+/// A database written by the previous schema (version 3, where a message being
+/// delivered kept its lease end in `next_attempt_at`) opens with every message
+/// in the state it was in: the one in flight stays leased until its lease ends.
+async fn upgrading_keeps_leases_running(url: &str, migrations: [&str; 3]) {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let mut old = sqlx::AnyConnection::connect(url).await.expect("connects");
+    for (version, sql) in (1_i64..).zip(migrations) {
+        sqlx::raw_sql(sql).execute(&mut old).await.expect("applies an old migration");
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS flockrelay_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&mut old)
+        .await
+        .expect("creates the migration table");
+        sqlx::query("INSERT INTO flockrelay_migrations (version, applied_at) VALUES ($1, 0)")
+            .bind(version)
+            .execute(&mut old)
+            .await
+            .expect("records the migration");
+    }
+    let millis = |time: DateTime<Utc>| time.timestamp_millis();
+    for (id, status, next, lease_owner) in [
+        ("in_flight", "delivering", millis(at(61)), Some("old-worker")),
+        ("queued", "pending", millis(at(0)), None),
+    ] {
+        sqlx::query(
+            "INSERT INTO messages (id, alert_id, destination_id, flock_id, kind, status, body, created_at, \
+             next_attempt_at, lease_owner) VALUES ($1, 'a1', 'hook', 'flock:default', 'generic', $2, '{}', $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(millis(at(0)))
+        .bind(next)
+        .bind(lease_owner)
+        .execute(&mut old)
+        .await
+        .expect("stores an old message");
+    }
+    old.close().await.expect("closes");
+
+    let store = flockrelay::store::open(url).await.expect("opens and upgrades");
+    assert_eq!(claim_ids(&*store, "hook", "new-worker", at(30)).await, ["queued"], "the lease still runs");
+    assert_eq!(claim_ids(&*store, "hook", "new-worker", at(62)).await, ["in_flight"], "and then ends");
+    assert_eq!(store.queue_depths().await.expect("reads")[0].queued, 2);
+}
+
+#[tokio::test]
+async fn sqlite_upgrade_keeps_leases_running() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("relay.db").display());
+    upgrading_keeps_leases_running(
+        &url,
+        [
+            include_str!("../../migrations/sqlite/0001_outbox.sql"),
+            include_str!("../../migrations/sqlite/0002_sources.sql"),
+            include_str!("../../migrations/sqlite/0003_leaner_indexes.sql"),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_upgrade_keeps_leases_running() {
+    let Some(url) = crate::support::stores::postgres_url("store::postgres_upgrade_keeps_leases_running").await else {
+        return;
+    };
+    upgrading_keeps_leases_running(
+        &url,
+        [
+            include_str!("../../migrations/postgres/0001_outbox.sql"),
+            include_str!("../../migrations/postgres/0002_sources.sql"),
+            include_str!("../../migrations/postgres/0003_leaner_indexes.sql"),
+        ],
+    )
+    .await;
+}
