@@ -7,11 +7,13 @@
 //! single SQLite writer, or a PostgreSQL server flushing its log at every
 //! commit, then does one commit for many concurrent requests instead of one
 //! each; every request is still answered only after its own alerts committed.
+//! Where the store gains from concurrent writers (PostgreSQL), a few groups
+//! commit at once, so that one group's round trips overlap the next one's.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::alert::Alert;
 use crate::catalogue::UnknownFlock;
@@ -139,7 +141,8 @@ impl Committer {
             return Self { queue: None };
         }
         let (queue, waiting) = mpsc::channel(COMMIT_QUEUE);
-        tokio::spawn(commit_groups(store, waiting, max_alerts));
+        let in_flight = Arc::new(Semaphore::new(store.concurrent_writes().max(1)));
+        tokio::spawn(commit_groups(store, waiting, max_alerts, in_flight));
         Self { queue: Some(queue) }
     }
 
@@ -166,10 +169,20 @@ impl Committer {
 }
 
 /// Takes what is queued, up to `max_alerts`, commits it as one transaction,
-/// answers every request in it, and starts over.
-async fn commit_groups(store: Arc<dyn Store>, mut waiting: mpsc::Receiver<Pending>, max_alerts: usize) {
+/// answers every request in it, and starts over; at most as many groups at
+/// once as `in_flight` has permits. A group forms only once a permit is free,
+/// so requests gather while every permitted transaction is busy.
+async fn commit_groups(
+    store: Arc<dyn Store>,
+    mut waiting: mpsc::Receiver<Pending>,
+    max_alerts: usize,
+    in_flight: Arc<Semaphore>,
+) {
     let mut next = None;
     loop {
+        let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
+            return;
+        };
         let first = match next.take() {
             Some(first) => first,
             None => match waiting.recv().await {
@@ -190,7 +203,11 @@ async fn commit_groups(store: Arc<dyn Store>, mut waiting: mpsc::Receiver<Pendin
             alerts += pending.alerts.len();
             group.push(pending);
         }
-        commit(&*store, group).await;
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            commit(&*store, group).await;
+            drop(permit);
+        });
     }
 }
 
