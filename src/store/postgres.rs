@@ -27,6 +27,10 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         .max_connections(16)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
+        // No ping before each use: a round trip per statement or transaction; a
+        // broken connection fails the statement, which is retried (ingest: by the
+        // client, on 503; delivery: by the worker), and is then replaced.
+        .test_before_acquire(false)
         .connect(url)
         .await?;
     let dialect = Dialect {

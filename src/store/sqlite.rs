@@ -41,6 +41,10 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
             .max_connections(size)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
+            // No ping before each use: a round trip per statement or transaction; a
+            // broken connection fails the statement, which is retried (ingest: by the
+            // client, on 503; delivery: by the worker), and is then replaced.
+            .test_before_acquire(false)
             .after_connect(|connection, _| Box::pin(async move { connection.execute(PRAGMAS).await.map(|_| ()) }))
             .connect(&url)
     };

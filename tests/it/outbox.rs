@@ -76,3 +76,61 @@ async fn postgres_every_acknowledged_alert_is_delivered_once_and_recorded() {
     };
     every_acknowledged_alert_is_delivered_once_and_recorded(Some(url)).await;
 }
+
+/// PostgreSQL restarts or fails over: every connection the relay holds is cut.
+/// The relay does not ping connections before use, so the first statements on
+/// dead connections fail; an ingest request then gets a 503 (the client sends
+/// it again) and never a 202 for an alert that was not stored. The pool replaces
+/// the dead connections, ingest answers 202 again, and every acknowledged alert
+/// is delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_cut_under_the_relay_are_replaced() {
+    use sqlx::Connection as _;
+    let test = "outbox::postgres_connections_cut_under_the_relay_are_replaced";
+    let Some(url) = crate::support::stores::postgres_url(test).await else {
+        return;
+    };
+    let database = url::Url::parse(&url).expect("valid URL").path().trim_start_matches('/').to_owned();
+    let receiver = Receiver::start(Reply::new(200, "")).await;
+    let extra = format!("[destinations.hook.generic]\nurl = \"{}\"\n", receiver.url("/hook"));
+    let relay = Relay::with(Setup { extra, store_url: Some(url), ..Setup::default() }).await;
+    relay.ingest(&json!({"id": "before", "kind": "test.alert", "title": "t"})).await;
+
+    let server = std::env::var(crate::support::stores::PG_URL_VAR).expect("set when a database was made");
+    let mut admin = sqlx::PgConnection::connect(&server).await.expect("connects as admin");
+    let cut: Vec<(bool,)> =
+        sqlx::query_as("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()")
+            .bind(&database)
+            .fetch_all(&mut admin)
+            .await
+            .expect("terminates the relay's connections");
+    assert!(!cut.is_empty(), "the relay held connections");
+
+    let mut acknowledged = vec!["before".to_owned()];
+    let mut refused = 0;
+    for index in 0..40 {
+        let id = format!("after-{index}");
+        let (status, body) =
+            relay.post_raw("/api/v1/alerts", json!({"id": id, "kind": "test.alert", "title": "t"}).to_string()).await;
+        match status {
+            202 => acknowledged.push(id),
+            503 => refused += 1,
+            other => panic!("unexpected answer {other}: {body}"),
+        }
+    }
+    eprintln!("{refused} of 40 requests refused with 503 after the cut");
+    assert!(acknowledged.len() > 30, "ingest recovers: {refused} of 40 refused");
+
+    let limit = Duration::from_secs(60);
+    eventually(limit, "every acknowledged alert is delivered", || async {
+        let delivered: HashSet<String> = receiver
+            .requests()
+            .iter()
+            .filter_map(|request| serde_json::from_slice::<Value>(&request.body).ok())
+            .filter_map(|body| body["id"].as_str().map(str::to_owned))
+            .collect();
+        acknowledged.iter().all(|id| delivered.contains(id))
+    })
+    .await;
+    relay.stop().await;
+}
