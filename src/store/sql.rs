@@ -87,13 +87,20 @@ const ALERT_FIELDS: usize = 6;
 const ATTEMPT_FIELDS: usize = 7;
 const OUTCOME_FIELDS: usize = 6;
 
-/// One multi-row statement in every power-of-two size up to a maximum. A batch of
-/// n rows takes at most log2(n) + 1 statements, and each connection prepares only
-/// a handful of shapes (sqlx caches prepared statements by their text).
+/// Row counts up to which a multi-row statement exists in every size; above,
+/// in powers of two. A group of up to this many rows (a usual ingest group or
+/// delivery round) is one statement: every statement is a hand-over to
+/// SQLite's worker thread or a round trip to PostgreSQL, and on SQLite's single
+/// writer every one of them holds up the next transaction.
+const EVERY_SIZE_UP_TO: usize = 16;
+
+/// One multi-row statement in every size up to [`EVERY_SIZE_UP_TO`] rows, then
+/// in powers of two up to a maximum: 18 shapes of each statement, within sqlx's
+/// cache of 100 prepared statements per connection.
 #[derive(Debug)]
 struct RowsStatement {
-    /// `by_size[k]` carries 2^k rows.
-    by_size: Vec<String>,
+    /// The statements with the number of rows each carries, ascending.
+    by_size: Vec<(usize, String)>,
 }
 
 impl RowsStatement {
@@ -111,32 +118,42 @@ impl RowsStatement {
                     }
                 })
                 .collect();
-            by_size.push(build(&values.join(", ")));
-            rows *= 2;
+            by_size.push((rows, build(&values.join(", "))));
+            rows = if rows < EVERY_SIZE_UP_TO { rows + 1 } else { rows * 2 };
         }
         Self { by_size }
     }
 
-    /// The statements that carry `rows`, with their rows bound: power-of-two
-    /// pieces, largest first.
+    /// The statements that carry `rows`, with their rows bound.
     fn queries<'q>(&'q self, rows: &[Vec<Field<'q>>]) -> Vec<AnyQuery<'q>> {
         let mut queries = Vec::new();
-        let mut start = 0;
-        while start < rows.len() {
-            let remaining = rows.len() - start;
-            let k = (usize::BITS - 1 - remaining.leading_zeros()) as usize;
-            let k = k.min(self.by_size.len() - 1);
-            let mut query = sqlx::query(self.by_size[k].as_str());
-            for field in rows[start..start + (1 << k)].iter().flatten() {
+        let mut rest = rows;
+        for index in self.pieces(rows.len()) {
+            let (size, sql) = &self.by_size[index];
+            let (piece, after) = rest.split_at(*size);
+            let mut query = sqlx::query(sql.as_str());
+            for field in piece.iter().flatten() {
                 query = match *field {
                     Field::Text(text) => query.bind(text),
                     Field::BigInt(number) => query.bind(number),
                 };
             }
             queries.push(query);
-            start += 1 << k;
+            rest = after;
         }
         queries
+    }
+
+    /// Which statements (indices into `by_size`) carry `total` rows: each the
+    /// largest that fits what is left.
+    fn pieces(&self, total: usize) -> Vec<usize> {
+        let mut pieces = Vec::new();
+        let mut remaining = total;
+        while let Some(index) = self.by_size.iter().rposition(|(size, _)| *size <= remaining) {
+            pieces.push(index);
+            remaining -= self.by_size[index].0;
+        }
+        pieces
     }
 }
 
@@ -1117,5 +1134,43 @@ impl Store for SqlStore {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIALECT: Dialect = Dialect {
+        backend: "test",
+        concurrent_writes: 1,
+        claim_lock: "",
+        max_rows_per_statement: 64,
+        anonymous_placeholders: false,
+        vacuum: None,
+    };
+
+    fn sizes(total: usize) -> Vec<usize> {
+        let statement = RowsStatement::new(&DIALECT, 2, |values| format!("INSERT INTO t VALUES {values}"));
+        statement.pieces(total).into_iter().map(|index| statement.by_size[index].0).collect()
+    }
+
+    #[test]
+    fn up_to_sixteen_rows_are_one_statement_and_more_go_in_few_pieces() {
+        assert_eq!(sizes(0), Vec::<usize>::new());
+        assert_eq!(sizes(1), [1]);
+        assert_eq!(sizes(13), [13]);
+        assert_eq!(sizes(16), [16]);
+        assert_eq!(sizes(23), [16, 7]);
+        assert_eq!(sizes(64), [64]);
+        assert_eq!(sizes(100), [64, 32, 4]);
+        assert_eq!(sizes(200), [64, 64, 64, 8]);
+    }
+
+    #[test]
+    fn every_shape_has_its_own_placeholders() {
+        let statement = RowsStatement::new(&DIALECT, 2, |values| format!("VALUES {values}"));
+        assert_eq!(statement.by_size.len(), 18, "1..=16, 32, 64");
+        assert_eq!(statement.by_size[2], (3, "VALUES ($1, $2), ($3, $4), ($5, $6)".to_owned()));
     }
 }
