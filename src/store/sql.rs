@@ -47,7 +47,8 @@ pub struct Dialect {
     /// more time binding than inserting.
     pub anonymous_placeholders: bool,
     /// Reclaims the old row versions of `messages`, run in the background after
-    /// every [`VACUUM_AFTER_FINISHED`] finished messages (see [`Vacuum`]).
+    /// every [`VACUUM_AFTER_FINISHED`] finished or [`VACUUM_AFTER_ENQUEUED`] new
+    /// messages (see [`Vacuum`]).
     pub vacuum: Option<&'static str>,
 }
 
@@ -62,6 +63,12 @@ enum Field<'a> {
 /// leaves two dead row versions (claim, finish) behind.
 pub const VACUUM_AFTER_FINISHED: u64 = 20_000;
 
+/// New messages between two vacuums of `messages` when none finish (a queue
+/// filling for a dead destination). They leave nothing to clean up, but until
+/// a vacuum marks their pages all-visible, counting the queue for `/metrics`
+/// has to visit every row instead of reading the index alone.
+pub const VACUUM_AFTER_ENQUEUED: u64 = 100_000;
+
 /// Background vacuuming of the outbox (PostgreSQL).
 ///
 /// Every message is updated twice (claim, finish) and PostgreSQL keeps the old
@@ -75,6 +82,7 @@ pub const VACUUM_AFTER_FINISHED: u64 = 20_000;
 #[derive(Debug, Default)]
 struct Vacuum {
     finished: std::sync::atomic::AtomicU64,
+    enqueued: std::sync::atomic::AtomicU64,
     running: std::sync::atomic::AtomicBool,
 }
 
@@ -310,19 +318,25 @@ impl SqlStore {
         Self { write, read, dialect, claim, statements, vacuum: Arc::default() }
     }
 
-    /// Counts finished messages and, past [`VACUUM_AFTER_FINISHED`], starts a
-    /// vacuum in the background (one at a time; the caller does not wait).
-    fn finished(&self, count: usize) {
+    /// Counts enqueued and finished messages and, past [`VACUUM_AFTER_ENQUEUED`]
+    /// or [`VACUUM_AFTER_FINISHED`], starts a vacuum in the background (one at
+    /// a time; the caller does not wait).
+    fn wrote(&self, enqueued: usize, finished: usize) {
         use std::sync::atomic::Ordering;
         let Some(sql) = self.dialect.vacuum else {
             return;
         };
-        let count = u64::try_from(count).unwrap_or(u64::MAX);
-        let total = self.vacuum.finished.fetch_add(count, Ordering::Relaxed).saturating_add(count);
-        if total < VACUUM_AFTER_FINISHED || self.vacuum.running.swap(true, Ordering::AcqRel) {
+        let add = |counter: &std::sync::atomic::AtomicU64, count: usize| {
+            let count = u64::try_from(count).unwrap_or(u64::MAX);
+            counter.fetch_add(count, Ordering::Relaxed).saturating_add(count)
+        };
+        let due = add(&self.vacuum.enqueued, enqueued) >= VACUUM_AFTER_ENQUEUED
+            || add(&self.vacuum.finished, finished) >= VACUUM_AFTER_FINISHED;
+        if !due || self.vacuum.running.swap(true, Ordering::AcqRel) {
             return;
         }
         self.vacuum.finished.store(0, Ordering::Relaxed);
+        self.vacuum.enqueued.store(0, Ordering::Relaxed);
         let (pool, vacuum) = (self.write.clone(), Arc::clone(&self.vacuum));
         tokio::spawn(async move {
             let started = std::time::Instant::now();
@@ -873,6 +887,7 @@ impl Store for SqlStore {
             waiting = later;
         }
         tx.commit().await?;
+        self.wrote(alerts.iter().map(|alert| alert.messages.len()).sum(), 0);
         Ok(results.into_iter().flatten().collect())
     }
 
@@ -949,7 +964,7 @@ impl Store for SqlStore {
             query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        self.finished(results.len());
+        self.wrote(0, results.len());
         Ok(())
     }
 
