@@ -17,6 +17,18 @@ use crate::support::relay::{eventually, Relay, Setup};
 const ALERTS: usize = 300;
 const CLIENTS: usize = 20;
 
+/// The alert id of every request the receiver got (the generic body carries it).
+fn delivered_alert_ids(receiver: &Receiver) -> Vec<String> {
+    receiver
+        .requests()
+        .iter()
+        .map(|request| {
+            let body: Value = serde_json::from_slice(&request.body).expect("JSON body");
+            body["id"].as_str().expect("alert id").to_owned()
+        })
+        .collect()
+}
+
 async fn every_acknowledged_alert_is_delivered_once_and_recorded(store_url: Option<String>) {
     let receiver = Receiver::start(Reply::new(200, "")).await;
     let extra = format!("[destinations.hook.generic]\nurl = \"{}\"\n", receiver.url("/hook"));
@@ -44,14 +56,7 @@ async fn every_acknowledged_alert_is_delivered_once_and_recorded(store_url: Opti
         store.messages(&delivered).await.expect("lists").len() == ALERTS
     })
     .await;
-    let ids: Vec<String> = receiver
-        .requests()
-        .iter()
-        .map(|request| {
-            let body: Value = serde_json::from_slice(&request.body).expect("JSON body");
-            body["id"].as_str().expect("alert id").to_owned()
-        })
-        .collect();
+    let ids = delivered_alert_ids(&receiver);
     let unique: HashSet<&String> = ids.iter().collect();
     assert_eq!((ids.len(), unique.len()), (ALERTS, ALERTS), "each alert delivered exactly once");
     for message in store.messages(&delivered).await.expect("lists") {
@@ -123,14 +128,69 @@ async fn postgres_connections_cut_under_the_relay_are_replaced() {
 
     let limit = Duration::from_secs(60);
     eventually(limit, "every acknowledged alert is delivered", || async {
-        let delivered: HashSet<String> = receiver
-            .requests()
-            .iter()
-            .filter_map(|request| serde_json::from_slice::<Value>(&request.body).ok())
-            .filter_map(|body| body["id"].as_str().map(str::to_owned))
-            .collect();
+        let delivered: HashSet<String> = delivered_alert_ids(&receiver).into_iter().collect();
         acknowledged.iter().all(|id| delivered.contains(id))
     })
     .await;
     relay.stop().await;
+}
+
+/// Senders retry: the same alerts arrive from several clients at once, in
+/// different orders, so concurrent groups (several at once on PostgreSQL)
+/// insert the same ids against each other. Every request is acknowledged, and
+/// each alert is stored and delivered once.
+async fn the_same_alerts_from_many_clients_at_once_are_kept_once(store_url: Option<String>) {
+    const IDS: usize = 20;
+    let receiver = Receiver::start(Reply::new(200, "")).await;
+    let extra = format!("[destinations.hook.generic]\nurl = \"{}\"\n", receiver.url("/hook"));
+    let relay = Arc::new(Relay::with(Setup { extra, store_url, ..Setup::default() }).await);
+    let mut clients = tokio::task::JoinSet::new();
+    for client in 0..8 {
+        let relay = Arc::clone(&relay);
+        clients.spawn(async move {
+            let mut fresh = 0;
+            for step in 0..IDS {
+                // Each client walks the ids from its own starting point, half of them backwards.
+                let index = if client % 2 == 0 { (client + step) % IDS } else { (client + IDS - step) % IDS };
+                let answer = relay.ingest(&json!({"id": format!("shared-{index}"), "kind": "test.alert", "title": "t"})).await;
+                if answer[0]["duplicate"] == json!(false) {
+                    fresh += 1;
+                }
+            }
+            fresh
+        });
+    }
+    let mut fresh = 0;
+    while let Some(joined) = clients.join_next().await {
+        fresh += joined.expect("client finished");
+    }
+    assert_eq!(fresh, IDS, "each id is new to exactly one request");
+
+    let limit = Duration::from_secs(60);
+    let store = Arc::clone(&relay.outbox.store);
+    let delivered = MessageFilter { status: Some(MessageStatus::Delivered), limit: 1_000, ..MessageFilter::default() };
+    eventually(limit, "every message is delivered and recorded", || async {
+        store.messages(&delivered).await.expect("lists").len() == IDS
+    })
+    .await;
+    let all = store.messages(&MessageFilter { limit: 1_000, ..MessageFilter::default() }).await.expect("lists");
+    assert_eq!(all.len(), IDS, "one message per alert");
+    let ids = delivered_alert_ids(&receiver);
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!((ids.len(), unique.len()), (IDS, IDS), "each alert delivered once: {ids:?}");
+    Arc::into_inner(relay).expect("no client holds the relay any more").stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_the_same_alerts_from_many_clients_at_once_are_kept_once() {
+    the_same_alerts_from_many_clients_at_once_are_kept_once(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_the_same_alerts_from_many_clients_at_once_are_kept_once() {
+    let Some(url) = crate::support::stores::postgres_url("outbox::postgres_the_same_alerts_from_many_clients_at_once_are_kept_once").await
+    else {
+        return;
+    };
+    the_same_alerts_from_many_clients_at_once_are_kept_once(Some(url)).await;
 }
