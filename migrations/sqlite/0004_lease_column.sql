@@ -6,6 +6,10 @@
 -- Unfinished messages (pending, delivering) are those with no finished_at; a
 -- message being delivered keeps its due time in next_attempt_at, and is due
 -- again once lease_until has passed.
+--
+-- Relays of an earlier version read leases from next_attempt_at: stop them all
+-- before a relay with this migration starts on the same database, or they
+-- would take messages that new relays hold.
 
 ALTER TABLE messages ADD COLUMN lease_until BIGINT;
 UPDATE messages SET lease_until = next_attempt_at WHERE status = 'delivering';
