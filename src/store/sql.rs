@@ -109,6 +109,8 @@ const EVERY_SIZE_UP_TO: usize = 16;
 struct RowsStatement {
     /// The statements with the number of rows each carries, ascending.
     by_size: Vec<(usize, String)>,
+    /// Placeholders per row.
+    fields: usize,
 }
 
 impl RowsStatement {
@@ -129,11 +131,12 @@ impl RowsStatement {
             by_size.push((rows, build(&values.join(", "))));
             rows = if rows < EVERY_SIZE_UP_TO { rows + 1 } else { rows * 2 };
         }
-        Self { by_size }
+        Self { by_size, fields }
     }
 
     /// The statements that carry `rows`, with their rows bound.
-    fn queries<'q>(&'q self, rows: &[Vec<Field<'q>>]) -> Vec<AnyQuery<'q>> {
+    fn queries<'q, const FIELDS: usize>(&'q self, rows: &[[Field<'q>; FIELDS]]) -> Vec<AnyQuery<'q>> {
+        debug_assert_eq!(FIELDS, self.fields, "rows fit the statement's placeholders");
         let mut queries = Vec::new();
         let mut rest = rows;
         for index in self.pieces(rows.len()) {
@@ -487,11 +490,11 @@ impl SqlStore {
         indices: &[usize],
     ) -> Result<HashSet<String>, StoreError> {
         let mut inserted = HashSet::with_capacity(indices.len());
-        let rows: Vec<Vec<Field<'_>>> = indices
+        let rows: Vec<[Field<'_>; _]> = indices
             .iter()
             .map(|&index| &alerts[index])
             .map(|alert| {
-                vec![
+                [
                     Field::Text(Some(&alert.id)),
                     Field::Text(alert.idempotency_key.as_deref()),
                     Field::Text(Some(&alert.flock_id)),
@@ -516,14 +519,14 @@ impl SqlStore {
         alerts: &[NewAlert],
         indices: &[usize],
     ) -> Result<(), StoreError> {
-        let rows: Vec<Vec<Field<'_>>> = indices
+        let rows: Vec<[Field<'_>; _]> = indices
             .iter()
             .map(|&index| &alerts[index])
             .flat_map(|alert| alert.messages.iter().map(move |message| (alert, message)))
             .map(|(alert, message)| {
                 let created = millis(alert.received_at);
                 let status = if message.error.is_some() { MessageStatus::Failed } else { MessageStatus::Pending };
-                vec![
+                [
                     Field::Text(Some(&message.id)),
                     Field::Text(Some(&alert.id)),
                     Field::Text(Some(&message.destination_id)),
@@ -917,11 +920,11 @@ impl Store for SqlStore {
         if results.is_empty() {
             return Ok(());
         }
-        let attempts: Vec<Vec<Field<'_>>> = results
+        let attempts: Vec<[Field<'_>; _]> = results
             .iter()
             .map(|result| {
                 let attempt = &result.attempt;
-                vec![
+                [
                     Field::Text(Some(&result.message_id)),
                     Field::BigInt(Some(i64::from(attempt.number))),
                     Field::BigInt(Some(millis(attempt.started_at))),
@@ -932,7 +935,7 @@ impl Store for SqlStore {
                 ]
             })
             .collect();
-        let outcomes: Vec<Vec<Field<'_>>> = results
+        let outcomes: Vec<[Field<'_>; _]> = results
             .iter()
             .map(|result| {
                 let attempt = &result.attempt;
@@ -946,7 +949,7 @@ impl Store for SqlStore {
                     Next::Delivered => None,
                     _ => Some(attempt.detail.as_str()),
                 };
-                vec![
+                [
                     Field::Text(Some(&result.message_id)),
                     Field::Text(Some(&result.owner)),
                     Field::Text(Some(status.as_str())),
