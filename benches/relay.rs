@@ -134,7 +134,9 @@ fn parse_options() -> Result<Options, String> {
         match (backend.as_str(), &pg_url) {
             ("sqlite", _) => options.backends.push(Backend::Sqlite),
             ("postgres", Some(url)) => options.backends.push(Backend::Postgres(url.clone())),
-            ("postgres", None) => eprintln!("SKIPPED postgres: no --pg-url, FLOCKRELAY_BENCH_PG_URL or FLOCKRELAY_TEST_PG_URL"),
+            ("postgres", None) => {
+                eprintln!("SKIPPED postgres: no --pg-url, FLOCKRELAY_BENCH_PG_URL or FLOCKRELAY_TEST_PG_URL")
+            }
             (other, _) => return Err(format!("unknown backend {other}")),
         }
     }
@@ -212,20 +214,26 @@ impl Bench {
                 loop {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     let received = run.received();
-                    eprintln!("  {:>4.0} s: {received} delivered, {}/s", started.elapsed().as_secs_f64(), received - last);
+                    eprintln!(
+                        "  {:>4.0} s: {received} delivered, {}/s",
+                        started.elapsed().as_secs_f64(),
+                        received - last
+                    );
                     last = received;
                 }
             })
         });
         let load =
-            closed_loop(target, &self.client, &prefix, 0, count, self.options.clients, self.options.batch, false, None).await;
+            closed_loop(target, &self.client, &prefix, 0, count, self.options.clients, self.options.batch, false, None)
+                .await;
         let complete = self.sink.wait_all(&run, Duration::from_secs(30)).await;
         if let Some(progress) = progress {
             progress.abort();
         }
         let cpu = Cpu::now(target).since(&cpu_before);
         let received = run.received();
-        let e2e = run.last_arrival(self.epoch).map_or(0.0, |last| received as f64 / (last - load.started).as_secs_f64());
+        let e2e =
+            run.last_arrival(self.epoch).map_or(0.0, |last| received as f64 / (last - load.started).as_secs_f64());
         let label = target.label.clone();
         self.record(&label, scenario, "ingest: alerts acknowledged/s", load.rate(), "/s");
         self.record(&label, scenario, "end to end: alerts delivered/s", e2e, "/s");
@@ -314,7 +322,13 @@ impl Bench {
             self.record(&label, "backlog", "dead destination queue depth (/metrics)", queued, "");
         }
         if let Some(pid) = target.pid() {
-            self.record(&label, "backlog", "RSS after a /metrics scrape", process_figures(pid).rss as f64 / 1_048_576.0, "MiB");
+            self.record(
+                &label,
+                "backlog",
+                "RSS after a /metrics scrape",
+                process_figures(pid).rss as f64 / 1_048_576.0,
+                "MiB",
+            );
         }
         if target.sqlite_bytes() > 0 {
             self.record(&label, "backlog", "SQLite file size", target.sqlite_bytes() as f64 / 1_048_576.0, "MiB");
@@ -346,7 +360,11 @@ impl Cpu {
     }
 
     fn since(&self, before: &Self) -> Self {
-        Self { target: self.target - before.target, bench: self.bench - before.bench, postgres: self.postgres - before.postgres }
+        Self {
+            target: self.target - before.target,
+            bench: self.bench - before.bench,
+            postgres: self.postgres - before.postgres,
+        }
     }
 }
 
@@ -384,7 +402,9 @@ async fn run_scenarios(bench: &mut Bench) -> Result<(), String> {
             stop(target, scenario).await;
         }
     }
-    if let Some(binary) = bench.options.alertmanager.clone().filter(|_| scenarios.iter().any(|wanted| wanted == "alertmanager")) {
+    if let Some(binary) =
+        bench.options.alertmanager.clone().filter(|_| scenarios.iter().any(|wanted| wanted == "alertmanager"))
+    {
         println!("alertmanager ({}, load average {})", binary.display(), load_average());
         let target = Arc::new(Target::alertmanager(&binary, &bench.sink.url()).await?);
         bench.throughput(&target, "throughput").await;
@@ -399,7 +419,10 @@ async fn run_scenarios(bench: &mut Bench) -> Result<(), String> {
 
 /// The machine's 1-minute load average: other work on a shared VM shows here.
 fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg").ok().and_then(|text| text.split_whitespace().next().map(str::to_owned)).unwrap_or_default()
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// Stops a target; its log is kept under the scenario's name.
@@ -415,7 +438,10 @@ async fn stop(target: Arc<Target>, scenario: &str) {
 fn summary(bench: &Bench) {
     println!("\n| system | scenario | figure | value |\n|---|---|---|---|");
     for figure in &bench.figures {
-        println!("| {} | {} | {} | {:.1} {} |", figure.system, figure.scenario, figure.metric, figure.value, figure.unit);
+        println!(
+            "| {} | {} | {} | {:.1} {} |",
+            figure.system, figure.scenario, figure.metric, figure.value, figure.unit
+        );
     }
 }
 
@@ -472,7 +498,13 @@ fn main() {
             .map_err(|error| format!("HTTP client: {error}"))?;
         println!(
             "relay bench: {} alerts, {} clients, batch {}, {} alerts/s for {} s, backlog {} (filled {} per POST)",
-            options.alerts, options.clients, options.batch, options.rate, options.duration, options.backlog, options.fill_batch
+            options.alerts,
+            options.clients,
+            options.batch,
+            options.rate,
+            options.duration,
+            options.backlog,
+            options.fill_batch
         );
         let mut bench = Bench { options, epoch, sink, client, figures: Vec::new(), runs: 0 };
         run_scenarios(&mut bench).await?;

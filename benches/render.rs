@@ -36,16 +36,45 @@ fn destinations() -> Vec<(&'static str, Destination)> {
         rate_limit: None,
     };
     vec![
-        ("slack", destination(Channel::Slack(SlackSettings { url: url("https://hooks.slack.com/services/T/B/X"), channel: None, team: None, configuration_url: None }))),
-        ("teams_adaptive_card", destination(Channel::MsTeams(TeamsSettings { url: url("https://teams.example/x"), format: TeamsFormat::AdaptiveCard }))),
-        ("teams_message_card", destination(Channel::MsTeams(TeamsSettings { url: url("https://teams.example/x"), format: TeamsFormat::MessageCard }))),
+        (
+            "slack",
+            destination(Channel::Slack(SlackSettings {
+                url: url("https://hooks.slack.com/services/T/B/X"),
+                channel: None,
+                team: None,
+                configuration_url: None,
+            })),
+        ),
+        (
+            "teams_adaptive_card",
+            destination(Channel::MsTeams(TeamsSettings {
+                url: url("https://teams.example/x"),
+                format: TeamsFormat::AdaptiveCard,
+            })),
+        ),
+        (
+            "teams_message_card",
+            destination(Channel::MsTeams(TeamsSettings {
+                url: url("https://teams.example/x"),
+                format: TeamsFormat::MessageCard,
+            })),
+        ),
         ("splunk_hec", destination(Channel::Splunk(SplunkSettings::new("splunk.example", 8088, Secret::new("token"))))),
-        ("generic", destination(Channel::Generic(GenericSettings { url: url("https://hooks.example/x"), headers: Default::default(), auth: None, signing: None }))),
+        (
+            "generic",
+            destination(Channel::Generic(GenericSettings {
+                url: url("https://hooks.example/x"),
+                headers: Default::default(),
+                auth: None,
+                signing: None,
+            })),
+        ),
     ]
 }
 
 fn canary_alert() -> Alert {
-    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/canary-incident.json")).expect("fixture");
+    let bytes =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/canary-incident.json")).expect("fixture");
     Alert::from_slice(&bytes, Utc::now()).expect("valid alert")
 }
 
@@ -61,7 +90,9 @@ fn render(c: &mut Criterion) {
         let notifier = by_kind(destination.channel.kind());
         group.bench_function(name, |b| {
             b.iter(|| {
-                notifier.render_prepared(black_box(&destination), black_box(&alert), &mut context, &renderer).expect("renders")
+                notifier
+                    .render_prepared(black_box(&destination), black_box(&alert), &mut context, &renderer)
+                    .expect("renders")
             })
         });
     }
@@ -69,7 +100,9 @@ fn render(c: &mut Criterion) {
     // Per alert: preparing the template context, done once whatever the number of destinations.
     let mut group = c.benchmark_group("prepare");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("canary_incident", |b| b.iter(|| renderer.prepare(black_box(&alert), false).expect("prepares")));
+    group.bench_function("canary_incident", |b| {
+        b.iter(|| renderer.prepare(black_box(&alert), false).expect("prepares"))
+    });
     group.finish();
     // One alert, one destination, from scratch (prepare + render).
     let mut group = c.benchmark_group("render_from_scratch");
@@ -84,10 +117,13 @@ fn render(c: &mut Criterion) {
 }
 
 fn parse(c: &mut Criterion) {
-    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/canary-incident.json")).expect("fixture");
+    let bytes =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/canary-incident.json")).expect("fixture");
     let mut group = c.benchmark_group("parse");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("canary_incident", |b| b.iter(|| Alert::from_slice(black_box(&bytes), Utc::now()).expect("parses")));
+    group.bench_function("canary_incident", |b| {
+        b.iter(|| Alert::from_slice(black_box(&bytes), Utc::now()).expect("parses"))
+    });
     group.finish();
 }
 

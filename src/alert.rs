@@ -136,8 +136,7 @@ pub enum AlertError {
 impl Alert {
     /// Parses an alert from JSON text (either form).
     pub fn from_slice(bytes: &[u8], now: DateTime<Utc>) -> Result<Self, AlertError> {
-        let value: Value =
-            serde_json::from_slice(bytes).map_err(|error| AlertError::Syntax(error.to_string()))?;
+        let value: Value = serde_json::from_slice(bytes).map_err(|error| AlertError::Syntax(error.to_string()))?;
         Self::from_value(value, now)
     }
 
@@ -158,14 +157,17 @@ impl Alert {
     /// labelled as a test so nobody starts an incident over it.
     pub fn test_alert(flock_id: &str, now: DateTime<Utc>) -> Self {
         let mut details = Map::new();
-        details.insert("purpose".into(), Value::from("Checks that this destination receives flockrelay notifications."));
+        details
+            .insert("purpose".into(), Value::from("Checks that this destination receives flockrelay notifications."));
         Self {
             id: format!("test-{}", uuid::Uuid::now_v7()),
             flock_id: flock_id.to_owned(),
             kind: "flockrelay.test".into(),
             severity: Severity::Info,
             title: "flockrelay test notification".into(),
-            description: "This is a test notification from flockrelay. If you can read it, the destination is set up correctly.".into(),
+            description:
+                "This is a test notification from flockrelay. If you can read it, the destination is set up correctly."
+                    .into(),
             timestamp: now,
             source: Source { ip: None, name: Some("flockrelay".into()) },
             target: Target::default(),
@@ -178,9 +180,7 @@ impl Alert {
 /// Canary console documents use capitalised keys; these are present in every
 /// incident it sends (device and token incidents alike).
 fn is_canary_incident(doc: &Map<String, Value>) -> bool {
-    ["IncidentHash", "Intro", "CanaryID", "CanaryName", "Description"]
-        .iter()
-        .any(|key| doc.contains_key(*key))
+    ["IncidentHash", "Intro", "CanaryID", "CanaryName", "Description"].iter().any(|key| doc.contains_key(*key))
 }
 
 fn from_own(doc: &Map<String, Value>, raw: &Value, now: DateTime<Utc>) -> Result<Alert, AlertError> {
@@ -196,10 +196,9 @@ fn from_own(doc: &Map<String, Value>, raw: &Value, now: DateTime<Utc>) -> Result
     };
     let source = match doc.get("source") {
         None | Some(Value::Null) => Source::default(),
-        Some(Value::Object(map)) => Source {
-            ip: optional_str(map, "source.ip", "ip")?,
-            name: optional_str(map, "source.name", "name")?,
-        },
+        Some(Value::Object(map)) => {
+            Source { ip: optional_str(map, "source.ip", "ip")?, name: optional_str(map, "source.name", "name")? }
+        }
         Some(other) => return Err(wrong_type("source", "an object", other)),
     };
     let target = match doc.get("target") {
@@ -306,10 +305,9 @@ fn from_canary(doc: &Map<String, Value>, raw: &Value, now: DateTime<Utc>) -> Res
 fn required_str(doc: &Map<String, Value>, field: &'static str) -> Result<String, AlertError> {
     match doc.get(field) {
         None | Some(Value::Null) => Err(AlertError::MissingField { field }),
-        Some(Value::String(text)) if text.trim().is_empty() => Err(AlertError::InvalidField {
-            field: field.into(),
-            reason: "must not be empty".into(),
-        }),
+        Some(Value::String(text)) if text.trim().is_empty() => {
+            Err(AlertError::InvalidField { field: field.into(), reason: "must not be empty".into() })
+        }
         Some(Value::String(text)) => Ok(text.clone()),
         Some(other) => Err(wrong_type(field, "a string", other)),
     }
@@ -354,11 +352,9 @@ fn optional_timestamp(value: Option<&Value>, field: &str) -> Result<Option<DateT
     };
     match value {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(number)) => number
-            .as_f64()
-            .and_then(epoch_seconds)
-            .map(Some)
-            .ok_or_else(|| invalid(number.to_string())),
+        Some(Value::Number(number)) => {
+            number.as_f64().and_then(epoch_seconds).map(Some).ok_or_else(|| invalid(number.to_string()))
+        }
         Some(Value::String(text)) => parse_timestamp(text).map(Some).ok_or_else(|| invalid(format!("`{text}`"))),
         Some(other) => Err(wrong_type(field, "a timestamp", other)),
     }
@@ -443,14 +439,8 @@ mod tests {
 
     #[test]
     fn missing_required_fields_are_named() {
-        assert_eq!(
-            Alert::from_value(json!({"title": "t"}), now()),
-            Err(AlertError::MissingField { field: "kind" })
-        );
-        assert_eq!(
-            Alert::from_value(json!({"kind": "k"}), now()),
-            Err(AlertError::MissingField { field: "title" })
-        );
+        assert_eq!(Alert::from_value(json!({"title": "t"}), now()), Err(AlertError::MissingField { field: "kind" }));
+        assert_eq!(Alert::from_value(json!({"kind": "k"}), now()), Err(AlertError::MissingField { field: "title" }));
         assert_eq!(
             Alert::from_value(json!({"Intro": "x"}), now()),
             Err(AlertError::MissingField { field: "Description" })
@@ -472,10 +462,7 @@ mod tests {
                 other => panic!("{doc}: expected InvalidField({field}), got {other:?}"),
             }
         }
-        assert_eq!(
-            Alert::from_value(json!([1]), now()),
-            Err(AlertError::NotAnObject { found: "an array" })
-        );
+        assert_eq!(Alert::from_value(json!([1]), now()), Err(AlertError::NotAnObject { found: "an array" }));
     }
 
     #[test]
@@ -502,7 +489,8 @@ mod tests {
 
     #[test]
     fn labels_show_whatever_is_known() {
-        let source = |ip: Option<&str>, name: Option<&str>| Source { ip: ip.map(Into::into), name: name.map(Into::into) };
+        let source =
+            |ip: Option<&str>, name: Option<&str>| Source { ip: ip.map(Into::into), name: name.map(Into::into) };
         assert_eq!(source(Some("1.2.3.4"), Some("h")).label().as_deref(), Some("1.2.3.4 (h)"));
         assert_eq!(source(None, Some("h")).label().as_deref(), Some("h"));
         assert_eq!(source(None, None).label(), None);

@@ -107,7 +107,11 @@ impl Metrics {
             metrics.delivery_latency.clone(),
         );
         registry.register("attempt_duration_seconds", "One HTTP attempt", metrics.attempt_duration.clone());
-        registry.register("breaker_open", "1 while a destination is paused by its circuit breaker", metrics.breaker_open.clone());
+        registry.register(
+            "breaker_open",
+            "1 while a destination is paused by its circuit breaker",
+            metrics.breaker_open.clone(),
+        );
         registry.register("queue_depth", "Messages pending or being delivered", metrics.queue_depth.clone());
         registry.register(
             "oldest_pending_age_seconds",

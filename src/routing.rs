@@ -95,7 +95,8 @@ mod tests {
     }
 
     fn alert(kind: &str) -> Alert {
-        Alert::from_value(json!({"kind": kind, "title": "t", "flock_id": "flock:soc"}), Utc::now()).expect("valid alert")
+        Alert::from_value(json!({"kind": kind, "title": "t", "flock_id": "flock:soc"}), Utc::now())
+            .expect("valid alert")
     }
 
     /// Every combination of use_global × enabled × global enabled × event kind.

@@ -117,7 +117,12 @@ pub async fn closed_loop(
         });
     }
     while tasks.join_next().await.is_some() {}
-    Load { started, finished: Instant::now(), accepted: accepted.load(Ordering::Relaxed), refused: refused.load(Ordering::Relaxed) }
+    Load {
+        started,
+        finished: Instant::now(),
+        accepted: accepted.load(Ordering::Relaxed),
+        refused: refused.load(Ordering::Relaxed),
+    }
 }
 
 /// Posts `count` alerts one per request at `rate` per second, on schedule: a
@@ -157,8 +162,12 @@ pub async fn open_loop(
     while let Some(joined) = tasks.join_next().await {
         answers.extend(joined.ok().flatten());
     }
-    let load =
-        Load { started, finished: Instant::now(), accepted: accepted.load(Ordering::Relaxed), refused: refused.load(Ordering::Relaxed) };
+    let load = Load {
+        started,
+        finished: Instant::now(),
+        accepted: accepted.load(Ordering::Relaxed),
+        refused: refused.load(Ordering::Relaxed),
+    };
     (load, answers)
 }
 

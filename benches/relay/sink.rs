@@ -127,7 +127,8 @@ impl Sink {
     pub async fn start(epoch: Instant) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared { epoch, run: RwLock::new(Arc::new(Run::new("none", 0))), stray: AtomicU64::new(0) });
+        let shared =
+            Arc::new(Shared { epoch, run: RwLock::new(Arc::new(Run::new("none", 0))), stray: AtomicU64::new(0) });
         let app = Router::new().route("/hook", post(hook)).with_state(Arc::clone(&shared));
         tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, app).await {

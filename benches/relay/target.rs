@@ -70,13 +70,19 @@ impl Target {
     /// Starts `flockrelay serve` (`binary`: the one Cargo built for this bench,
     /// unless told otherwise) with two destinations: `sink` for every alert of
     /// the global set, and `dead` (a refused port) for alerts of `flock:dead`.
-    pub async fn flockrelay(binary: &Path, backend: &Backend, sink_url: &str, overrides: &Overrides) -> Result<Self, String> {
+    pub async fn flockrelay(
+        binary: &Path,
+        backend: &Backend,
+        sink_url: &str,
+        overrides: &Overrides,
+    ) -> Result<Self, String> {
         let dir = tempfile::tempdir().map_err(|error| format!("temporary directory: {error}"))?;
         let (store_url, database) = match backend {
             Backend::Sqlite => (format!("sqlite://{}", dir.path().join("relay.db").display()), None),
             Backend::Postgres(admin) => {
                 let name = format!("flockrelay_bench_{}", uuid::Uuid::new_v4().simple());
-                let mut connection = sqlx::PgConnection::connect(admin).await.map_err(|error| format!("{admin}: {error}"))?;
+                let mut connection =
+                    sqlx::PgConnection::connect(admin).await.map_err(|error| format!("{admin}: {error}"))?;
                 sqlx::query(&format!("CREATE DATABASE {name}"))
                     .execute(&mut connection)
                     .await
@@ -177,7 +183,14 @@ receivers:
         Ok(target)
     }
 
-    fn spawn(mut command: Command, dir: tempfile::TempDir, kind: Kind, label: &str, base_url: &str, log: &str) -> Result<Self, String> {
+    fn spawn(
+        mut command: Command,
+        dir: tempfile::TempDir,
+        kind: Kind,
+        label: &str,
+        base_url: &str,
+        log: &str,
+    ) -> Result<Self, String> {
         let log = std::fs::File::create(dir.path().join(log)).map_err(|error| format!("log file: {error}"))?;
         command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::from(log)).kill_on_drop(true);
         let child = command.spawn().map_err(|error| format!("cannot start {label}: {error}"))?;
@@ -233,7 +246,14 @@ receivers:
 
     /// A POST of the alerts `first..first+count` named `<prefix>-<n>`; `dead`
     /// routes flockrelay alerts to the dead destination instead of the sink.
-    pub fn request(&self, client: &reqwest::Client, prefix: &str, first: usize, count: usize, dead: bool) -> reqwest::RequestBuilder {
+    pub fn request(
+        &self,
+        client: &reqwest::Client,
+        prefix: &str,
+        first: usize,
+        count: usize,
+        dead: bool,
+    ) -> reqwest::RequestBuilder {
         let body = match self.kind {
             Kind::Flockrelay => relay_body(prefix, first, count, dead),
             Kind::Alertmanager => alertmanager_body(prefix, first, count),
@@ -268,7 +288,8 @@ receivers:
         }
         if let Some((admin, name)) = self.database.take() {
             if let Ok(mut connection) = sqlx::PgConnection::connect(&admin).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut connection).await;
+                let _ =
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut connection).await;
             }
         }
     }
@@ -362,11 +383,16 @@ pub fn process_figures(pid: u32) -> ProcessFigures {
     };
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which is in parentheses and may hold spaces).
-    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
     // utime and stime are fields 14 and 15 of the line (indexes 11 and 12 after the
     // name), in clock ticks of 1/100 s on Linux.
     let ticks = |index: usize| fields.get(index).and_then(|field| field.parse::<u64>().ok()).unwrap_or(0);
-    ProcessFigures { peak_rss: kilobytes("VmHWM:"), rss: kilobytes("VmRSS:"), cpu_seconds: (ticks(11) + ticks(12)) as f64 / 100.0 }
+    ProcessFigures {
+        peak_rss: kilobytes("VmHWM:"),
+        rss: kilobytes("VmRSS:"),
+        cpu_seconds: (ticks(11) + ticks(12)) as f64 / 100.0,
+    }
 }
 
 /// CPU time of every PostgreSQL server process on the machine, seconds (the

@@ -68,7 +68,11 @@ pub fn source_template_problems(config: &Config, mapper: &Mapper) -> Vec<Problem
         .filter(|source| !mapper.has(source.template_name()))
         .map(|source| Problem {
             key: format!("sources.{}.template", source.id),
-            reason: format!("no mapping template named `{}` (known: {})", source.template_name(), mapper.names().join(", ")),
+            reason: format!(
+                "no mapping template named `{}` (known: {})",
+                source.template_name(),
+                mapper.names().join(", ")
+            ),
         })
         .collect()
 }

@@ -26,10 +26,14 @@ pub async fn run(config: &Config, renderer: &Renderer, flock: Option<&str>, sour
     let all = config.destinations();
     let destinations: Vec<_> = resolve(&alert, &settings, config.global.enabled, &all).into_iter().cloned().collect();
     if destinations.is_empty() {
-        eprintln!("alert {} of {} resolves to no destination (webhooks off, or no enabled destination matches kind `{}`)", alert.id, alert.flock_id, alert.kind);
+        eprintln!(
+            "alert {} of {} resolves to no destination (webhooks off, or no enabled destination matches kind `{}`)",
+            alert.id, alert.flock_id, alert.kind
+        );
         return Ok(1);
     }
-    let policy = AddressPolicy::new(&config.delivery.allowed_cidrs, &config.delivery.denied_cidrs).map_err(anyhow::Error::msg)?;
+    let policy = AddressPolicy::new(&config.delivery.allowed_cidrs, &config.delivery.denied_cidrs)
+        .map_err(anyhow::Error::msg)?;
     let sender = Arc::new(HttpSender::with_policy(config.delivery.timeout.0, policy));
     let reports = send_now(destinations, &alert, renderer, sender, false).await;
     Ok(print_reports(&reports))

@@ -23,9 +23,11 @@ pub async fn run(config: &Config, renderer: &Renderer, flock: Option<&str>, name
             Some(destination) => vec![destination.clone()],
             None => bail!("no destination named `{name}` in the configuration"),
         },
-        (Some(GLOBAL), None) => {
-            all.iter().filter(|destination| destination.enabled && destination.scope == Scope::Global).cloned().collect()
-        }
+        (Some(GLOBAL), None) => all
+            .iter()
+            .filter(|destination| destination.enabled && destination.scope == Scope::Global)
+            .cloned()
+            .collect(),
         (Some(flock_id), None) => {
             let Some(settings) = config.flock_settings(flock_id) else {
                 bail!("unknown flock `{flock_id}`: declare it under [flocks.\"{flock_id}\"]");
@@ -35,7 +37,10 @@ pub async fn run(config: &Config, renderer: &Renderer, flock: Option<&str>, name
         (None, None) => all.iter().filter(|destination| destination.enabled).cloned().collect(),
     };
     if selected.is_empty() {
-        eprintln!("nothing to test: no enabled destination is resolved{}", flock.map(|id| format!(" for {id}")).unwrap_or_default());
+        eprintln!(
+            "nothing to test: no enabled destination is resolved{}",
+            flock.map(|id| format!(" for {id}")).unwrap_or_default()
+        );
         return Ok(1);
     }
     let flock_id = match (flock, selected.first().map(|destination| &destination.scope)) {
@@ -44,7 +49,8 @@ pub async fn run(config: &Config, renderer: &Renderer, flock: Option<&str>, name
         _ => DEFAULT_FLOCK.to_owned(),
     };
     let alert = Alert::test_alert(&flock_id, Utc::now());
-    let policy = AddressPolicy::new(&config.delivery.allowed_cidrs, &config.delivery.denied_cidrs).map_err(anyhow::Error::msg)?;
+    let policy = AddressPolicy::new(&config.delivery.allowed_cidrs, &config.delivery.denied_cidrs)
+        .map_err(anyhow::Error::msg)?;
     let sender = Arc::new(HttpSender::with_policy(config.delivery.timeout.0, policy));
     let reports = send_now(selected, &alert, renderer, sender, true).await;
     Ok(print_reports(&reports))

@@ -14,9 +14,8 @@ impl Seconds {
         let text = text.trim();
         let split = text.find(|ch: char| !(ch.is_ascii_digit() || ch == '.')).unwrap_or(text.len());
         let (number, unit) = text.split_at(split);
-        let value: f64 = number
-            .parse()
-            .map_err(|_| format!("`{text}` is not a duration (use e.g. 500ms, 10s, 5m, 2h, 1d)"))?;
+        let value: f64 =
+            number.parse().map_err(|_| format!("`{text}` is not a duration (use e.g. 500ms, 10s, 5m, 2h, 1d)"))?;
         let factor = match unit.trim() {
             "ms" => 0.001,
             "" | "s" => 1.0,
@@ -25,9 +24,7 @@ impl Seconds {
             "d" => 86_400.0,
             other => return Err(format!("unknown duration unit `{other}` in `{text}` (use ms, s, m, h or d)")),
         };
-        Duration::try_from_secs_f64(value * factor)
-            .map(Self)
-            .map_err(|_| format!("`{text}` is out of range"))
+        Duration::try_from_secs_f64(value * factor).map(Self).map_err(|_| format!("`{text}` is out of range"))
     }
 }
 
@@ -60,7 +57,15 @@ mod tests {
 
     #[test]
     fn parses_every_unit() {
-        for (text, expected) in [("250ms", 0.25), ("10s", 10.0), ("10", 10.0), ("1.5s", 1.5), ("5m", 300.0), ("2h", 7200.0), ("1d", 86_400.0)] {
+        for (text, expected) in [
+            ("250ms", 0.25),
+            ("10s", 10.0),
+            ("10", 10.0),
+            ("1.5s", 1.5),
+            ("5m", 300.0),
+            ("2h", 7200.0),
+            ("1d", 86_400.0),
+        ] {
             assert_eq!(Seconds::parse(text), Ok(Seconds(Duration::from_secs_f64(expected))), "{text}");
         }
         assert!(Seconds::parse("ten").is_err());

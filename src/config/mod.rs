@@ -238,12 +238,10 @@ pub fn figment(path: Option<&Path>) -> Result<Figment, ConfigError> {
         None if Path::new(DEFAULT_PATH).exists() => figment = figment.merge(Toml::file_exact(DEFAULT_PATH)),
         None => {}
     }
-    let env = Env::prefixed(ENV_PREFIX)
-        .split("__")
-        .filter(|key| {
-            let key = key.as_str().to_ascii_lowercase();
-            !ENV_NOT_CONFIG.contains(&key.as_str()) && !key.starts_with("test_")
-        });
+    let env = Env::prefixed(ENV_PREFIX).split("__").filter(|key| {
+        let key = key.as_str().to_ascii_lowercase();
+        !ENV_NOT_CONFIG.contains(&key.as_str()) && !key.starts_with("test_")
+    });
     Ok(figment.merge(env))
 }
 

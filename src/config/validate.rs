@@ -61,7 +61,12 @@ pub fn validate(config: &Config) -> Vec<Problem> {
 /// `prefix` (`sources.flowcode.secrets[1]`; with an empty prefix, as the API
 /// reports them: `secrets[1]`). `flock_known` says whether a flock exists.
 /// Secret values are never part of a reason.
-pub fn source_problems(prefix: &str, id: &str, source: &SourceConfig, flock_known: &dyn Fn(&str) -> bool) -> Vec<Problem> {
+pub fn source_problems(
+    prefix: &str,
+    id: &str,
+    source: &SourceConfig,
+    flock_known: &dyn Fn(&str) -> bool,
+) -> Vec<Problem> {
     let key = |name: &str| if prefix.is_empty() { name.to_owned() } else { format!("{prefix}.{name}") };
     let mut problems = Problems::default();
     if !valid_source_id(id) {
@@ -71,9 +76,15 @@ pub fn source_problems(prefix: &str, id: &str, source: &SourceConfig, flock_know
         );
     }
     if source.flock == GLOBAL {
-        problems.add(&key("flock"), "a source's events belong to one flock; `global` is the global destination set, not a flock");
+        problems.add(
+            &key("flock"),
+            "a source's events belong to one flock; `global` is the global destination set, not a flock",
+        );
     } else if !flock_known(&source.flock) {
-        problems.add(&key("flock"), format!("unknown flock `{}`: use flock:default or a flock declared under [flocks]", source.flock));
+        problems.add(
+            &key("flock"),
+            format!("unknown flock `{}`: use flock:default or a flock declared under [flocks]", source.flock),
+        );
     }
     if source.template.as_deref().is_some_and(|template| template.trim().is_empty()) {
         problems.add(&key("template"), "must not be empty (leave it out for the scheme's default)");
@@ -106,7 +117,9 @@ pub fn source_problems(prefix: &str, id: &str, source: &SourceConfig, flock_know
         Some(value) if value.is_empty() || value.expose().chars().count() > max => {
             Some(format!("must be 1 to {max} characters"))
         }
-        Some(value) if value.expose().chars().any(char::is_control) => Some("must not contain control characters".to_owned()),
+        Some(value) if value.expose().chars().any(char::is_control) => {
+            Some("must not contain control characters".to_owned())
+        }
         Some(_) => None,
     };
     match scheme {
@@ -132,7 +145,10 @@ pub fn source_problems(prefix: &str, id: &str, source: &SourceConfig, flock_know
                     problems.add(&key("username"), format!("must be 1 to {MAX_BASIC_LEN} characters"));
                 }
                 Some(username) if username.contains(':') || username.chars().any(char::is_control) => {
-                    problems.add(&key("username"), "must not contain `:` (Basic auth separates with it) or control characters");
+                    problems.add(
+                        &key("username"),
+                        "must not contain `:` (Basic auth separates with it) or control characters",
+                    );
                 }
                 Some(_) => {}
             }
@@ -158,7 +174,9 @@ pub fn source_problems(prefix: &str, id: &str, source: &SourceConfig, flock_know
         }
         SchemeName::Bearer => match source.token.as_ref() {
             None => problems.add(&key("token"), "is required by this scheme"),
-            Some(token) if token.is_empty() || token.expose().chars().any(|ch| ch.is_control() || ch.is_whitespace()) => {
+            Some(token)
+                if token.is_empty() || token.expose().chars().any(|ch| ch.is_control() || ch.is_whitespace()) =>
+            {
                 problems.add(&key("token"), "must be non-empty, without spaces or control characters");
             }
             Some(_) => {}
@@ -180,12 +198,16 @@ fn relay_problems(config: &Config, problems: &mut Problems) {
     if delivery.lease.0 <= delivery.timeout.0 {
         problems.add("delivery.lease", "must be longer than delivery.timeout, or a slow send would lose its lease");
     }
-    for (key, value) in [("delivery.concurrency", delivery.concurrency), ("delivery.breaker_threshold", delivery.breaker_threshold)] {
+    for (key, value) in
+        [("delivery.concurrency", delivery.concurrency), ("delivery.breaker_threshold", delivery.breaker_threshold)]
+    {
         if value == 0 {
             problems.add(key, "must be at least 1");
         }
     }
-    for (key, list) in [("delivery.allowed_cidrs", &delivery.allowed_cidrs), ("delivery.denied_cidrs", &delivery.denied_cidrs)] {
+    for (key, list) in
+        [("delivery.allowed_cidrs", &delivery.allowed_cidrs), ("delivery.denied_cidrs", &delivery.denied_cidrs)]
+    {
         for (index, text) in list.iter().enumerate() {
             if let Err(reason) = parse_cidr(text) {
                 problems.add(&format!("{key}[{index}]"), reason);
@@ -235,8 +257,14 @@ fn destination_problems(config: &Config, name: &str, destination: &DestinationCo
             format!("destination names use a-z, 0-9, `_` and `-`, at most {MAX_NAME_LEN} characters (lowercase, so environment variables can address them)"),
         );
     }
-    if destination.flock != GLOBAL && destination.flock != DEFAULT_FLOCK && !config.flocks.contains_key(&destination.flock) {
-        problems.add(&format!("{key}.flock"), format!("unknown flock `{}`: use `global` or a flock declared under [flocks]", destination.flock));
+    if destination.flock != GLOBAL
+        && destination.flock != DEFAULT_FLOCK
+        && !config.flocks.contains_key(&destination.flock)
+    {
+        problems.add(
+            &format!("{key}.flock"),
+            format!("unknown flock `{}`: use `global` or a flock declared under [flocks]", destination.flock),
+        );
     }
     if let Some(limit) = destination.rate_limit {
         if !(limit.is_finite() && limit > 0.0) {
@@ -260,7 +288,10 @@ fn destination_problems(config: &Config, name: &str, destination: &DestinationCo
     if declared.len() != 1 {
         problems.add(
             &key,
-            format!("declare exactly one of slack, ms_teams, splunk, generic (found {})", if declared.is_empty() { "none".to_owned() } else { declared.join(", ") }),
+            format!(
+                "declare exactly one of slack, ms_teams, splunk, generic (found {})",
+                if declared.is_empty() { "none".to_owned() } else { declared.join(", ") }
+            ),
         );
     }
     let allow_http = config.delivery.allow_http;
@@ -311,7 +342,10 @@ fn splunk_problems(key: &str, splunk: &SplunkSettings, allow_http: bool, problem
         problems.add(&format!("{key}.port"), "must be 1-65535");
     }
     if splunk.token.expose().trim().is_empty() {
-        problems.add(&format!("{key}.token"), "must not be empty (set it here or in FLOCKRELAY_DESTINATIONS__<NAME>__SPLUNK__TOKEN)");
+        problems.add(
+            &format!("{key}.token"),
+            "must not be empty (set it here or in FLOCKRELAY_DESTINATIONS__<NAME>__SPLUNK__TOKEN)",
+        );
     } else if splunk.token.expose().chars().any(|ch| ch.is_control() || ch == ' ') {
         problems.add(&format!("{key}.token"), "must not contain spaces or control characters");
     }

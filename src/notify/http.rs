@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use reqwest::Client;
 
 use super::policy::{AddressPolicy, PolicyResolver};
-use super::{ChannelAnswer, NotifyError, Outcome, OutboundRequest, TlsPolicy};
+use super::{ChannelAnswer, NotifyError, OutboundRequest, Outcome, TlsPolicy};
 
 /// The most of a response body kept for classification and the attempt log.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;

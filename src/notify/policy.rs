@@ -128,7 +128,11 @@ impl AddressPolicy {
             return Err(HostRefused { host: host.to_owned(), refusals });
         }
         if !refusals.is_empty() {
-            tracing::warn!(host, refused = refusals.len(), "Some addresses of a destination host are refused by the address policy.");
+            tracing::warn!(
+                host,
+                refused = refusals.len(),
+                "Some addresses of a destination host are refused by the address policy."
+            );
         }
         Ok(allowed)
     }

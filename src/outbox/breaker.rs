@@ -37,7 +37,11 @@ pub struct Breaker {
 
 impl Breaker {
     pub fn new(threshold: u32, cooldown: Duration) -> Self {
-        Self { threshold: threshold.max(1), cooldown, state: Mutex::new(BreakerState::Closed { consecutive_failures: 0 }) }
+        Self {
+            threshold: threshold.max(1),
+            cooldown,
+            state: Mutex::new(BreakerState::Closed { consecutive_failures: 0 }),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BreakerState> {
@@ -84,7 +88,9 @@ impl Breaker {
                     BreakerState::Closed { consecutive_failures: consecutive_failures + 1 }
                 }
                 (BreakerState::Open { until }, false) => BreakerState::Open { until },
-                (_, false) => BreakerState::Open { until: now + chrono::Duration::from_std(self.cooldown).unwrap_or_default() },
+                (_, false) => {
+                    BreakerState::Open { until: now + chrono::Duration::from_std(self.cooldown).unwrap_or_default() }
+                }
             };
         }
         !was_open && matches!(*state, BreakerState::Open { .. })

@@ -98,7 +98,10 @@ pub struct Outbox {
 
 impl std::fmt::Debug for Outbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Outbox").field("owner", &self.owner).field("backend", &self.store.backend()).finish_non_exhaustive()
+        f.debug_struct("Outbox")
+            .field("owner", &self.owner)
+            .field("backend", &self.store.backend())
+            .finish_non_exhaustive()
     }
 }
 

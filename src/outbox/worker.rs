@@ -97,16 +97,16 @@ pub async fn run(outbox: Arc<Outbox>, destination_id: String, mut shutdown: watc
             }
         };
         outbox.metrics.breaker_open.get_or_create(&queue_labels(&destination_id)).set(0);
-        let claimed =
-            match outbox.store.claim(&destination_id, &outbox.owner, limit, outbox.settings.lease, now).await {
-                Ok(claimed) => claimed,
-                Err(error) => {
-                    tracing::warn!(destination = %destination_id, %error, "Cannot claim messages; retrying shortly.");
-                    breaker.abandon_trial(now);
-                    pause(STORE_BACKOFF, &waker, &mut shutdown).await;
-                    continue;
-                }
-            };
+        let claimed = match outbox.store.claim(&destination_id, &outbox.owner, limit, outbox.settings.lease, now).await
+        {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::warn!(destination = %destination_id, %error, "Cannot claim messages; retrying shortly.");
+                breaker.abandon_trial(now);
+                pause(STORE_BACKOFF, &waker, &mut shutdown).await;
+                continue;
+            }
+        };
         if claimed.is_empty() {
             breaker.abandon_trial(now);
             pause(outbox.settings.poll_interval, &waker, &mut shutdown).await;

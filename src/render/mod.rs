@@ -158,7 +158,8 @@ impl Renderer {
             raw: self.needs_raw.then_some(&alert.raw),
         };
         let mut context = tera::Context::new();
-        let context_error = |error: tera::Error| RenderError::Render { name: "(context)".into(), detail: error_chain(&error) };
+        let context_error =
+            |error: tera::Error| RenderError::Render { name: "(context)".into(), detail: error_chain(&error) };
         context.try_insert("alert", &view).map_err(context_error)?;
         context.try_insert("test", &test).map_err(context_error)?;
         context.try_insert("relay", &RelayView::CURRENT).map_err(context_error)?;
@@ -230,7 +231,8 @@ pub(crate) fn template_files(
     let mut templates = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(in_dir)? {
         let path = entry.map_err(in_dir)?.path();
-        let Some(name) = path.file_name().and_then(|name| name.to_str()).and_then(|name| name.strip_suffix(suffix)) else {
+        let Some(name) = path.file_name().and_then(|name| name.to_str()).and_then(|name| name.strip_suffix(suffix))
+        else {
             continue;
         };
         let source = std::fs::read_to_string(&path).map_err(|error| (path.clone(), error))?;

@@ -147,8 +147,10 @@ mod tests {
 
     #[test]
     fn measures_strings_and_arrays_and_minifies() {
-        let rendered = Rendered::from_output("{\n  \"a\": [1, 2, 3],\n  \"b\": \"🦜 \\\" x\",\n  \"long key name\": [[1], []]\n}\n")
-            .expect("valid JSON");
+        let rendered = Rendered::from_output(
+            "{\n  \"a\": [1, 2, 3],\n  \"b\": \"🦜 \\\" x\",\n  \"long key name\": [[1], []]\n}\n",
+        )
+        .expect("valid JSON");
         assert_eq!(rendered.json, r#"{"a":[1,2,3],"b":"🦜 \" x","long key name":[[1],[]]}"#);
         assert_eq!(rendered.longest_string, 5);
         assert_eq!(rendered.longest_array, 3);

@@ -69,11 +69,10 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
-    let key = value
-        .to_str()
-        .ok()
-        .filter(|key| !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY)
-        .ok_or_else(|| ApiError::BadRequest(format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters")))?;
+    let key =
+        value.to_str().ok().filter(|key| !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY).ok_or_else(|| {
+            ApiError::BadRequest(format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"))
+        })?;
     // Namespaced, so that a client's key can never match an inbound webhook's
     // `hook:<source>:<webhook-id>` key (and block that webhook).
     Ok(Some(format!("api:{key}")))

@@ -82,9 +82,9 @@ impl From<StoreError> for ApiError {
             StoreError::MessageNotFound(_) | StoreError::DestinationNotFound(_) | StoreError::SourceNotFound(_) => {
                 Self::NotFound(error.to_string())
             }
-            StoreError::NotReplayable { .. } | StoreError::DuplicateDestination(_) | StoreError::DeclaredInConfig(_) => {
-                Self::Conflict(error.to_string())
-            }
+            StoreError::NotReplayable { .. }
+            | StoreError::DuplicateDestination(_)
+            | StoreError::DeclaredInConfig(_) => Self::Conflict(error.to_string()),
             other => {
                 tracing::error!(error = %other, "Store error while answering a request.");
                 Self::Unavailable

@@ -64,7 +64,12 @@ pub async fn receive(
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            tracing::warn!(source = shown, reason = "hook_too_large", limit = state.body_limit, "Inbound webhook refused.");
+            tracing::warn!(
+                source = shown,
+                reason = "hook_too_large",
+                limit = state.body_limit,
+                "Inbound webhook refused."
+            );
             return Err(refuse("hook_too_large", ApiError::TooLarge(state.body_limit)));
         }
         Err(rejection) => {
@@ -74,7 +79,11 @@ pub async fn receive(
     };
     let record = if valid_source_id(&source_id) { state.outbox.store.source(&source_id).await? } else { None };
     let Some(SourceRecord { source, .. }) = record.filter(|record| record.source.enabled) else {
-        tracing::warn!(source = shown, reason = "hook_unknown_source", "Inbound webhook refused: no such source, or it is disabled.");
+        tracing::warn!(
+            source = shown,
+            reason = "hook_unknown_source",
+            "Inbound webhook refused: no such source, or it is disabled."
+        );
         return Err(refuse("hook_unknown_source", ApiError::Unauthorized));
     };
     let now = Utc::now();

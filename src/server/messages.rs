@@ -16,7 +16,8 @@ const fn query(name: &'static str, description: &'static str) -> Param {
     Param { name, location: In::Query, required: false, description }
 }
 
-const ID: Param = Param { name: "id", location: In::Path, required: true, description: "The message or destination id." };
+const ID: Param =
+    Param { name: "id", location: In::Path, required: true, description: "The message or destination id." };
 
 fn operator(
     method: axum::http::Method,
@@ -25,7 +26,16 @@ fn operator(
     params: &[Param],
     answer: &'static [(&'static str, &'static str)],
 ) -> Endpoint {
-    Endpoint { method, path, summary, auth: Auth::Token, params: params.to_vec(), answer, success: 200, json_body: None }
+    Endpoint {
+        method,
+        path,
+        summary,
+        auth: Auth::Token,
+        params: params.to_vec(),
+        answer,
+        success: 200,
+        json_body: None,
+    }
 }
 
 /// The operator routes with their descriptions.
@@ -51,7 +61,13 @@ pub fn routes() -> Vec<Route> {
             list,
         ),
         Route::new(
-            operator(Method::GET, "/api/v1/messages/{id}", "A message with its attempts.", &[ID], &[("message", "object"), ("attempts", "array")]),
+            operator(
+                Method::GET,
+                "/api/v1/messages/{id}",
+                "A message with its attempts.",
+                &[ID],
+                &[("message", "object"), ("attempts", "array")],
+            ),
             show,
         ),
         Route::new(
@@ -81,7 +97,12 @@ pub fn routes() -> Vec<Route> {
                 "Queues again the failed messages of a destination created in a time window.",
                 &[
                     ID,
-                    Param { name: "since", location: In::Query, required: true, description: "Window start (RFC 3339 or Unix seconds)." },
+                    Param {
+                        name: "since",
+                        location: In::Query,
+                        required: true,
+                        description: "Window start (RFC 3339 or Unix seconds).",
+                    },
                     query("until", "Window end (default now)."),
                 ],
                 &[("recovered", "integer")],
@@ -174,7 +195,10 @@ pub async fn recover(
     if state.outbox.catalogue().destination(&id).is_none() {
         return Err(ApiError::NotFound(format!("destination {id} not found")));
     }
-    let since = parse_time("since", query.since.as_deref().ok_or_else(|| ApiError::BadRequest("missing parameter since".into()))?)?;
+    let since = parse_time(
+        "since",
+        query.since.as_deref().ok_or_else(|| ApiError::BadRequest("missing parameter since".into()))?,
+    )?;
     let until = optional_time("until", query.until.as_deref())?.unwrap_or_else(Utc::now);
     if until <= since {
         return Err(ApiError::BadRequest("until must be later than since".into()));

@@ -89,7 +89,16 @@ impl Endpoint {
         params: &[Param],
         answer: &'static [(&'static str, &'static str)],
     ) -> Self {
-        Self { method, path, summary, auth: Auth::Canary, params: params.to_vec(), answer, success: 200, json_body: None }
+        Self {
+            method,
+            path,
+            summary,
+            auth: Auth::Canary,
+            params: params.to_vec(),
+            answer,
+            success: 200,
+            json_body: None,
+        }
     }
 }
 
@@ -239,7 +248,10 @@ fn operation(endpoint: &Endpoint) -> Value {
 pub fn document(endpoints: &[Endpoint]) -> Value {
     let mut paths: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
     for endpoint in endpoints {
-        paths.entry(endpoint.path).or_default().insert(endpoint.method.as_str().to_ascii_lowercase(), operation(endpoint));
+        paths
+            .entry(endpoint.path)
+            .or_default()
+            .insert(endpoint.method.as_str().to_ascii_lowercase(), operation(endpoint));
     }
     json!({
         "openapi": "3.0.3",

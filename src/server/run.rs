@@ -65,8 +65,9 @@ pub async fn build(config: &Config, renderer: Renderer, template_problems: Vec<P
     for source in sources.iter().filter(|source| source.enabled && source.scheme.name() == SchemeName::None) {
         tracing::warn!(source = %source.id, "Source accepts unverified requests (scheme none).");
     }
-    let mapper = Mapper::new(config.templates.dir.as_deref())
-        .map_err(|error| ServeError::Templates(vec![Problem { key: "templates.dir".into(), reason: error.to_string() }]))?;
+    let mapper = Mapper::new(config.templates.dir.as_deref()).map_err(|error| {
+        ServeError::Templates(vec![Problem { key: "templates.dir".into(), reason: error.to_string() }])
+    })?;
     let tokens = api_tokens(config)?;
     let metrics = Arc::new(Metrics::new());
     let policy = AddressPolicy::new(&config.delivery.allowed_cidrs, &config.delivery.denied_cidrs)

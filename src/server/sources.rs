@@ -63,7 +63,15 @@ pub fn routes() -> Vec<Route> {
     let id = Param { name: "id", location: In::Path, required: true, description: "The source id." };
     vec![
         Route::new(
-            endpoint(Method::GET, "/api/v1/sources", "Every inbound source (never its secrets).", &[], &[("sources", "array")], 200, None),
+            endpoint(
+                Method::GET,
+                "/api/v1/sources",
+                "Every inbound source (never its secrets).",
+                &[],
+                &[("sources", "array")],
+                200,
+                None,
+            ),
             list,
         ),
         Route::new(
@@ -78,7 +86,10 @@ pub fn routes() -> Vec<Route> {
             ),
             add,
         ),
-        Route::new(endpoint(Method::DELETE, "/api/v1/sources/{id}", "Removes an inbound source.", &[id], &[], 200, None), remove),
+        Route::new(
+            endpoint(Method::DELETE, "/api/v1/sources/{id}", "Removes an inbound source.", &[id], &[], 200, None),
+            remove,
+        ),
     ]
 }
 
@@ -100,7 +111,9 @@ pub async fn add(
     let mut fields: Map<String, Value> = match serde_json::from_slice(&body) {
         Ok(Value::Object(fields)) => fields,
         Ok(_) => return Err(ApiError::BadRequest("body must be a JSON object describing a source".into())),
-        Err(error) => return Err(ApiError::BadRequest(format!("body is not valid JSON: {}", without_values(&error.to_string())))),
+        Err(error) => {
+            return Err(ApiError::BadRequest(format!("body is not valid JSON: {}", without_values(&error.to_string()))))
+        }
     };
     let id = match fields.remove("id") {
         Some(Value::String(id)) => id,
@@ -109,10 +122,11 @@ pub async fn add(
     let config: SourceConfig = serde_json::from_value(Value::Object(fields))
         .map_err(|error| ApiError::BadRequest(without_values(&error.to_string())))?;
     let catalogue = state.outbox.catalogue();
-    let mut problems: Vec<String> = source_problems("", &id, &config, &|flock| catalogue.flock_settings(flock).is_some())
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let mut problems: Vec<String> =
+        source_problems("", &id, &config, &|flock| catalogue.flock_settings(flock).is_some())
+            .iter()
+            .map(ToString::to_string)
+            .collect();
     let source = config.to_source(&id);
     if let Some(source) = &source {
         if !state.mapper.has(source.template_name()) {
@@ -140,7 +154,8 @@ pub async fn add(
 
 /// `DELETE /api/v1/sources/{id}`.
 pub async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let record = state.outbox.store.source(&id).await?.ok_or_else(|| ApiError::NotFound(format!("source {id} not found")))?;
+    let record =
+        state.outbox.store.source(&id).await?.ok_or_else(|| ApiError::NotFound(format!("source {id} not found")))?;
     if record.origin == Origin::Config {
         return Err(ApiError::Conflict(format!("source {id} is declared in the config file; remove it there")));
     }
@@ -178,12 +193,15 @@ mod tests {
 
     #[test]
     fn serde_messages_lose_their_values_but_keep_key_names() {
-        let error = serde_json::from_value::<SourceConfig>(json!({"scheme": "standard_webhooks", "secrets": "whsec_TOPSECRET"}))
-            .expect_err("a string is not a list");
+        let error = serde_json::from_value::<SourceConfig>(
+            json!({"scheme": "standard_webhooks", "secrets": "whsec_TOPSECRET"}),
+        )
+        .expect_err("a string is not a list");
         let shown = without_values(&error.to_string());
         assert!(!shown.contains("TOPSECRET"), "{shown}");
         assert!(shown.contains("invalid type"), "{shown}");
-        let error = serde_json::from_value::<SourceConfig>(json!({"scheme": "bearer", "tokn": "x"})).expect_err("unknown key");
+        let error =
+            serde_json::from_value::<SourceConfig>(json!({"scheme": "bearer", "tokn": "x"})).expect_err("unknown key");
         assert!(without_values(&error.to_string()).contains("`tokn`"));
     }
 }

@@ -26,12 +26,10 @@ pub struct SigningKey(Vec<u8>);
 impl SigningKey {
     /// Decodes a `whsec_<base64>` secret.
     pub fn from_secret(secret: &str) -> Result<Self, SignatureError> {
-        let encoded = secret
-            .strip_prefix(SECRET_PREFIX)
-            .ok_or(SignatureError::BadSecret("it does not start with whsec_"))?;
-        let bytes = STANDARD
-            .decode(encoded)
-            .map_err(|_| SignatureError::BadSecret("the part after whsec_ is not base64"))?;
+        let encoded =
+            secret.strip_prefix(SECRET_PREFIX).ok_or(SignatureError::BadSecret("it does not start with whsec_"))?;
+        let bytes =
+            STANDARD.decode(encoded).map_err(|_| SignatureError::BadSecret("the part after whsec_ is not base64"))?;
         if bytes.is_empty() {
             return Err(SignatureError::BadSecret("the key is empty"));
         }
@@ -78,8 +76,7 @@ pub fn verify(
     now: i64,
     tolerance_secs: i64,
 ) -> Result<(), SignatureError> {
-    let timestamp: i64 =
-        timestamp.trim().parse().map_err(|_| SignatureError::MalformedHeader(TIMESTAMP_HEADER))?;
+    let timestamp: i64 = timestamp.trim().parse().map_err(|_| SignatureError::MalformedHeader(TIMESTAMP_HEADER))?;
     // abs_diff: a hostile timestamp such as i64::MIN must not overflow.
     if now.abs_diff(timestamp) > tolerance_secs.unsigned_abs() {
         return Err(SignatureError::StaleTimestamp);

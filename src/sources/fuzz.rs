@@ -86,9 +86,8 @@ pub fn verify_standard_webhooks(data: &[u8]) {
     let _ = verifier.verify(&raw, body, now());
 
     let Ok(id) = std::str::from_utf8(fields[0]) else { return };
-    let acceptable = !id.is_empty()
-        && id.len() <= super::MAX_EVENT_ID_LEN
-        && id.bytes().all(|byte| byte.is_ascii_graphic());
+    let acceptable =
+        !id.is_empty() && id.len() <= super::MAX_EVENT_ID_LEN && id.bytes().all(|byte| byte.is_ascii_graphic());
     if !acceptable {
         return;
     }
@@ -168,8 +167,8 @@ fn mapper() -> &'static Mapper {
 /// is not JSON, as a string). A mapped alert always belongs to the source's
 /// flock and carries the source's id prefix.
 pub fn map_payload(data: &[u8]) {
-    let payload: Value = serde_json::from_slice(data)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(data).into_owned()));
+    let payload: Value =
+        serde_json::from_slice(data).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(data).into_owned()));
     let event_id = std::str::from_utf8(data.get(..data.len().min(16)).unwrap_or_default()).ok().map(str::to_owned);
     let verified = Verified { event_id, timestamp: Some(NOW), credential_field: None };
     for (template, _) in BUILT_IN {

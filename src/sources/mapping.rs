@@ -144,14 +144,18 @@ impl Mapper {
         if !self.has(name) {
             return Err(MappingError::Unknown(name.to_owned()));
         }
-        let render_error = |error: tera::Error| MappingError::Render { name: name.to_owned(), detail: error_chain(&error) };
+        let render_error =
+            |error: tera::Error| MappingError::Render { name: name.to_owned(), detail: error_chain(&error) };
         let mut context = tera::Context::new();
         context.try_insert("payload", payload).map_err(render_error)?;
         context
             .try_insert("event", &EventView { id: verified.event_id.as_deref(), timestamp: verified.timestamp })
             .map_err(render_error)?;
         context
-            .try_insert("source", &SourceView { id: &source.id, flock: &source.flock, scheme: source.scheme.name().as_str() })
+            .try_insert(
+                "source",
+                &SourceView { id: &source.id, flock: &source.flock, scheme: source.scheme.name().as_str() },
+            )
             .map_err(render_error)?;
         context.try_insert("received_at", &now).map_err(render_error)?;
         let output = self.tera.render(name, &context).map_err(render_error)?;
@@ -181,7 +185,13 @@ mod tests {
     use crate::sources::Scheme;
 
     fn source(scheme: Scheme, template: Option<&str>) -> Source {
-        Source { id: "src".into(), flock: "flock:soc".into(), enabled: true, scheme, template: template.map(Into::into) }
+        Source {
+            id: "src".into(),
+            flock: "flock:soc".into(),
+            enabled: true,
+            scheme,
+            template: template.map(Into::into),
+        }
     }
 
     fn now() -> DateTime<Utc> {
@@ -227,8 +237,10 @@ mod tests {
 
     #[test]
     fn a_standard_webhooks_event_uses_the_verified_id_and_time() {
-        let payload = json!({"type": "qr_code.scanned", "timestamp": "2022-11-03T20:26:10.344522Z", "data": {"code": "abc"}});
-        let verified = Verified { event_id: Some("msg_1".into()), timestamp: Some(1_700_000_000), credential_field: None };
+        let payload =
+            json!({"type": "qr_code.scanned", "timestamp": "2022-11-03T20:26:10.344522Z", "data": {"code": "abc"}});
+        let verified =
+            Verified { event_id: Some("msg_1".into()), timestamp: Some(1_700_000_000), credential_field: None };
         let svix = source(Scheme::StandardWebhooks { secrets: Vec::new() }, None);
         let alert = mapper().map(&svix, &verified, &payload, now()).expect("maps");
         assert_eq!(alert.id, "src:msg_1");
@@ -253,7 +265,11 @@ mod tests {
     fn odd_payloads_map_or_fail_cleanly_with_every_template() {
         let hostile = "\"quoted\" \\ back {{ not }} {% raw %} \n\u{0}";
         let payloads = [
-            json!(null), json!(5), json!("text"), json!([1, 2]), json!({}),
+            json!(null),
+            json!(5),
+            json!("text"),
+            json!([1, 2]),
+            json!({}),
             json!({"name": {"nested": true}, "entityId": [1], "data": 5, "type": {"a": 1}, "timestamp": "x"}),
             json!({"name": hostile, "entity": hostile, "entityId": hostile, "type": hostile, "StepName": hostile, "FlowName": hostile}),
         ];
@@ -286,11 +302,14 @@ mod tests {
         let dir = tempfile::tempdir().expect("temporary directory");
         let sources = dir.path().join(OVERRIDE_SUBDIR);
         std::fs::create_dir(&sources).expect("creates");
-        std::fs::write(sources.join("mine.json.tera"), r#"{"kind": "mine", "title": "{{ payload.t }}"}"#).expect("writes");
+        std::fs::write(sources.join("mine.json.tera"), r#"{"kind": "mine", "title": "{{ payload.t }}"}"#)
+            .expect("writes");
         std::fs::write(sources.join("ignored.txt"), "x").expect("writes");
         let mapper = Mapper::new(Some(dir.path())).expect("loads");
         assert!(mapper.has("mine") && mapper.has(CANARY_INCIDENT) && !mapper.has("ignored"));
-        let alert = mapper.map(&source(Scheme::None, Some("mine")), &Verified::default(), &json!({"t": "T"}), now()).expect("maps");
+        let alert = mapper
+            .map(&source(Scheme::None, Some("mine")), &Verified::default(), &json!({"t": "T"}), now())
+            .expect("maps");
         assert_eq!((alert.kind.as_str(), alert.title.as_str()), ("mine", "T"));
     }
 }

@@ -153,9 +153,7 @@ impl SourceConfig {
         let scheme = match self.scheme {
             SchemeName::StandardWebhooks => Scheme::StandardWebhooks { secrets: self.secrets.clone() },
             SchemeName::FlockHmac => Scheme::FlockHmac { secret: self.secret.clone()? },
-            SchemeName::Basic => {
-                Scheme::Basic { username: self.username.clone()?, password: self.password.clone()? }
-            }
+            SchemeName::Basic => Scheme::Basic { username: self.username.clone()?, password: self.password.clone()? },
             SchemeName::ClientSecret => Scheme::ClientSecret {
                 secret: self.secret.clone()?,
                 field: self.field.clone(),

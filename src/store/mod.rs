@@ -280,8 +280,12 @@ pub trait Store: Send + Sync + 'static {
     /// Adds a destination to the flock its scope names, in one transaction: the
     /// flock must exist ([`StoreError::FlockNotFound`]); an existing destination
     /// with the same id is refused or replaced as `if_exists` says.
-    async fn add_destination(&self, destination: &Destination, origin: Origin, if_exists: IfExists)
-        -> Result<(), StoreError>;
+    async fn add_destination(
+        &self,
+        destination: &Destination,
+        origin: Origin,
+        if_exists: IfExists,
+    ) -> Result<(), StoreError>;
     /// Deletes API-owned destinations and cancels their queued messages, all in
     /// one transaction; returns how many messages were cancelled. Nothing is
     /// deleted when any id is unknown ([`StoreError::DestinationNotFound`]) or

@@ -283,12 +283,14 @@ fn message_from_row(row: &AnyRow) -> Result<Message, StoreError> {
 
 fn destination_from_row(row: &AnyRow) -> Result<Destination, StoreError> {
     let spec: String = row.try_get(0)?;
-    serde_json::from_str(&spec).map_err(|error| StoreError::Corrupt { table: "destinations", reason: error.to_string() })
+    serde_json::from_str(&spec)
+        .map_err(|error| StoreError::Corrupt { table: "destinations", reason: error.to_string() })
 }
 
 fn source_from_row(row: &AnyRow) -> Result<SourceRecord, StoreError> {
     let spec: String = row.try_get(0)?;
-    let source = serde_json::from_str(&spec).map_err(|error| StoreError::Corrupt { table: "sources", reason: error.to_string() })?;
+    let source = serde_json::from_str(&spec)
+        .map_err(|error| StoreError::Corrupt { table: "sources", reason: error.to_string() })?;
     Ok(SourceRecord { source, origin: origin_from(&row.try_get::<String, _>(1)?) })
 }
 
@@ -378,7 +380,11 @@ impl SqlStore {
                     .bind(millis(Utc::now()))
                     .execute(&mut *tx)
                     .await?;
-                tracing::info!(version = migration.version, backend = self.dialect.backend, "Applied a schema migration.");
+                tracing::info!(
+                    version = migration.version,
+                    backend = self.dialect.backend,
+                    "Applied a schema migration."
+                );
             }
             tx.commit().await?;
         }
@@ -464,7 +470,8 @@ impl SqlStore {
     }
 
     fn source_spec(source: &Source) -> Result<String, StoreError> {
-        serde_json::to_string(source).map_err(|error| StoreError::Corrupt { table: "sources", reason: error.to_string() })
+        serde_json::to_string(source)
+            .map_err(|error| StoreError::Corrupt { table: "sources", reason: error.to_string() })
     }
 
     fn cancel_messages_of(destination_id: &str) -> AnyQuery<'_> {
@@ -562,10 +569,7 @@ impl SqlStore {
     }
 
     /// The stored alert an id or idempotency key refers to, with its message count.
-    async fn existing_alert(
-        tx: &mut sqlx::Transaction<'_, Any>,
-        alert: &NewAlert,
-    ) -> Result<Enqueued, StoreError> {
+    async fn existing_alert(tx: &mut sqlx::Transaction<'_, Any>, alert: &NewAlert) -> Result<Enqueued, StoreError> {
         let row = sqlx::query("SELECT id, messages FROM alerts WHERE id = $1 OR idempotency_key = $2")
             .bind(alert.id.as_str())
             .bind(alert.idempotency_key.as_deref())
@@ -667,16 +671,15 @@ impl Store for SqlStore {
     }
 
     async fn set_flock_settings(&self, id: &str, settings: FlockSettings) -> Result<(), StoreError> {
-        let updated = sqlx::query(
-            "UPDATE flocks SET use_global = $1, enabled = $2, origin = $3, updated_at = $4 WHERE id = $5",
-        )
-        .bind(flag(settings.use_global))
-        .bind(flag(settings.enabled))
-        .bind(Origin::Api.as_str())
-        .bind(millis(Utc::now()))
-        .bind(id)
-        .execute(&self.write)
-        .await?;
+        let updated =
+            sqlx::query("UPDATE flocks SET use_global = $1, enabled = $2, origin = $3, updated_at = $4 WHERE id = $5")
+                .bind(flag(settings.use_global))
+                .bind(flag(settings.enabled))
+                .bind(Origin::Api.as_str())
+                .bind(millis(Utc::now()))
+                .bind(id)
+                .execute(&self.write)
+                .await?;
         if updated.rows_affected() == 0 {
             return Err(StoreError::FlockNotFound(id.to_owned()));
         }
@@ -832,7 +835,8 @@ impl Store for SqlStore {
     }
 
     async fn source(&self, id: &str) -> Result<Option<SourceRecord>, StoreError> {
-        let row = sqlx::query("SELECT spec, origin FROM sources WHERE id = $1").bind(id).fetch_optional(&self.read).await?;
+        let row =
+            sqlx::query("SELECT spec, origin FROM sources WHERE id = $1").bind(id).fetch_optional(&self.read).await?;
         row.as_ref().map(source_from_row).transpose()
     }
 
@@ -1118,11 +1122,12 @@ impl Store for SqlStore {
         .bind(millis(before))
         .execute(&mut *tx)
         .await?;
-        let pruned = sqlx::query("DELETE FROM messages WHERE finished_at < $1 AND status IN ('delivered', 'cancelled')")
-            .bind(millis(before))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let pruned =
+            sqlx::query("DELETE FROM messages WHERE finished_at < $1 AND status IN ('delivered', 'cancelled')")
+                .bind(millis(before))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         // Alerts are kept as long as any of their messages is, and for the
         // retention period at least (their ids de-duplicate senders' retries).
         sqlx::query(

@@ -75,14 +75,18 @@ async fn a_missing_or_wrong_token_reveals_nothing_else() {
     assert_error(&missing, 401, "missing auth_token");
     let unknown_flock = [("flock_id", "flock:nope")];
     for token in ["wrong-token-0123456789", TOKEN.trim_end_matches('f')] {
-        let request = relay.client.get(relay.url(&path("is_enabled"))).query(&[("auth_token", token), unknown_flock[0]]);
+        let request =
+            relay.client.get(relay.url(&path("is_enabled"))).query(&[("auth_token", token), unknown_flock[0]]);
         let wrong = answer(request).await;
         assert_eq!(wrong, (403, json!({"result": "error", "message": "invalid auth_token"})));
     }
     // Without a token, a body that cannot be read is still only "missing token".
-    let garbled = relay.client.post(relay.url("/api/v1/flock/create")).header("content-type", "application/json").body("{oops");
+    let garbled =
+        relay.client.post(relay.url("/api/v1/flock/create")).header("content-type", "application/json").body("{oops");
     assert_error(&answer(garbled).await, 401, "missing auth_token");
-    let no_token_write = answer(relay.client.post(relay.url(&path("generic/add"))).form(&[("flock_id", "global"), ("url", "http://x")])).await;
+    let no_token_write =
+        answer(relay.client.post(relay.url(&path("generic/add"))).form(&[("flock_id", "global"), ("url", "http://x")]))
+            .await;
     assert_error(&no_token_write, 401, "missing auth_token");
     let listed = relay.get(&path("generic/list"), &[("flock_id", "global")]).await;
     assert_eq!(listed.1["generic_webhooks"], json!([]), "nothing was added without a token");
@@ -102,7 +106,8 @@ async fn unreadable_and_conflicting_parameters_are_refused() {
     assert_error(&answer(with_header("{oops", "application/json")).await, 400, "body is not valid JSON");
     assert_error(&answer(with_header("[1, 2]", "application/json")).await, 400, "JSON body must be an object");
     assert_error(&answer(with_header("name=x", "text/plain")).await, 415, "unsupported content type");
-    let twice = relay.client.post(relay.url("/api/v1/flock/create?name=a")).form(&[("auth_token", TOKEN), ("name", "b")]);
+    let twice =
+        relay.client.post(relay.url("/api/v1/flock/create?name=a")).form(&[("auth_token", TOKEN), ("name", "b")]);
     assert_error(&answer(twice).await, 400, "parameter name is given twice");
     assert_error(&relay.post("/api/v1/flock/create", &[]).await, 400, "missing parameter name");
     assert_error(&relay.post("/api/v1/flock/create", &[("name", "   ")]).await, 400, "missing parameter name");
@@ -154,18 +159,27 @@ fn request(relay: &Relay, method: &axum::http::Method, path: &str, params: &[(&s
 async fn every_endpoint_refuses_a_missing_or_wrong_token_missing_parameters_an_unknown_flock_and_a_huge_body() {
     use flockrelay::server::openapi::Auth;
     let relay = Relay::start().await;
-    let endpoints: Vec<_> = flockrelay::server::endpoints().into_iter().filter(|endpoint| endpoint.auth == Auth::Canary).collect();
+    let endpoints: Vec<_> =
+        flockrelay::server::endpoints().into_iter().filter(|endpoint| endpoint.auth == Auth::Canary).collect();
     assert_eq!(endpoints.len(), 27, "ping, 4 flock endpoints, 5 settings, 5 generic, 4 Teams, 4 Slack, 4 Splunk");
     let huge = "x".repeat(100 * 1024);
     for endpoint in &endpoints {
         let (method, path) = (&endpoint.method, endpoint.path);
-        let required: Vec<(&str, &str)> =
-            endpoint.params.iter().filter(|param| param.required).map(|param| (param.name, plausible(param.name))).collect();
+        let required: Vec<(&str, &str)> = endpoint
+            .params
+            .iter()
+            .filter(|param| param.required)
+            .map(|param| (param.name, plausible(param.name)))
+            .collect();
         let missing = answer(request(&relay, method, path, &required)).await;
         assert_error(&missing, 401, "missing auth_token");
         let mut wrong = vec![("auth_token", "not-the-token-0123456789")];
         wrong.extend(&required);
-        assert_eq!(answer(request(&relay, method, path, &wrong)).await, (403, json!({"result": "error", "message": "invalid auth_token"})), "{path}");
+        assert_eq!(
+            answer(request(&relay, method, path, &wrong)).await,
+            (403, json!({"result": "error", "message": "invalid auth_token"})),
+            "{path}"
+        );
         let mut too_big = vec![("auth_token", TOKEN), ("padding", huge.as_str())];
         too_big.extend(&required);
         if *method == axum::http::Method::POST {
@@ -235,11 +249,9 @@ async fn hostile_values_never_cause_a_server_error() {
 #[tokio::test]
 async fn flocks_are_created_listed_renamed_and_deleted_with_their_webhooks() {
     let hook = Receiver::start(Reply::new(200, "")).await;
-    let relay = Relay::with(Setup {
-        extra: "[flocks.\"flock:declared\"]\nname = \"Declared\"\n".into(),
-        ..Setup::default()
-    })
-    .await;
+    let relay =
+        Relay::with(Setup { extra: "[flocks.\"flock:declared\"]\nname = \"Declared\"\n".into(), ..Setup::default() })
+            .await;
     let listed = relay.get("/api/v1/flocks/list", &[]).await;
     assert_eq!(
         listed,
@@ -260,17 +272,33 @@ async fn flocks_are_created_listed_renamed_and_deleted_with_their_webhooks() {
     assert_eq!(destinations["destinations"], json!([]), "its webhooks went with it");
 
     assert_error(&relay.post("/api/v1/flock/delete", &[("flock_id", &id)]).await, 404, "unknown flock");
-    assert_error(&relay.post("/api/v1/flock/rename", &[("flock_id", "flock:nope"), ("name", "x")]).await, 404, "unknown flock \"flock:nope\"");
+    assert_error(
+        &relay.post("/api/v1/flock/rename", &[("flock_id", "flock:nope"), ("name", "x")]).await,
+        404,
+        "unknown flock \"flock:nope\"",
+    );
     assert_error(&relay.post("/api/v1/flock/delete", &[("flock_id", "flock:default")]).await, 409, "always exists");
     assert_error(&relay.post("/api/v1/flock/delete", &[("flock_id", "global")]).await, 400, "invalid flock_id");
-    assert_error(&relay.post("/api/v1/flock/delete", &[("flock_id", "flock:declared")]).await, 409, "declared in the config file");
+    assert_error(
+        &relay.post("/api/v1/flock/delete", &[("flock_id", "flock:declared")]).await,
+        409,
+        "declared in the config file",
+    );
     assert_success(&relay.post(&path("enable"), &[("flock_id", "flock:declared")]).await);
     let taken_over = relay.post("/api/v1/flock/delete", &[("flock_id", "flock:declared")]).await;
     assert_error(&taken_over, 409, "declared in the config file");
     assert_error(&relay.post("/api/v1/flock/delete", &[]).await, 400, "missing parameter flock_id");
-    assert_error(&relay.post("/api/v1/flock/rename", &[("flock_id", "flock:default")]).await, 400, "missing parameter name");
+    assert_error(
+        &relay.post("/api/v1/flock/rename", &[("flock_id", "flock:default")]).await,
+        400,
+        "missing parameter name",
+    );
     let long = "n".repeat(101);
-    assert_error(&relay.post("/api/v1/flock/create", &[("name", &long)]).await, 400, "invalid name: must be at most 100 characters");
+    assert_error(
+        &relay.post("/api/v1/flock/create", &[("name", &long)]).await,
+        400,
+        "invalid name: must be at most 100 characters",
+    );
 }
 
 // ── settings ─────────────────────────────────────────────────────────────────
@@ -305,7 +333,11 @@ async fn webhook_settings_follow_the_resolver() {
 
     assert_error(&relay.post(&path("use_global"), &[("flock_id", "global")]).await, 400, "cannot follow itself");
     for endpoint in ["is_enabled", "is_global"] {
-        assert_error(&relay.get(&path(endpoint), &[("flock_id", "flock:nope")]).await, 404, "unknown flock \"flock:nope\"");
+        assert_error(
+            &relay.get(&path(endpoint), &[("flock_id", "flock:nope")]).await,
+            404,
+            "unknown flock \"flock:nope\"",
+        );
         assert_error(&relay.get(&path(endpoint), &[]).await, 400, "missing parameter flock_id");
     }
     for endpoint in ["enable", "disable", "use_global"] {
@@ -352,7 +384,11 @@ async fn changes_persist_across_a_restart() {
 
     let again = Relay::with(Setup { store_url: Some(store_url), ..Setup::default() }).await;
     assert_eq!(again.get("/api/v1/flocks/list", &[]).await.1["flocks"][&flock], "Persistent");
-    assert_eq!(again.get(&path("is_enabled"), &[("flock_id", "global")]).await.1["is_enabled"], false, "the API's switch wins over the file");
+    assert_eq!(
+        again.get(&path("is_enabled"), &[("flock_id", "global")]).await.1["is_enabled"],
+        false,
+        "the API's switch wins over the file"
+    );
     assert_eq!(again.get(&path("is_global"), &[("flock_id", &flock)]).await.1["is_global"], false);
     let urls = again.get(&path("generic"), &[("flock_id", &flock)]).await.1;
     assert_eq!(urls["generic_webhooks"], json!([hook.url("/p")]));
@@ -369,7 +405,9 @@ async fn generic_webhooks_are_added_listed_tested_and_removed() {
     let flock = create_flock(&relay, "Generic").await;
     let url = hook.url("/hooks/alerts?team=soc");
     let headers = r#"{"X-Api-Key": "key-0123456789", "Authorization": "Bearer tok-abcdefghijkl"}"#;
-    assert_success(&relay.post(&path("generic/add"), &[("flock_id", &flock), ("url", &url), ("headers", headers)]).await);
+    assert_success(
+        &relay.post(&path("generic/add"), &[("flock_id", &flock), ("url", &url), ("headers", headers)]).await,
+    );
     assert_success(&relay.post(&path("generic/add"), &[("flock_id", &flock), ("url", &hook.url("/plain"))]).await);
 
     let (status, listed) = relay.get(&path("generic/list"), &[("flock_id", &flock)]).await;
@@ -384,7 +422,10 @@ async fn generic_webhooks_are_added_listed_tested_and_removed() {
     let plain = webhooks.iter().find(|webhook| webhook["url"] == hook.url("/plain").as_str()).expect("listed");
     assert_eq!(plain["header_names"], json!([]));
     let text = listed.to_string();
-    assert!(!text.contains("key-0123456789") && !text.contains("tok-abcdefghijkl"), "header values are write-only: {text}");
+    assert!(
+        !text.contains("key-0123456789") && !text.contains("tok-abcdefghijkl"),
+        "header values are write-only: {text}"
+    );
     let operator = relay.get("/api/v1/destinations", &[]).await.1.to_string();
     assert!(!operator.contains("key-0123456789") && !operator.contains("tok-abcdefghijkl"), "{operator}");
 
@@ -400,10 +441,22 @@ async fn generic_webhooks_are_added_listed_tested_and_removed() {
     let body: Value = serde_json::from_slice(&request.body).expect("JSON body");
     assert_eq!(body["kind"], "flockrelay.test");
 
-    assert_error(&relay.post(&path("generic/add"), &[("flock_id", &flock), ("url", &url)]).await, 409, "already has a generic webhook with this url");
+    assert_error(
+        &relay.post(&path("generic/add"), &[("flock_id", &flock), ("url", &url)]).await,
+        409,
+        "already has a generic webhook with this url",
+    );
     assert_success(&relay.post(&path("generic/remove"), &[("flock_id", &flock), ("url", &url)]).await);
-    assert_error(&relay.post(&path("generic/remove"), &[("flock_id", &flock), ("url", &url)]).await, 404, "no generic webhook with this url");
-    assert_error(&relay.post(&path("generic/test"), &[("flock_id", &flock), ("url", &url)]).await, 404, "no generic webhook with this url");
+    assert_error(
+        &relay.post(&path("generic/remove"), &[("flock_id", &flock), ("url", &url)]).await,
+        404,
+        "no generic webhook with this url",
+    );
+    assert_error(
+        &relay.post(&path("generic/test"), &[("flock_id", &flock), ("url", &url)]).await,
+        404,
+        "no generic webhook with this url",
+    );
     let left = relay.get(&path("generic/list"), &[("flock_id", &flock)]).await.1;
     assert_eq!(left["generic_webhooks"].as_array().map(Vec::len), Some(1));
 }
@@ -417,7 +470,11 @@ async fn generic_tests_report_the_channels_answer() {
     hook.script([Reply::new(404, "no such hook"), Reply::new(500, "receiver broke")]);
     let test_path = path("generic/test");
     let params = [("flock_id", "global"), ("url", url.as_str())];
-    assert_error(&relay.post(&test_path, &params).await, 400, "the test notification was not delivered: HTTP 404: no such hook");
+    assert_error(
+        &relay.post(&test_path, &params).await,
+        400,
+        "the test notification was not delivered: HTTP 404: no such hook",
+    );
     assert_error(&relay.post(&test_path, &params).await, 400, "HTTP 500: receiver broke");
     assert_eq!(relay.post(&test_path, &params).await, (200, json!({"result": "success", "webhook": url})));
     assert_eq!(hook.requests().len(), 3, "one request per test, no retries");
@@ -437,12 +494,24 @@ async fn generic_add_validates_urls_headers_and_credentials() {
     assert_error(&add(vec![]).await, 400, "missing parameter url");
     assert_error(&add(vec![("url", "not a url")]).await, 400, "invalid url");
     assert_error(&add(vec![("url", "example.com/hook")]).await, 400, "invalid url: is not a URL");
-    assert_error(&add(vec![("url", "ftp://example.com/hook")]).await, 400, "invalid url: scheme `ftp` is not supported");
-    assert_error(&add(vec![("url", "https://example.com/a\r\nHost: evil")]).await, 400, "invalid url: must not contain spaces or control characters");
+    assert_error(
+        &add(vec![("url", "ftp://example.com/hook")]).await,
+        400,
+        "invalid url: scheme `ftp` is not supported",
+    );
+    assert_error(
+        &add(vec![("url", "https://example.com/a\r\nHost: evil")]).await,
+        400,
+        "invalid url: must not contain spaces or control characters",
+    );
     assert_error(&add(vec![("url", "http://169.254.169.254/latest")]).await, 400, "cloud metadata address");
     assert_error(&add(vec![("url", "https://example.com/a#frag")]).await, 400, "fragment");
     let hook = |headers: &'static str| vec![("url", "https://example.com/h"), ("headers", headers)];
-    assert_error(&add(hook(r#"{"X-Evil": "a\r\nInjected: 1"}"#)).await, 400, "invalid headers: \"X-Evil\" value must not contain CR, LF or NUL");
+    assert_error(
+        &add(hook(r#"{"X-Evil": "a\r\nInjected: 1"}"#)).await,
+        400,
+        "invalid headers: \"X-Evil\" value must not contain CR, LF or NUL",
+    );
     assert_error(&add(hook(r#"{"X-Evil\r\nInjected": "a"}"#)).await, 400, "is not a valid header name");
     assert_error(&add(hook(r#"{"Connection": "close"}"#)).await, 400, "\"Connection\" is set by the relay itself");
     assert_error(&add(hook(r#"{"Transfer-Encoding": "chunked"}"#)).await, 400, "set by the relay itself");
@@ -456,20 +525,44 @@ async fn generic_add_validates_urls_headers_and_credentials() {
     let long_101: &'static str = Box::leak("p".repeat(101).into_boxed_str());
     let long_250: &'static str = Box::leak("s".repeat(250).into_boxed_str());
     let long_251: &'static str = Box::leak("s".repeat(251).into_boxed_str());
-    assert_error(&add(vec![url, ("auth_type", "basic"), ("username", "relay"), ("password", long_101)]).await, 400, "invalid password: must be at most 100 characters");
-    assert_error(&add(vec![url, ("auth_type", "basic"), ("username", long_101), ("password", "pw")]).await, 400, "invalid username: must be at most 100 characters");
-    assert_error(&add(vec![url, ("auth_type", "basic"), ("username", "a:b"), ("password", "pw")]).await, 400, "invalid username: must not contain `:`");
-    assert_error(&add(vec![url, ("auth_type", "basic"), ("username", "relay")]).await, 400, "missing parameter password");
-    assert_error(&add(vec![url, ("auth_type", "client_secret"), ("client_secret", long_251)]).await, 400, "invalid client_secret: must be at most 250 characters");
+    assert_error(
+        &add(vec![url, ("auth_type", "basic"), ("username", "relay"), ("password", long_101)]).await,
+        400,
+        "invalid password: must be at most 100 characters",
+    );
+    assert_error(
+        &add(vec![url, ("auth_type", "basic"), ("username", long_101), ("password", "pw")]).await,
+        400,
+        "invalid username: must be at most 100 characters",
+    );
+    assert_error(
+        &add(vec![url, ("auth_type", "basic"), ("username", "a:b"), ("password", "pw")]).await,
+        400,
+        "invalid username: must not contain `:`",
+    );
+    assert_error(
+        &add(vec![url, ("auth_type", "basic"), ("username", "relay")]).await,
+        400,
+        "missing parameter password",
+    );
+    assert_error(
+        &add(vec![url, ("auth_type", "client_secret"), ("client_secret", long_251)]).await,
+        400,
+        "invalid client_secret: must be at most 250 characters",
+    );
     assert_error(&add(vec![url, ("password", "pw")]).await, 400, "invalid auth_type");
     assert_error(&add(vec![url, ("auth_type", "digest")]).await, 400, "invalid auth_type");
     assert_error(
-        &add(vec![url, ("auth_type", "bearer"), ("token", "t0k3n"), ("headers", r#"{"Authorization": "Basic x"}"#)]).await,
+        &add(vec![url, ("auth_type", "bearer"), ("token", "t0k3n"), ("headers", r#"{"Authorization": "Basic x"}"#)])
+            .await,
         400,
         "conflicts with auth_type",
     );
     assert_success(&add(vec![url, ("auth_type", "basic"), ("username", "relay"), ("password", long_100)]).await);
-    assert_success(&add(vec![("url", "https://example.com/secret"), ("auth_type", "client_secret"), ("client_secret", long_250)]).await);
+    assert_success(
+        &add(vec![("url", "https://example.com/secret"), ("auth_type", "client_secret"), ("client_secret", long_250)])
+            .await,
+    );
     let listed = relay.get(&path("generic/list"), &[("flock_id", "global")]).await.1.to_string();
     assert!(!listed.contains(long_100) && !listed.contains(long_250), "credentials are write-only");
     assert_error(&relay.post(&path("generic/add"), &[("flock_id", "flock:nope"), url]).await, 404, "unknown flock");
@@ -480,9 +573,21 @@ async fn https_is_required_unless_the_config_allows_http() {
     let relay = Relay::with(Setup { https_only: true, ..Setup::default() }).await;
     let plain = relay.post(&path("generic/add"), &[("flock_id", "global"), ("url", "http://example.com/hook")]).await;
     assert_error(&plain, 400, "invalid url: must use https (set delivery.allow_http = true");
-    assert_success(&relay.post(&path("generic/add"), &[("flock_id", "global"), ("url", "https://example.com/hook")]).await);
-    let splunk = [("flock_id", "global"), ("host", "splunk.example.com"), ("port", "8088"), ("token", "abc-123-def-456"), ("https", "false")];
-    assert_error(&relay.post(&path("splunk/add"), &splunk).await, 400, "invalid https: plain HTTP to a HEC needs delivery.allow_http");
+    assert_success(
+        &relay.post(&path("generic/add"), &[("flock_id", "global"), ("url", "https://example.com/hook")]).await,
+    );
+    let splunk = [
+        ("flock_id", "global"),
+        ("host", "splunk.example.com"),
+        ("port", "8088"),
+        ("token", "abc-123-def-456"),
+        ("https", "false"),
+    ];
+    assert_error(
+        &relay.post(&path("splunk/add"), &splunk).await,
+        400,
+        "invalid https: plain HTTP to a HEC needs delivery.allow_http",
+    );
 }
 
 #[tokio::test]
@@ -507,25 +612,54 @@ async fn ms_teams_webhooks_are_added_listed_tested_and_removed() {
     let flock = create_flock(&relay, "Teams").await;
     let url = teams.url("/workflows/1/triggers/manual/paths/invoke?sig=abc");
     assert_success(&relay.post(&path("ms_teams/add"), &[("flock_id", &flock), ("url", &url)]).await);
-    assert_error(&relay.post(&path("ms_teams/add"), &[("flock_id", &flock), ("url", &url)]).await, 409, "already has a ms_teams webhook");
-    assert_error(&relay.post(&path("ms_teams/add"), &[("flock_id", &flock), ("url", "https://x.example/"), ("format", "html")]).await, 400, "invalid format");
+    assert_error(
+        &relay.post(&path("ms_teams/add"), &[("flock_id", &flock), ("url", &url)]).await,
+        409,
+        "already has a ms_teams webhook",
+    );
+    assert_error(
+        &relay
+            .post(&path("ms_teams/add"), &[("flock_id", &flock), ("url", "https://x.example/"), ("format", "html")])
+            .await,
+        400,
+        "invalid format",
+    );
     assert_error(&relay.post(&path("ms_teams/add"), &[("flock_id", &flock)]).await, 400, "missing parameter url");
-    assert_error(&relay.post(&path("ms_teams/add"), &[("flock_id", &flock), ("url", "teams")]).await, 400, "invalid url");
+    assert_error(
+        &relay.post(&path("ms_teams/add"), &[("flock_id", &flock), ("url", "teams")]).await,
+        400,
+        "invalid url",
+    );
 
     let listed = relay.get(&path("ms_teams"), &[("flock_id", &flock)]).await;
     assert_eq!(listed, (200, json!({"ms_teams_webhooks": [url], "result": "success", "webhooks_enabled": true})));
 
-    assert_eq!(relay.post(&path("ms_teams/test"), &[("flock_id", &flock), ("url", &url)]).await, (200, json!({"result": "success", "webhook": url})));
+    assert_eq!(
+        relay.post(&path("ms_teams/test"), &[("flock_id", &flock), ("url", &url)]).await,
+        (200, json!({"result": "success", "webhook": url}))
+    );
     let card: Value = serde_json::from_slice(&teams.single().body).expect("JSON");
     assert_eq!(card["type"], "message");
     teams.script([Reply::new(404, "Webhook not found"), Reply::new(500, "")]);
-    assert_error(&relay.post(&path("ms_teams/test"), &[("flock_id", &flock), ("url", &url)]).await, 400, "HTTP 404: Webhook not found");
+    assert_error(
+        &relay.post(&path("ms_teams/test"), &[("flock_id", &flock), ("url", &url)]).await,
+        400,
+        "HTTP 404: Webhook not found",
+    );
     assert_error(&relay.post(&path("ms_teams/test"), &[("flock_id", &flock), ("url", &url)]).await, 400, "HTTP 500");
 
     assert_success(&relay.post(&path("ms_teams/remove"), &[("flock_id", &flock), ("url", &url)]).await);
-    assert_error(&relay.post(&path("ms_teams/remove"), &[("flock_id", &flock), ("url", &url)]).await, 404, "no ms_teams webhook");
+    assert_error(
+        &relay.post(&path("ms_teams/remove"), &[("flock_id", &flock), ("url", &url)]).await,
+        404,
+        "no ms_teams webhook",
+    );
     assert_error(&relay.post(&path("ms_teams/remove"), &[("flock_id", &flock)]).await, 400, "missing parameter url");
-    assert_error(&relay.post(&path("ms_teams/test"), &[("flock_id", "flock:nope"), ("url", &url)]).await, 404, "unknown flock");
+    assert_error(
+        &relay.post(&path("ms_teams/test"), &[("flock_id", "flock:nope"), ("url", &url)]).await,
+        404,
+        "unknown flock",
+    );
     assert_eq!(relay.get(&path("ms_teams"), &[("flock_id", &flock)]).await.1["ms_teams_webhooks"], json!([]));
 }
 
@@ -538,11 +672,26 @@ async fn slack_webhooks_are_added_listed_tested_and_removed_by_team_and_channel_
     let flock = create_flock(&relay, "Slack").await;
     let soc = slack.url("/services/T000/B000/XXXXXXXXXXXXXXXX");
     let ops = slack.url("/services/T000/B001/YYYYYYYYYYYYYYYY");
-    let add = [("flock_id", flock.as_str()), ("url", soc.as_str()), ("team", "Example SOC"), ("channel", "#soc"), ("configuration_url", "https://example.slack.com/apps/A1")];
+    let add = [
+        ("flock_id", flock.as_str()),
+        ("url", soc.as_str()),
+        ("team", "Example SOC"),
+        ("channel", "#soc"),
+        ("configuration_url", "https://example.slack.com/apps/A1"),
+    ];
     assert_success(&relay.post(&path("slack/add"), &add).await);
     assert_success(&relay.post(&path("slack/add"), &[("flock_id", &flock), ("url", &ops)]).await);
     assert_error(&relay.post(&path("slack/add"), &add).await, 409, "already has a slack webhook");
-    assert_error(&relay.post(&path("slack/add"), &[("flock_id", &flock), ("url", "https://x.example/"), ("configuration_url", "javascript:alert(1)")]).await, 400, "invalid configuration_url");
+    assert_error(
+        &relay
+            .post(
+                &path("slack/add"),
+                &[("flock_id", &flock), ("url", "https://x.example/"), ("configuration_url", "javascript:alert(1)")],
+            )
+            .await,
+        400,
+        "invalid configuration_url",
+    );
 
     let mut listed = relay.get(&path("slack"), &[("flock_id", &flock)]).await;
     if let Some(webhooks) = listed.1["slack_webhooks"].as_array_mut() {
@@ -550,29 +699,59 @@ async fn slack_webhooks_are_added_listed_tested_and_removed_by_team_and_channel_
     }
     assert_eq!(
         listed,
-        (200, json!({
-            "result": "success",
-            "slack_webhooks": [
-                {"channel": "#soc", "configuration_url": "https://example.slack.com/apps/A1", "team": "Example SOC", "url": soc},
-                {"channel": "", "configuration_url": "", "team": "", "url": ops},
-            ],
-            "webhooks_enabled": true,
-        }))
+        (
+            200,
+            json!({
+                "result": "success",
+                "slack_webhooks": [
+                    {"channel": "#soc", "configuration_url": "https://example.slack.com/apps/A1", "team": "Example SOC", "url": soc},
+                    {"channel": "", "configuration_url": "", "team": "", "url": ops},
+                ],
+                "webhooks_enabled": true,
+            })
+        )
     );
 
-    assert_eq!(relay.post(&path("slack/test"), &[("flock_id", &flock), ("url", &soc)]).await, (200, json!({"result": "success", "webhook": soc})));
+    assert_eq!(
+        relay.post(&path("slack/test"), &[("flock_id", &flock), ("url", &soc)]).await,
+        (200, json!({"result": "success", "webhook": soc}))
+    );
     slack.script([Reply::new(404, "channel_not_found"), Reply::new(500, "rollup_error")]);
-    assert_error(&relay.post(&path("slack/test"), &[("flock_id", &flock), ("url", &soc)]).await, 400, "HTTP 404: channel_not_found");
-    assert_error(&relay.post(&path("slack/test"), &[("flock_id", &flock), ("url", &soc)]).await, 400, "HTTP 500: rollup_error");
+    assert_error(
+        &relay.post(&path("slack/test"), &[("flock_id", &flock), ("url", &soc)]).await,
+        400,
+        "HTTP 404: channel_not_found",
+    );
+    assert_error(
+        &relay.post(&path("slack/test"), &[("flock_id", &flock), ("url", &soc)]).await,
+        400,
+        "HTTP 500: rollup_error",
+    );
     let secret_part = "XXXXXXXXXXXXXXXX";
-    let failed = relay.post(&path("slack/test"), &[("flock_id", &flock), ("url", &slack.url("/services/T000/B002/ZZZZZZZZZZZZZZZZ"))]).await;
+    let failed = relay
+        .post(&path("slack/test"), &[("flock_id", &flock), ("url", &slack.url("/services/T000/B002/ZZZZZZZZZZZZZZZZ"))])
+        .await;
     assert_error(&failed, 404, "no slack webhook with this url");
 
-    assert_error(&relay.post(&path("slack/remove"), &[("flock_id", &flock), ("team", "Example SOC")]).await, 400, "missing parameter");
-    assert_error(&relay.post(&path("slack/remove"), &[("flock_id", &flock), ("team", "Other"), ("channel", "soc")]).await, 404, "no Slack webhook");
-    assert_success(&relay.post(&path("slack/remove"), &[("flock_id", &flock), ("team", "Example SOC"), ("channel", "soc")]).await);
+    assert_error(
+        &relay.post(&path("slack/remove"), &[("flock_id", &flock), ("team", "Example SOC")]).await,
+        400,
+        "missing parameter",
+    );
+    assert_error(
+        &relay.post(&path("slack/remove"), &[("flock_id", &flock), ("team", "Other"), ("channel", "soc")]).await,
+        404,
+        "no Slack webhook",
+    );
+    assert_success(
+        &relay.post(&path("slack/remove"), &[("flock_id", &flock), ("team", "Example SOC"), ("channel", "soc")]).await,
+    );
     assert_success(&relay.post(&path("slack/remove"), &[("flock_id", &flock), ("url", &ops)]).await);
-    assert_error(&relay.post(&path("slack/remove"), &[("flock_id", &flock), ("url", &ops)]).await, 404, "no Slack webhook");
+    assert_error(
+        &relay.post(&path("slack/remove"), &[("flock_id", &flock), ("url", &ops)]).await,
+        404,
+        "no Slack webhook",
+    );
     let left = relay.get(&path("slack"), &[("flock_id", &flock)]).await.1;
     assert_eq!(left["slack_webhooks"], json!([]));
     assert!(!left.to_string().contains(secret_part));
@@ -595,13 +774,15 @@ async fn a_splunk_hec_is_set_shown_masked_replaced_tested_and_removed() {
     let port = hec.addr.port().to_string();
     let token = "9a8b7c6d-0000-1111-2222-333344445555";
     let add = |port: &str, token: &str| {
-        let params: Vec<(String, String)> = [("flock_id", flock.as_str()), ("host", "127.0.0.1"), ("port", port), ("token", token), ("https", "false")]
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect();
+        let params: Vec<(String, String)> =
+            [("flock_id", flock.as_str()), ("host", "127.0.0.1"), ("port", port), ("token", token), ("https", "false")]
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect();
         let relay = &relay;
         async move {
-            let borrowed: Vec<(&str, &str)> = params.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+            let borrowed: Vec<(&str, &str)> =
+                params.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
             relay.post(&path("splunk/add"), &borrowed).await
         }
     };
@@ -610,11 +791,14 @@ async fn a_splunk_hec_is_set_shown_masked_replaced_tested_and_removed() {
     let shown = relay.get(&path("splunk"), &[("flock_id", &flock)]).await;
     assert_eq!(
         shown,
-        (200, json!({
-            "result": "success",
-            "splunk_webhook": {"host": "127.0.0.1", "port": port, "token": "********5555"},
-            "webhooks_enabled": true,
-        }))
+        (
+            200,
+            json!({
+                "result": "success",
+                "splunk_webhook": {"host": "127.0.0.1", "port": port, "token": "********5555"},
+                "webhooks_enabled": true,
+            })
+        )
     );
     let destinations = relay.get("/api/v1/destinations", &[]).await.1;
     assert_eq!(destinations["destinations"].as_array().map(Vec::len), Some(1), "adding again replaced the HEC");
@@ -645,13 +829,23 @@ async fn a_splunk_hec_is_set_shown_masked_replaced_tested_and_removed() {
         ("host", "169.254.169.254", "cloud metadata"),
         ("https", "maybe", "invalid https"),
     ] {
-        let mut params = vec![("flock_id", flock.as_str()), ("host", "splunk.example.com"), ("port", "8088"), ("token", "abc-123-def-456")];
+        let mut params = vec![
+            ("flock_id", flock.as_str()),
+            ("host", "splunk.example.com"),
+            ("port", "8088"),
+            ("token", "abc-123-def-456"),
+        ];
         params.retain(|(existing, _)| *existing != name);
         params.push((name, value));
         assert_error(&relay.post(&path("splunk/add"), &params).await, 400, needle);
     }
     for missing in ["host", "port", "token"] {
-        let mut params = vec![("flock_id", flock.as_str()), ("host", "splunk.example.com"), ("port", "8088"), ("token", "abc-123-def-456")];
+        let mut params = vec![
+            ("flock_id", flock.as_str()),
+            ("host", "splunk.example.com"),
+            ("port", "8088"),
+            ("token", "abc-123-def-456"),
+        ];
         params.retain(|(existing, _)| *existing != missing);
         assert_error(&relay.post(&path("splunk/add"), &params).await, 400, &format!("missing parameter {missing}"));
     }
@@ -684,14 +878,25 @@ token = "0000-1111-2222-3333"
         listed["generic_webhooks"],
         json!([{"header_names": ["X-Source"], "url": "https://automation.example.com/hooks/dc", "webhook_id": "dc_hook"}])
     );
-    let remove = relay.post(&path("generic/remove"), &[("flock_id", "flock:dc"), ("url", "https://automation.example.com/hooks/dc")]).await;
+    let remove = relay
+        .post(&path("generic/remove"), &[("flock_id", "flock:dc"), ("url", "https://automation.example.com/hooks/dc")])
+        .await;
     assert_error(&remove, 409, "declared in the config file");
-    let dup = relay.post(&path("generic/add"), &[("flock_id", "flock:dc"), ("url", "https://automation.example.com/hooks/dc")]).await;
+    let dup = relay
+        .post(&path("generic/add"), &[("flock_id", "flock:dc"), ("url", "https://automation.example.com/hooks/dc")])
+        .await;
     assert_error(&dup, 409, "already has a generic webhook");
     let hec = [("flock_id", "flock:dc"), ("host", "other.example.com"), ("port", "8088"), ("token", "abc-123-def-456")];
     assert_error(&relay.post(&path("splunk/add"), &hec).await, 409, "declared in the config file (dc_hec)");
-    assert_error(&relay.post(&path("splunk/remove"), &[("flock_id", "flock:dc")]).await, 409, "declared in the config file");
-    assert_eq!(relay.get(&path("splunk"), &[("flock_id", "flock:dc")]).await.1["splunk_webhook"]["token"], "********3333");
+    assert_error(
+        &relay.post(&path("splunk/remove"), &[("flock_id", "flock:dc")]).await,
+        409,
+        "declared in the config file",
+    );
+    assert_eq!(
+        relay.get(&path("splunk"), &[("flock_id", "flock:dc")]).await.1["splunk_webhook"]["token"],
+        "********3333"
+    );
 }
 
 // ── the address policy ──────────────────────────────────────────────────────
@@ -699,14 +904,23 @@ token = "0000-1111-2222-3333"
 #[tokio::test]
 async fn the_address_policy_refuses_denied_addresses_at_add_and_at_test() {
     let hook = Receiver::start(Reply::new(200, "")).await;
-    let relay = Relay::with(Setup { delivery: "denied_cidrs = [\"127.0.0.0/8\", \"::1\"]".into(), ..Setup::default() }).await;
+    let relay =
+        Relay::with(Setup { delivery: "denied_cidrs = [\"127.0.0.0/8\", \"::1\"]".into(), ..Setup::default() }).await;
     let literal = relay.post(&path("generic/add"), &[("flock_id", "global"), ("url", &hook.url("/x"))]).await;
-    assert_error(&literal, 400, "invalid url: the address policy refuses it: 127.0.0.1 is in delivery.denied_cidrs (127.0.0.0/8)");
+    assert_error(
+        &literal,
+        400,
+        "invalid url: the address policy refuses it: 127.0.0.1 is in delivery.denied_cidrs (127.0.0.0/8)",
+    );
 
     let by_name = format!("http://localhost:{}/x", hook.addr.port());
     assert_success(&relay.post(&path("generic/add"), &[("flock_id", "global"), ("url", &by_name)]).await);
     let tested = relay.post(&path("generic/test"), &[("flock_id", "global"), ("url", &by_name)]).await;
-    assert_error(&tested, 400, "the address policy refuses localhost: 127.0.0.1 is in delivery.denied_cidrs (127.0.0.0/8)");
+    assert_error(
+        &tested,
+        400,
+        "the address policy refuses localhost: 127.0.0.1 is in delivery.denied_cidrs (127.0.0.0/8)",
+    );
     assert!(hook.requests().is_empty(), "nothing reached the denied address");
 }
 

@@ -24,7 +24,10 @@ fn flockrelay() -> Command {
 }
 
 async fn run(command: &mut Command, stdin: Option<&[u8]>) -> Output {
-    command.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let mut child = command.spawn().expect("binary starts");
     let mut input = child.stdin.take().expect("stdin");
     if let Some(bytes) = stdin {
@@ -113,10 +116,18 @@ async fn check_accepts_the_example_and_names_the_key_of_a_mistake() {
 
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("bad.toml");
-    std::fs::write(&path, "[destinations.x]\ntemplate = \"nope.json\"\n[destinations.x.generic]\nurl = \"https://h.example/\"\n").expect("writes");
+    std::fs::write(
+        &path,
+        "[destinations.x]\ntemplate = \"nope.json\"\n[destinations.x.generic]\nurl = \"https://h.example/\"\n",
+    )
+    .expect("writes");
     let output = run(flockrelay().arg("--config").arg(&path).arg("check"), None).await;
     assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output.stderr).contains("destinations.x.template: no template named `nope.json`"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("destinations.x.template: no template named `nope.json`"),
+        "{}",
+        text(&output.stderr)
+    );
 
     let output = run(flockrelay().arg("check").env("FLOCKRELAY_DELIVERY__TIMEOUT", "forever"), None).await;
     assert_eq!(output.status.code(), Some(1));
@@ -140,7 +151,9 @@ async fn test_reaches_every_destination_and_reports_one_line_each() {
     assert!(output.status.success(), "{stdout}\n{}", text(&output.stderr));
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{stdout}");
-    for (line, (name, kind)) in lines.iter().zip([("chat", "slack"), ("dc_hook", "generic"), ("hec", "splunk"), ("teams", "ms_teams")]) {
+    for (line, (name, kind)) in
+        lines.iter().zip([("chat", "slack"), ("dc_hook", "generic"), ("hec", "splunk"), ("teams", "ms_teams")])
+    {
         let columns: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(&columns[..3], [name, kind, "delivered"], "{line}");
         assert!(columns[3].ends_with("ms"), "{line}");
@@ -222,7 +235,9 @@ async fn render_prints_the_exact_request_with_secrets_masked() {
         ("teams", vec!["teamssecretsignature"]),
         ("dc_hook", vec!["hook-key-value"]),
     ] {
-        let output = run(&mut lab.command(&["render", "--destination", name, "tests/fixtures/canary-incident.json"]), None).await;
+        let output =
+            run(&mut lab.command(&["render", "--destination", name, "tests/fixtures/canary-incident.json"]), None)
+                .await;
         assert!(output.status.success(), "{name}: {}", text(&output.stderr));
         let stdout = text(&output.stdout);
         assert!(stdout.starts_with("POST http://127.0.0.1:"), "{stdout}");
@@ -233,7 +248,9 @@ async fn render_prints_the_exact_request_with_secrets_masked() {
         let body = stdout.split("\n\n").nth(1).expect("blank line before the body");
         serde_json::from_str::<Value>(body.trim()).expect("body is the JSON that would be sent");
     }
-    let output = run(&mut lab.command(&["render", "--destination", "dc_hook", "tests/fixtures/canary-incident.json"]), None).await;
+    let output =
+        run(&mut lab.command(&["render", "--destination", "dc_hook", "tests/fixtures/canary-incident.json"]), None)
+            .await;
     let stdout = text(&output.stdout);
     assert!(stdout.contains("X-Api-Key: ********") && stdout.contains("webhook-signature: v1,"), "{stdout}");
     // No request was sent by render.

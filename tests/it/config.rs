@@ -131,7 +131,9 @@ auth = { type = "client_secret", secret = "SECRETVALUE_SECRETVALUE_SECRETVALUE_S
 
 #[test]
 fn address_policy_entries_are_checked_and_named() {
-    let text = problems("[delivery]\nallowed_cidrs = [\"10.0.0.0/8\"]\ndenied_cidrs = [\"192.168.0.0/16\", \"10.0.0.0/33\"]\n");
+    let text = problems(
+        "[delivery]\nallowed_cidrs = [\"10.0.0.0/8\"]\ndenied_cidrs = [\"192.168.0.0/16\", \"10.0.0.0/33\"]\n",
+    );
     assert!(text.contains("delivery.denied_cidrs[1]: `10.0.0.0/33` is not a CIDR"), "{text}");
     let config = load_text("[delivery]\ndenied_cidrs = [\"127.0.0.1\", \"fd00::/8\"]\n").expect("valid");
     assert_eq!(config.delivery.denied_cidrs.len(), 2);

@@ -21,8 +21,22 @@ const ITERATIONS: usize = 3_000;
 
 /// Fragments that tend to matter to the parsers under test.
 const TOKENS: [&[u8]; 16] = [
-    b"\n", b"\"", b"{", b"}", b"[", b"]", b":", b",", b"v1,", b"whsec_", b"Basic ", b"Bearer ", b"-9223372036854775808",
-    b"1700000000", b"\"timestamp\":", b"\"client_secret\":",
+    b"\n",
+    b"\"",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b":",
+    b",",
+    b"v1,",
+    b"whsec_",
+    b"Basic ",
+    b"Bearer ",
+    b"-9223372036854775808",
+    b"1700000000",
+    b"\"timestamp\":",
+    b"\"client_secret\":",
 ];
 
 fn iterations() -> usize {
@@ -87,9 +101,12 @@ fn mutate(rng: &mut StdRng, corpus: &[Vec<u8>]) -> Vec<u8> {
 }
 
 fn run(name: &str) {
-    let target: Target = TARGETS.iter().find(|(known, _)| *known == name).map(|(_, target)| *target).expect("known target");
+    let target: Target =
+        TARGETS.iter().find(|(known, _)| *known == name).map(|(_, target)| *target).expect("known target");
     let corpus = corpus(name);
-    let mut rng = StdRng::seed_from_u64(name.bytes().fold(0x5eed_u64, |seed, byte| seed.wrapping_mul(31).wrapping_add(u64::from(byte))));
+    let mut rng = StdRng::seed_from_u64(
+        name.bytes().fold(0x5eed_u64, |seed, byte| seed.wrapping_mul(31).wrapping_add(u64::from(byte))),
+    );
     let inputs = corpus.clone().into_iter().chain((0..iterations()).map(|_| mutate(&mut rng, &corpus)));
     for input in inputs {
         if catch_unwind(AssertUnwindSafe(|| target(&input))).is_err() {
@@ -103,7 +120,8 @@ fn every_target_has_a_cargo_fuzz_binary() {
     let manifest = std::fs::read_to_string(root().join("fuzz/Cargo.toml")).expect("fuzz/Cargo.toml exists");
     for (name, _) in TARGETS {
         assert!(manifest.contains(&format!("name = \"{name}\"")), "{name} is not a [[bin]] of fuzz/Cargo.toml");
-        let source = std::fs::read_to_string(root().join(format!("fuzz/fuzz_targets/{name}.rs"))).expect("target file exists");
+        let source =
+            std::fs::read_to_string(root().join(format!("fuzz/fuzz_targets/{name}.rs"))).expect("target file exists");
         assert!(source.contains(&format!("flockrelay::sources::fuzz::{name}(data)")), "{name}.rs calls another body");
     }
 }

@@ -66,7 +66,8 @@ async fn standard_webhooks_signatures_verify_with_the_reference_crate() {
             let webhook = standardwebhooks::Webhook::new(secret).expect("valid secret");
             webhook.verify(&request.body, &request.headers).expect("signature verifies");
         }
-        let stranger = standardwebhooks::Webhook::new("whsec_c3RyYW5nZXItc2VjcmV0LTAxMjM0NTY3ODk=").expect("valid secret");
+        let stranger =
+            standardwebhooks::Webhook::new("whsec_c3RyYW5nZXItc2VjcmV0LTAxMjM0NTY3ODk=").expect("valid secret");
         assert!(stranger.verify(&request.body, &request.headers).is_err());
         let mut tampered = request.body.to_vec();
         tampered[1] ^= 1;
@@ -94,7 +95,10 @@ async fn basic_bearer_and_client_secret_auth() {
     let bearer = GenericAuth::Bearer { token: Secret::new("tok-abcdef") };
     let client = GenericAuth::ClientSecret { secret: Secret::new("flowingly-secret-1"), field: "client_secret".into() };
     for auth in [basic, bearer, client] {
-        assert_eq!(deliver_once(&generic(&receiver, Some(auth), None), &canary_alert()).await.outcome, Outcome::Delivered);
+        assert_eq!(
+            deliver_once(&generic(&receiver, Some(auth), None), &canary_alert()).await.outcome,
+            Outcome::Delivered
+        );
     }
     let requests = receiver.requests();
     // printf 'relay:p@ss:word' | base64
@@ -116,7 +120,12 @@ async fn every_answer_is_classified_and_redirects_are_not_followed() {
         (Reply::new(408, "slow"), "retry", None, false),
         (Reply::new(425, "too early"), "retry", None, false),
         (Reply::new(429, "slow down").header("retry-after", "120"), "retry", Some(Duration::from_secs(120)), false),
-        (Reply::new(503, "down").header("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT"), "retry", Some(Duration::ZERO), false),
+        (
+            Reply::new(503, "down").header("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT"),
+            "retry",
+            Some(Duration::ZERO),
+            false,
+        ),
         (Reply::new(301, "").header("location", &elsewhere), "failed", None, false),
         (Reply::new(307, "").header("location", &elsewhere), "failed", None, false),
         (Reply::new(400, "bad"), "failed", None, false),

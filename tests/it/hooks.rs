@@ -140,12 +140,13 @@ impl Setup {
 
     /// The relayed alerts (generic JSON bodies), waiting until there are `n`.
     async fn relayed(&self, n: usize) -> Vec<Value> {
-        eventually(DEADLINE, &format!("{n} alert(s) were relayed"), || async { self.receiver.requests().len() >= n }).await;
+        eventually(DEADLINE, &format!("{n} alert(s) were relayed"), || async { self.receiver.requests().len() >= n })
+            .await;
         self.receiver
             .requests()
             .iter()
-        .map(|request| serde_json::from_slice(&request.body).expect("relayed body is JSON"))
-        .collect()
+            .map(|request| serde_json::from_slice(&request.body).expect("relayed body is JSON"))
+            .collect()
     }
 
     /// Messages the relay stored for an alert (through the operator API).
@@ -171,7 +172,9 @@ fn standard_headers(id: &str, timestamp: i64, secrets: &[&str], body: &[u8]) -> 
 }
 
 fn event_body(kind: &str) -> Vec<u8> {
-    json!({"type": kind, "timestamp": "2026-03-14T09:30:00Z", "data": {"code": "qr-42", "scans": 3}}).to_string().into_bytes()
+    json!({"type": kind, "timestamp": "2026-03-14T09:30:00Z", "data": {"code": "qr-42", "scans": 3}})
+        .to_string()
+        .into_bytes()
 }
 
 fn unique_id(prefix: &str) -> String {
@@ -215,7 +218,10 @@ async fn our_signature_verifies_with_the_reference_crate_and_at_the_relay() {
     for (name, value) in &headers {
         map.insert(*name, value.parse().expect("valid header"));
     }
-    standardwebhooks::Webhook::new(OLD_SECRET).expect("valid secret").verify(&body, &map).expect("the reference crate accepts ours");
+    standardwebhooks::Webhook::new(OLD_SECRET)
+        .expect("valid secret")
+        .verify(&body, &map)
+        .expect("the reference crate accepts ours");
 
     let (status, answer) = setup.post("flowcode", &headers, body).await;
     assert_eq!(status, 202, "{answer}");
@@ -242,7 +248,9 @@ async fn the_official_vectors_verify_through_the_source_verifier() {
         headers.insert("webhook-timestamp", vector.timestamp.to_string().parse().expect("valid header"));
         headers.insert("webhook-signature", vector.expected_signature.parse().expect("valid header"));
         let at = chrono::DateTime::from_timestamp(vector.timestamp, 0).expect("valid time");
-        let verified = verifier.verify(&headers, vector.payload.as_bytes(), at).unwrap_or_else(|error| panic!("{}: {error}", vector.name));
+        let verified = verifier
+            .verify(&headers, vector.payload.as_bytes(), at)
+            .unwrap_or_else(|error| panic!("{}: {error}", vector.name));
         assert_eq!(verified.event_id.as_deref(), Some(vector.msg_id.as_str()));
         assert!(verifier.verify(&headers, format!("{} ", vector.payload).as_bytes(), at).is_err(), "{}", vector.name);
     }
@@ -264,7 +272,11 @@ async fn bad_signatures_are_refused_with_401_revealing_nothing_and_counted() {
         ("missing webhook-id", without("webhook-id"), body.clone()),
         ("missing webhook-timestamp", without("webhook-timestamp"), body.clone()),
         ("missing webhook-signature", without("webhook-signature"), body.clone()),
-        ("not a v1 signature", vec![good[0].clone(), good[1].clone(), ("webhook-signature", "v2,abc".into())], body.clone()),
+        (
+            "not a v1 signature",
+            vec![good[0].clone(), good[1].clone(), ("webhook-signature", "v2,abc".into())],
+            body.clone(),
+        ),
         ("no headers at all", Vec::new(), body.clone()),
     ];
     for (case, headers, body) in cases {
@@ -315,7 +327,9 @@ async fn a_duplicate_webhook_id_is_acknowledged_but_relayed_once_even_after_a_re
     let id = unique_id("msg");
     let alert_id = format!("flowcode:{id}");
 
-    let (status, answer) = setup.post("flowcode", &standard_headers(&id, Utc::now().timestamp(), &[NEW_SECRET], &body), body.clone()).await;
+    let (status, answer) = setup
+        .post("flowcode", &standard_headers(&id, Utc::now().timestamp(), &[NEW_SECRET], &body), body.clone())
+        .await;
     assert_eq!((status, answer["duplicate"].clone()), (202, json!(false)), "{answer}");
     setup.relayed(1).await;
 
@@ -338,11 +352,13 @@ async fn oversized_malformed_and_unmappable_bodies_are_4xx_never_5xx() {
     let now = Utc::now().timestamp();
 
     let large = format!("{{\"type\":\"x\",\"data\":{{\"pad\":\"{}\"}}}}", "a".repeat(5000)).into_bytes();
-    let (status, _) = setup.post("flowcode", &standard_headers(&unique_id("msg"), now, &[NEW_SECRET], &large), large).await;
+    let (status, _) =
+        setup.post("flowcode", &standard_headers(&unique_id("msg"), now, &[NEW_SECRET], &large), large).await;
     assert_eq!(status, 413, "past the body limit");
 
     let garbage = b"{\"type\": not json".to_vec();
-    let (status, answer) = setup.post("flowcode", &standard_headers(&unique_id("msg"), now, &[NEW_SECRET], &garbage), garbage).await;
+    let (status, answer) =
+        setup.post("flowcode", &standard_headers(&unique_id("msg"), now, &[NEW_SECRET], &garbage), garbage).await;
     assert_eq!(status, 400, "{answer}");
     assert!(answer["message"].as_str().is_some_and(|message| message.contains("not valid JSON")), "{answer}");
 
@@ -354,7 +370,8 @@ async fn oversized_malformed_and_unmappable_bodies_are_4xx_never_5xx() {
 
     // Random headers and bodies at every source: always an answer below 500.
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed_b0d1);
-    let names = ["webhook-id", "webhook-timestamp", "webhook-signature", "x-flock-signature", "authorization", "content-type"];
+    let names =
+        ["webhook-id", "webhook-timestamp", "webhook-signature", "x-flock-signature", "authorization", "content-type"];
     for source in ["flowcode", "referrals", "flowingly", "flowingly_secret", "console", "lab", "nope", "..%2F"] {
         for _ in 0..15 {
             let mut headers: Vec<(&str, String)> = Vec::new();
@@ -410,7 +427,8 @@ async fn the_flock_example_is_verified_over_the_body_as_sent_and_relayed() {
     let now = Utc::now().timestamp();
     let body = flock_body(now);
     let signature = flock_hmac::sign(FLOCK_SECRET.as_bytes(), body.as_bytes());
-    let (status, _) = setup.post("referrals", &[("X-Flock-Signature", signature.clone())], body.replace("12345", "99999")).await;
+    let (status, _) =
+        setup.post("referrals", &[("X-Flock-Signature", signature.clone())], body.replace("12345", "99999")).await;
     assert_eq!(status, 401, "tampered");
     let (status, answer) = setup.post("referrals", &[("X-Flock-Signature", signature)], body.clone()).await;
     assert_eq!(status, 202, "{answer}");
@@ -422,10 +440,18 @@ async fn the_flock_example_is_verified_over_the_body_as_sent_and_relayed() {
     assert_eq!(relayed[0]["details"]["campaignId"], "campaign_12345");
 
     let stale = flock_body(now - 301);
-    let (status, _) = setup.post("referrals", &[("X-Flock-Signature", flock_hmac::sign(FLOCK_SECRET.as_bytes(), stale.as_bytes()))], stale).await;
+    let (status, _) = setup
+        .post("referrals", &[("X-Flock-Signature", flock_hmac::sign(FLOCK_SECRET.as_bytes(), stale.as_bytes()))], stale)
+        .await;
     assert_eq!(status, 401, "expired payload timestamp");
     let undated = json!({"name": "invitee.accepted"}).to_string();
-    let (status, _) = setup.post("referrals", &[("X-Flock-Signature", flock_hmac::sign(FLOCK_SECRET.as_bytes(), undated.as_bytes()))], undated).await;
+    let (status, _) = setup
+        .post(
+            "referrals",
+            &[("X-Flock-Signature", flock_hmac::sign(FLOCK_SECRET.as_bytes(), undated.as_bytes()))],
+            undated,
+        )
+        .await;
     assert_eq!(status, 400, "authentic but without a timestamp");
 }
 
@@ -434,9 +460,14 @@ async fn basic_client_secret_bearer_and_none_sources() {
     let setup = Setup::start().await;
     let step = json!({"FlowName": "Onboarding", "StepName": "Approve laptop", "Requester": "ana"});
 
-    let (status, _) = setup.post("flowingly", &[("authorization", basic("flowingly", BASIC_PASSWORD))], step.to_string()).await;
+    let (status, _) =
+        setup.post("flowingly", &[("authorization", basic("flowingly", BASIC_PASSWORD))], step.to_string()).await;
     assert_eq!(status, 202);
-    for headers in [vec![("authorization", basic("flowingly", "wrong"))], vec![("authorization", basic("other", BASIC_PASSWORD))], Vec::new()] {
+    for headers in [
+        vec![("authorization", basic("flowingly", "wrong"))],
+        vec![("authorization", basic("other", BASIC_PASSWORD))],
+        Vec::new(),
+    ] {
         let (status, _) = setup.post("flowingly", &headers, step.to_string()).await;
         assert_eq!(status, 401);
     }
@@ -450,9 +481,11 @@ async fn basic_client_secret_bearer_and_none_sources() {
     assert_eq!(status, 401);
 
     let incident = std::fs::read_to_string(root().join("tests/fixtures/canary-incident.json")).expect("fixture");
-    let (status, answer) = setup.post("console", &[("authorization", format!("Bearer {BEARER_TOKEN}"))], incident.clone()).await;
+    let (status, answer) =
+        setup.post("console", &[("authorization", format!("Bearer {BEARER_TOKEN}"))], incident.clone()).await;
     assert_eq!(status, 202, "{answer}");
-    let (status, _) = setup.post("console", &[("authorization", "Bearer canary-bearer-wrong".into())], incident.clone()).await;
+    let (status, _) =
+        setup.post("console", &[("authorization", "Bearer canary-bearer-wrong".into())], incident.clone()).await;
     assert_eq!(status, 401);
 
     let (status, _) = setup.post("lab", &[], json!({"kind": "lab.test", "title": "Unverified"}).to_string()).await;
@@ -466,7 +499,8 @@ async fn basic_client_secret_bearer_and_none_sources() {
     let kinds: Vec<&str> = relayed.iter().filter_map(|alert| alert["kind"].as_str()).collect();
     assert_eq!(kinds.iter().filter(|kind| **kind == "flowingly.step").count(), 2, "{kinds:?}");
     assert!(kinds.contains(&"canary.incident") && kinds.contains(&"lab.test"), "{kinds:?}");
-    let flowingly = relayed.iter().find(|alert| alert["title"] == "Flowingly step Approve laptop in Onboarding").expect("relayed");
+    let flowingly =
+        relayed.iter().find(|alert| alert["title"] == "Flowingly step Approve laptop in Onboarding").expect("relayed");
     assert_eq!(flowingly["details"]["Requester"], "ana");
     for request in setup.receiver.requests() {
         let text = String::from_utf8_lossy(&request.body);
@@ -484,7 +518,10 @@ async fn the_sources_api_lists_without_secrets_adds_and_removes() {
     assert_eq!(status, 200, "{text}");
     assert!(SECRETS.iter().all(|secret| !text.contains(secret)), "a secret is listed: {text}");
     let listed: Value = serde_json::from_str(&text).expect("JSON");
-    let flowcode = listed["sources"].as_array().and_then(|sources| sources.iter().find(|source| source["id"] == "flowcode")).expect("listed");
+    let flowcode = listed["sources"]
+        .as_array()
+        .and_then(|sources| sources.iter().find(|source| source["id"] == "flowcode"))
+        .expect("listed");
     assert_eq!(
         *flowcode,
         json!({"id": "flowcode", "flock_id": "flock:campaigns", "enabled": true, "scheme": "standard_webhooks",
@@ -492,7 +529,8 @@ async fn the_sources_api_lists_without_secrets_adds_and_removes() {
     );
 
     let added_secret = "whsec_YWRkZWQtdGhyb3VnaC10aGUtYXBp";
-    let new_source = json!({"id": "svix", "flock": "flock:campaigns", "scheme": "standard_webhooks", "secrets": [added_secret]});
+    let new_source =
+        json!({"id": "svix", "flock": "flock:campaigns", "scheme": "standard_webhooks", "secrets": [added_secret]});
     let (status, text) = setup.api(reqwest::Method::POST, "/api/v1/sources", Some(new_source.clone())).await;
     assert_eq!(status, 201, "{text}");
     assert!(!text.contains(added_secret), "{text}");
@@ -500,13 +538,21 @@ async fn the_sources_api_lists_without_secrets_adds_and_removes() {
     assert_eq!(status, 409, "the id exists");
 
     let body = event_body("invoice.paid");
-    let (status, answer) = setup.post("svix", &standard_headers(&unique_id("msg"), Utc::now().timestamp(), &[added_secret], &body), body.clone()).await;
+    let (status, answer) = setup
+        .post(
+            "svix",
+            &standard_headers(&unique_id("msg"), Utc::now().timestamp(), &[added_secret], &body),
+            body.clone(),
+        )
+        .await;
     assert_eq!(status, 202, "{answer}");
 
     let invalid = json!({"id": "Bad Id", "flock": "flock:nowhere", "scheme": "standard_webhooks", "secrets": ["whsec_c2Vj", "not-whsec"], "token": "x"});
     let (status, text) = setup.api(reqwest::Method::POST, "/api/v1/sources", Some(invalid)).await;
     assert_eq!(status, 400);
-    for key in ["id: source ids", "flock: unknown flock", "secrets[1]", "token: is not used by scheme standard_webhooks"] {
+    for key in
+        ["id: source ids", "flock: unknown flock", "secrets[1]", "token: is not used by scheme standard_webhooks"]
+    {
         assert!(text.contains(key), "missing `{key}` in {text}");
     }
     let typo = json!({"id": "t", "scheme": "bearer", "token": "tok", "tempalte": "x"});
@@ -522,7 +568,9 @@ async fn the_sources_api_lists_without_secrets_adds_and_removes() {
     assert_eq!(status, 200);
     let (status, _) = setup.api(reqwest::Method::DELETE, "/api/v1/sources/svix", None).await;
     assert_eq!(status, 404);
-    let (status, _) = setup.post("svix", &standard_headers(&unique_id("msg"), Utc::now().timestamp(), &[added_secret], &body), body).await;
+    let (status, _) = setup
+        .post("svix", &standard_headers(&unique_id("msg"), Utc::now().timestamp(), &[added_secret], &body), body)
+        .await;
     assert_eq!(status, 401, "a removed source accepts nothing");
 }
 
@@ -574,7 +622,8 @@ async fn refusals_are_logged_with_their_reason_and_without_secrets() {
     };
     let serving = |lines: &LogLines| {
         lines.snapshot().iter().find_map(|line| {
-            (line["fields"]["message"] == "flockrelay is serving.").then(|| line["fields"]["address"].as_str().map(str::to_owned))?
+            (line["fields"]["message"] == "flockrelay is serving.")
+                .then(|| line["fields"]["address"].as_str().map(str::to_owned))?
         })
     };
     eventually(DEADLINE, "the relay serves", || async { serving(&lines).is_some() }).await;
@@ -592,8 +641,14 @@ async fn refusals_are_logged_with_their_reason_and_without_secrets() {
     let now = Utc::now().timestamp();
     let tampered = standard_headers(&unique_id("msg"), now, &[NEW_SECRET], &event_body("other"));
     assert_eq!(post("flowcode", tampered, body.clone()).await, 401);
-    assert_eq!(post("flowcode", standard_headers(&unique_id("msg"), now - 3600, &[OLD_SECRET], &body), body.clone()).await, 401);
-    assert_eq!(post("flowingly", vec![("authorization", basic("flowingly", "presented-password-42"))], b"{}".to_vec()).await, 401);
+    assert_eq!(
+        post("flowcode", standard_headers(&unique_id("msg"), now - 3600, &[OLD_SECRET], &body), body.clone()).await,
+        401
+    );
+    assert_eq!(
+        post("flowingly", vec![("authorization", basic("flowingly", "presented-password-42"))], b"{}".to_vec()).await,
+        401
+    );
     assert_eq!(post("console", vec![("authorization", "Bearer presented-token-42".into())], b"{}".to_vec()).await, 401);
     let mut with_secret = json!({"StepName": "x", "client_secret": "presented-client-secret-42"});
     assert_eq!(post("flowingly_secret", Vec::new(), with_secret.to_string().into_bytes()).await, 401);
@@ -609,13 +664,22 @@ async fn refusals_are_logged_with_their_reason_and_without_secrets() {
     let mut reasons: Vec<String> = lines
         .snapshot()
         .iter()
-        .filter(|line| line["fields"]["message"].as_str().is_some_and(|message| message.starts_with("Inbound webhook refused")))
+        .filter(|line| {
+            line["fields"]["message"].as_str().is_some_and(|message| message.starts_with("Inbound webhook refused"))
+        })
         .filter_map(|line| line["fields"]["reason"].as_str().map(str::to_owned))
         .collect();
     reasons.sort();
     assert_eq!(
         reasons,
-        ["hook_bad_credentials", "hook_bad_credentials", "hook_bad_credentials", "hook_bad_credentials", "hook_stale_timestamp", "hook_unknown_source"],
+        [
+            "hook_bad_credentials",
+            "hook_bad_credentials",
+            "hook_bad_credentials",
+            "hook_bad_credentials",
+            "hook_stale_timestamp",
+            "hook_unknown_source"
+        ],
         "one log line per refusal, with its reason:\n{all}"
     );
     assert!(all.contains("Inbound webhook accepted."), "{all}");

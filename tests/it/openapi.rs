@@ -53,8 +53,12 @@ async fn every_route_of_the_server_is_in_the_document() {
     for (method, path) in SEED {
         assert!(document["paths"][path][method].is_object(), "seed endpoint {method} {path} is missing");
     }
-    let operations: usize =
-        document["paths"].as_object().expect("paths").values().map(|path| path.as_object().map_or(0, |ops| ops.len())).sum();
+    let operations: usize = document["paths"]
+        .as_object()
+        .expect("paths")
+        .values()
+        .map(|path| path.as_object().map_or(0, |ops| ops.len()))
+        .sum();
     assert_eq!(operations, endpoints.len(), "the document has no operation the table lacks");
 }
 

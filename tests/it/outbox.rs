@@ -39,7 +39,8 @@ async fn every_acknowledged_alert_is_delivered_once_and_recorded(store_url: Opti
         let relay = Arc::clone(&relay);
         clients.spawn(async move {
             for index in (first..ALERTS).step_by(CLIENTS) {
-                let answer = relay.ingest(&json!({"id": format!("alert-{index}"), "kind": "test.alert", "title": "t"})).await;
+                let answer =
+                    relay.ingest(&json!({"id": format!("alert-{index}"), "kind": "test.alert", "title": "t"})).await;
                 assert_eq!(answer.len(), 1);
             }
         });
@@ -75,7 +76,10 @@ async fn sqlite_every_acknowledged_alert_is_delivered_once_and_recorded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_every_acknowledged_alert_is_delivered_once_and_recorded() {
-    let Some(url) = crate::support::stores::postgres_url("outbox::postgres_every_acknowledged_alert_is_delivered_once_and_recorded").await
+    let Some(url) = crate::support::stores::postgres_url(
+        "outbox::postgres_every_acknowledged_alert_is_delivered_once_and_recorded",
+    )
+    .await
     else {
         return;
     };
@@ -103,12 +107,13 @@ async fn postgres_connections_cut_under_the_relay_are_replaced() {
 
     let server = std::env::var(crate::support::stores::PG_URL_VAR).expect("set when a database was made");
     let mut admin = sqlx::PgConnection::connect(&server).await.expect("connects as admin");
-    let cut: Vec<(bool,)> =
-        sqlx::query_as("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()")
-            .bind(&database)
-            .fetch_all(&mut admin)
-            .await
-            .expect("terminates the relay's connections");
+    let cut: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(&database)
+    .fetch_all(&mut admin)
+    .await
+    .expect("terminates the relay's connections");
     assert!(!cut.is_empty(), "the relay held connections");
 
     let mut acknowledged = vec!["before".to_owned()];
@@ -152,7 +157,8 @@ async fn the_same_alerts_from_many_clients_at_once_are_kept_once(store_url: Opti
             for step in 0..IDS {
                 // Each client walks the ids from its own starting point, half of them backwards.
                 let index = if client % 2 == 0 { (client + step) % IDS } else { (client + IDS - step) % IDS };
-                let answer = relay.ingest(&json!({"id": format!("shared-{index}"), "kind": "test.alert", "title": "t"})).await;
+                let answer =
+                    relay.ingest(&json!({"id": format!("shared-{index}"), "kind": "test.alert", "title": "t"})).await;
                 if answer[0]["duplicate"] == json!(false) {
                     fresh += 1;
                 }
@@ -188,7 +194,10 @@ async fn sqlite_the_same_alerts_from_many_clients_at_once_are_kept_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_the_same_alerts_from_many_clients_at_once_are_kept_once() {
-    let Some(url) = crate::support::stores::postgres_url("outbox::postgres_the_same_alerts_from_many_clients_at_once_are_kept_once").await
+    let Some(url) = crate::support::stores::postgres_url(
+        "outbox::postgres_the_same_alerts_from_many_clients_at_once_are_kept_once",
+    )
+    .await
     else {
         return;
     };

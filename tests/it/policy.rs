@@ -19,7 +19,12 @@ fn policy(allowed: &[&str], denied: &[&str]) -> AddressPolicy {
 }
 
 async fn send(url: &str, policy: AddressPolicy) -> Delivery {
-    let settings = GenericSettings { url: url.parse().expect("valid URL"), headers: Default::default(), auth: None, signing: None };
+    let settings = GenericSettings {
+        url: url.parse().expect("valid URL"),
+        headers: Default::default(),
+        auth: None,
+        signing: None,
+    };
     let hook = destination("hook", Channel::Generic(settings));
     let notifier = by_kind(hook.channel.kind());
     let renderer = Renderer::built_in().expect("built-in templates parse");

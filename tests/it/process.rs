@@ -92,12 +92,21 @@ impl Relay {
             .expect("relay answers");
         assert_eq!(response.status(), 202);
         let answer: Value = serde_json::from_str(&response.text().await.expect("body")).expect("JSON");
-        answer["alerts"].as_array().expect("alerts").iter().map(|a| a["alert_id"].as_str().expect("id").to_owned()).collect()
+        answer["alerts"]
+            .as_array()
+            .expect("alerts")
+            .iter()
+            .map(|a| a["alert_id"].as_str().expect("id").to_owned())
+            .collect()
     }
 
     async fn get(&self, client: &reqwest::Client, path: &str) -> Value {
-        let response =
-            client.get(format!("{}{path}", self.url)).header("X-Canary-Auth-Token", TOKEN).send().await.expect("answers");
+        let response = client
+            .get(format!("{}{path}", self.url))
+            .header("X-Canary-Auth-Token", TOKEN)
+            .send()
+            .await
+            .expect("answers");
         serde_json::from_str(&response.text().await.expect("body")).expect("JSON")
     }
 
@@ -107,7 +116,9 @@ impl Relay {
 }
 
 fn batch(first: usize, count: usize) -> Value {
-    Value::Array((first..first + count).map(|n| json!({"kind": "canary.incident", "title": format!("alert {n}")})).collect())
+    Value::Array(
+        (first..first + count).map(|n| json!({"kind": "canary.incident", "title": format!("alert {n}")})).collect(),
+    )
 }
 
 /// Alert id → how many times the sink received it.
@@ -174,7 +185,8 @@ async fn sigterm_stops_the_relay_cleanly() {
     eventually(Duration::from_secs(10), "the send is in flight", || async { !sink.requests().is_empty() }).await;
     let status = Command::new("kill").arg("-TERM").arg(relay.pid()).status().await.expect("kill runs");
     assert!(status.success());
-    let exit = tokio::time::timeout(Duration::from_secs(15), relay.child.wait()).await.expect("exits in time").expect("waits");
+    let exit =
+        tokio::time::timeout(Duration::from_secs(15), relay.child.wait()).await.expect("exits in time").expect("waits");
     assert_eq!(exit.code(), Some(0));
     let log = std::fs::read_dir(dir.path())
         .expect("lists")
@@ -204,7 +216,8 @@ async fn two_relays_on_one_postgres_database_deliver_everything_once() {
         acknowledged.extend(relay.post(&client, &batch(start, 10)).await);
     }
     assert_eq!(acknowledged.len(), ALERTS);
-    eventually(Duration::from_secs(30), "every alert reached the sink", || async { received(&sink).len() >= ALERTS }).await;
+    eventually(Duration::from_secs(30), "every alert reached the sink", || async { received(&sink).len() >= ALERTS })
+        .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let counts = received(&sink);
     let twice: Vec<_> = counts.iter().filter(|(_, count)| **count > 1).collect();
@@ -234,7 +247,10 @@ async fn the_messages_commands_work_on_the_store_directly() {
         flock_id: "flock:default".to_owned(),
         kind: "canary.incident".to_owned(),
         received_at: chrono::Utc::now(),
-        messages: vec![message("msg_failed_1", Some("template broke")), message("msg_failed_2", Some("template broke"))],
+        messages: vec![
+            message("msg_failed_1", Some("template broke")),
+            message("msg_failed_2", Some("template broke")),
+        ],
     };
     store.enqueue(&[alert]).await.expect("enqueues");
 
@@ -246,7 +262,11 @@ async fn the_messages_commands_work_on_the_store_directly() {
             }
         }
         let output = command.arg("--config").arg(&config).arg("messages").args(args).output().expect("runs");
-        (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
     };
     let (code, listed, _) = run(&["list", "--status", "failed"]);
     assert_eq!(code, Some(0));

@@ -66,7 +66,10 @@ fn attempt_times(shown: &Value) -> Vec<DateTime<chrono::Utc>> {
 }
 
 fn attempt_statuses(shown: &Value) -> Vec<Value> {
-    shown["attempts"].as_array().map(|attempts| attempts.iter().map(|a| a["http_status"].clone()).collect()).unwrap_or_default()
+    shown["attempts"]
+        .as_array()
+        .map(|attempts| attempts.iter().map(|a| a["http_status"].clone()).collect())
+        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -86,7 +89,10 @@ async fn an_acknowledged_alert_is_delivered_and_its_attempt_logged() {
     assert_eq!(shown["attempts"][0]["detail"], "ok");
 
     let metrics = relay.client.get(relay.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
-    assert!(metrics.contains(r#"flockrelay_messages_delivered_total{destination="hook",kind="generic"} 1"#), "{metrics}");
+    assert!(
+        metrics.contains(r#"flockrelay_messages_delivered_total{destination="hook",kind="generic"} 1"#),
+        "{metrics}"
+    );
     assert!(metrics.contains("flockrelay_delivery_latency_seconds_count"), "{metrics}");
     relay.stop().await;
 }
@@ -96,7 +102,8 @@ async fn an_array_of_canary_incidents_is_enqueued_in_one_go() {
     let receiver = Receiver::start(Reply::new(200, "ok")).await;
     let flock = "[flocks.\"flock:datacenter\"]\nname = \"Datacenter\"\n";
     let relay = Relay::configured(FAST, &format!("{}{flock}", hook(&receiver))).await;
-    let incident = std::fs::read_to_string(crate::support::root().join("tests/fixtures/canary-incident.json")).expect("fixture");
+    let incident =
+        std::fs::read_to_string(crate::support::root().join("tests/fixtures/canary-incident.json")).expect("fixture");
     let incident: Value = serde_json::from_str(&incident).expect("fixture is JSON");
     let mut second = incident.clone();
     second["IncidentHash"] = json!("another-incident-hash");
@@ -183,9 +190,11 @@ async fn server_errors_are_retried_on_the_schedule_until_delivered() {
     // Lower bounds only: the schedule's waits (200 ms, then 400 ms) were respected.
     assert!((started[1] - started[0]).num_milliseconds() >= 200, "{started:?}");
     assert!((started[2] - started[1]).num_milliseconds() >= 400, "{started:?}");
-    let ids: Vec<_> = receiver.requests().iter().map(|request| request.header("webhook-id").map(str::to_owned)).collect();
+    let ids: Vec<_> =
+        receiver.requests().iter().map(|request| request.header("webhook-id").map(str::to_owned)).collect();
     assert!(ids.windows(2).all(|pair| pair[0] == pair[1]), "the same webhook-id on every attempt: {ids:?}");
-    let stamps: Vec<_> = receiver.requests().iter().map(|request| request.header("webhook-timestamp").map(str::to_owned)).collect();
+    let stamps: Vec<_> =
+        receiver.requests().iter().map(|request| request.header("webhook-timestamp").map(str::to_owned)).collect();
     assert!(stamps.iter().all(Option::is_some));
 }
 
@@ -321,14 +330,22 @@ async fn a_disabled_destination_keeps_its_queue_and_a_deleted_one_cancels_it() {
     wait_for_status(&relay, &alert_id, "delivered").await;
 
     let blocked = Receiver::start(Reply::new(500, "down")).await;
-    let relay = Relay::configured(r#"retry_schedule = ["0s", "1h"]
+    let relay = Relay::configured(
+        r#"retry_schedule = ["0s", "1h"]
 poll_interval = "50ms"
-"#, &hook(&blocked)).await;
+"#,
+        &hook(&blocked),
+    )
+    .await;
     let alert_id = relay.ingest(&alert("pending")).await[0]["alert_id"].as_str().expect("id").to_owned();
     wait_for_requests(&blocked, 1).await;
     relay.outbox.store.set_destination_enabled("hook", false).await.expect("disables");
     relay.outbox.reload().await.expect("reloads");
-    assert_eq!(relay.message_of(&alert_id).await["message"]["status"], "pending", "a disabled destination's queue waits");
+    assert_eq!(
+        relay.message_of(&alert_id).await["message"]["status"],
+        "pending",
+        "a disabled destination's queue waits"
+    );
     assert_eq!(relay.outbox.store.delete_destination("hook").await.expect("deletes"), 1);
     relay.outbox.reload().await.expect("reloads");
     assert_eq!(relay.message_of(&alert_id).await["message"]["status"], "cancelled");
@@ -344,7 +361,11 @@ async fn shutdown_finishes_in_flight_sends_within_the_grace_period() {
     relay.stop().await;
     let filter = flockrelay::store::MessageFilter { alert_id: Some(alert_id), limit: 10, ..Default::default() };
     let messages = store.messages(&filter).await.expect("lists");
-    assert_eq!(messages[0].status, flockrelay::store::MessageStatus::Delivered, "the in-flight send finished and was recorded");
+    assert_eq!(
+        messages[0].status,
+        flockrelay::store::MessageStatus::Delivered,
+        "the in-flight send finished and was recorded"
+    );
 }
 
 #[tokio::test]

@@ -67,7 +67,11 @@ async fn every_answer_is_classified_by_slack_rules() {
     for (label, after, text, disable) in expected {
         let delivery = deliver_once(&destination, &alert).await;
         assert_eq!(delivery.outcome.label(), label, "{text}: {:?}", delivery.outcome);
-        assert!(delivery.outcome.reason().is_some_and(|reason| reason.contains(text)), "{text}: {:?}", delivery.outcome);
+        assert!(
+            delivery.outcome.reason().is_some_and(|reason| reason.contains(text)),
+            "{text}: {:?}",
+            delivery.outcome
+        );
         match delivery.outcome {
             Outcome::Retry { after: got, .. } => assert_eq!(got, after, "{text}"),
             Outcome::Failed { disable_destination, .. } => assert_eq!(disable_destination, disable, "{text}"),

@@ -46,14 +46,14 @@ async fn several_due_events_travel_in_one_request() {
     let notifier = by_kind(destination.channel.kind());
     let mut alerts = [canary_alert(), hostile_alert(), canary_alert()];
     alerts[2].id = "third".into();
-    let payloads: Vec<_> = alerts
-        .iter()
-        .map(|alert| notifier.render(&destination, alert, &renderer, false).expect("renders"))
-        .collect();
+    let payloads: Vec<_> =
+        alerts.iter().map(|alert| notifier.render(&destination, alert, &renderer, false).expect("renders")).collect();
     let batch: Vec<_> = payloads.iter().collect();
     let attempt = AttemptContext { message_id: "batch", now: Utc::now() };
     let request = notifier.request(&destination, &batch, &attempt).expect("request");
-    let delivery = deliver(&HttpSender::new(std::time::Duration::from_secs(5)), &request, |answer| notifier.classify(answer)).await;
+    let delivery =
+        deliver(&HttpSender::new(std::time::Duration::from_secs(5)), &request, |answer| notifier.classify(answer))
+            .await;
     assert_eq!(delivery.outcome, Outcome::Delivered);
     let events = json_stream(&receiver.single().body);
     assert_eq!(events.len(), 3);

@@ -75,7 +75,13 @@ async fn status_of(store: &dyn Store, id: &str) -> MessageStatus {
 }
 
 async fn claim_ids(store: &dyn Store, destination: &str, owner: &str, now: DateTime<Utc>) -> Vec<String> {
-    store.claim(destination, owner, 100, LEASE, now).await.expect("claims").into_iter().map(|message| message.id).collect()
+    store
+        .claim(destination, owner, 100, LEASE, now)
+        .await
+        .expect("claims")
+        .into_iter()
+        .map(|message| message.id)
+        .collect()
 }
 
 async fn a_message_goes_from_pending_to_delivered_with_its_attempts(store: Arc<dyn Store>) {
@@ -95,7 +101,10 @@ async fn a_message_goes_from_pending_to_delivered_with_its_attempts(store: Arc<d
     assert_eq!((message.attempts, message.tries), (1, 1));
     assert!(message.finished_at.is_some());
     assert_eq!(attempts.len(), 1);
-    assert_eq!((attempts[0].number, attempts[0].http_status, attempts[0].outcome.as_str()), (1, Some(200), "delivered"));
+    assert_eq!(
+        (attempts[0].number, attempts[0].http_status, attempts[0].outcome.as_str()),
+        (1, Some(200), "delivered")
+    );
     assert!(claim_ids(&*store, "hook", "worker-2", at(3)).await.is_empty());
 }
 
@@ -130,7 +139,8 @@ async fn a_batch_repeating_an_id_or_key_stores_each_alert_once(store: Arc<dyn St
         ])
         .await
         .expect("enqueues");
-    let seen: Vec<(&str, bool)> = stored.iter().map(|enqueued| (enqueued.alert_id.as_str(), enqueued.duplicate)).collect();
+    let seen: Vec<(&str, bool)> =
+        stored.iter().map(|enqueued| (enqueued.alert_id.as_str(), enqueued.duplicate)).collect();
     assert_eq!(seen, [("a1", false), ("a1", true), ("c", false), ("c", true), ("d", false)]);
     let all = store.messages(&MessageFilter { limit: 100, ..Default::default() }).await.expect("lists");
     assert_eq!(all.len(), 3, "one message per stored alert: {all:?}");
@@ -296,7 +306,9 @@ async fn api_changes_to_a_flock_survive_the_config_file(store: Arc<dyn Store>) {
     let lab = flocks.iter().find(|flock| flock.id == "flock:lab").expect("lab stays");
     assert_eq!(lab, &file[2], "a flock the API never touched still follows the file");
 
-    assert!(matches!(store.set_flock_settings("flock:nope", off).await, Err(StoreError::FlockNotFound(id)) if id == "flock:nope"));
+    assert!(
+        matches!(store.set_flock_settings("flock:nope", off).await, Err(StoreError::FlockNotFound(id)) if id == "flock:nope")
+    );
     assert!(matches!(store.rename_flock("flock:nope", "x").await, Err(StoreError::FlockNotFound(_))));
 }
 
@@ -324,10 +336,13 @@ async fn adding_a_destination_needs_its_flock_and_refuses_duplicates(store: Arc<
         store.add_destination(&same_name, Origin::Api, IfExists::Fail).await,
         Err(StoreError::DuplicateDestination(_))
     ));
-    assert!(matches!(
-        store.add_destination(&same_name, Origin::Api, IfExists::Replace).await,
-        Err(StoreError::DuplicateDestination(_))
-    ), "replacing never takes another destination's name");
+    assert!(
+        matches!(
+            store.add_destination(&same_name, Origin::Api, IfExists::Replace).await,
+            Err(StoreError::DuplicateDestination(_))
+        ),
+        "replacing never takes another destination's name"
+    );
 
     let mut replaced = added.clone();
     replaced.enabled = false;
@@ -379,7 +394,10 @@ async fn listing_filters_and_queue_depths(store: Arc<dyn Store>) {
 
     let depths = store.queue_depths().await.expect("reads");
     assert_eq!(depths.len(), 2);
-    assert_eq!((depths[0].destination_id.as_str(), depths[0].queued, depths[0].oldest_created_at), ("hook", 2, Some(at(0))));
+    assert_eq!(
+        (depths[0].destination_id.as_str(), depths[0].queued, depths[0].oldest_created_at),
+        ("hook", 2, Some(at(0)))
+    );
 }
 
 async fn prune_removes_old_delivered_messages_only(store: Arc<dyn Store>) {
@@ -452,7 +470,10 @@ async fn sources_are_stored_with_their_secrets_and_deleted(store: Arc<dyn Store>
     let flowingly = Source {
         template: Some("flowingly_step".into()),
         enabled: false,
-        ..source("flowingly", Scheme::ClientSecret { secret: Secret::new("shh"), field: None, header: Some("X-Secret".into()) })
+        ..source(
+            "flowingly",
+            Scheme::ClientSecret { secret: Secret::new("shh"), field: None, header: Some("X-Secret".into()) },
+        )
     };
     store.put_source(&flowcode, Origin::Api).await.expect("stores");
     store.put_source(&flowingly, Origin::Config).await.expect("stores");
@@ -478,10 +499,7 @@ async fn config_sources_are_applied_and_what_left_the_file_is_removed(store: Arc
     let bearer = |token: &str| Scheme::Bearer { token: Secret::new(token) };
     store.put_source(&source("from_api", bearer("api")), Origin::Api).await.expect("stores");
     store.put_source(&source("taken_over", bearer("api")), Origin::Api).await.expect("stores");
-    store
-        .apply_config_sources(&[source("old", bearer("a")), source("kept", bearer("b"))])
-        .await
-        .expect("applies");
+    store.apply_config_sources(&[source("old", bearer("a")), source("kept", bearer("b"))]).await.expect("applies");
     let changed = source("kept", bearer("c"));
     store.apply_config_sources(&[changed.clone(), source("taken_over", bearer("file"))]).await.expect("applies again");
     assert_eq!(
@@ -567,10 +585,9 @@ async fn upgrading_keeps_leases_running(url: &str, migrations: [&str; 3]) {
             .expect("records the migration");
     }
     let millis = |time: DateTime<Utc>| time.timestamp_millis();
-    for (id, status, next, lease_owner) in [
-        ("in_flight", "delivering", millis(at(61)), Some("old-worker")),
-        ("queued", "pending", millis(at(0)), None),
-    ] {
+    for (id, status, next, lease_owner) in
+        [("in_flight", "delivering", millis(at(61)), Some("old-worker")), ("queued", "pending", millis(at(0)), None)]
+    {
         sqlx::query(
             "INSERT INTO messages (id, alert_id, destination_id, flock_id, kind, status, body, created_at, \
              next_attempt_at, lease_owner) VALUES ($1, 'a1', 'hook', 'flock:default', 'generic', $2, '{}', $3, $4, $5)",

@@ -9,7 +9,8 @@ use serde_json::Value;
 use crate::support::receiver::{Receiver, Reply};
 use crate::support::{assert_golden, canary_alert, deliver_once, destination, hostile_alert, root};
 
-const WORKFLOW_PATH: &str = "/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sig=s3cretSignatureValue0123456789";
+const WORKFLOW_PATH: &str =
+    "/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sig=s3cretSignatureValue0123456789";
 
 fn teams(receiver: &Receiver, format: TeamsFormat) -> Destination {
     destination(
@@ -21,13 +22,15 @@ fn teams(receiver: &Receiver, format: TeamsFormat) -> Destination {
 /// The vendored Adaptive Card schema, compiled once per test.
 fn adaptive_card_validator() -> jsonschema::Validator {
     let schema_path = root().join("adapters/teams/adaptive-card.schema.json");
-    let schema: Value = serde_json::from_slice(&std::fs::read(&schema_path).expect("schema is vendored")).expect("schema is JSON");
+    let schema: Value =
+        serde_json::from_slice(&std::fs::read(&schema_path).expect("schema is vendored")).expect("schema is JSON");
     jsonschema::validator_for(&schema).expect("schema compiles")
 }
 
 fn assert_valid_card(card: &Value) {
     let validator = adaptive_card_validator();
-    let errors: Vec<String> = validator.iter_errors(card).map(|error| format!("{error} at {}", error.instance_path())).collect();
+    let errors: Vec<String> =
+        validator.iter_errors(card).map(|error| format!("{error} at {}", error.instance_path())).collect();
     assert!(errors.is_empty(), "card violates the Adaptive Card schema: {errors:#?}");
 }
 
@@ -71,7 +74,13 @@ async fn every_answer_is_classified_by_teams_rules() {
         Reply::new(401, "Unauthorized"),
         Reply::new(404, "Workflow not found"),
     ]);
-    let expected = [("retry", "Too many requests"), ("retry", "Bad gateway"), ("failed", "Bad payload"), ("failed", "Unauthorized"), ("failed", "Workflow not found")];
+    let expected = [
+        ("retry", "Too many requests"),
+        ("retry", "Bad gateway"),
+        ("failed", "Bad payload"),
+        ("failed", "Unauthorized"),
+        ("failed", "Workflow not found"),
+    ];
     for (label, text) in expected {
         let delivery = deliver_once(&destination, &canary_alert()).await;
         assert_eq!(delivery.outcome.label(), label, "{text}");

@@ -39,7 +39,8 @@ fn a_directory_overrides_built_ins_by_name_and_adds_new_ones() {
     let generic = by_kind(flockrelay::destination::ChannelKind::Generic);
     let payload = generic.render(&generic_destination(None), &canary_alert(), &renderer, false).expect("renders");
     assert_eq!(payload.body, r#"{"overridden":"SMB Login Attempt on fileserver-canary"}"#);
-    let payload = generic.render(&generic_destination(Some("minimal.json")), &canary_alert(), &renderer, false).expect("renders");
+    let payload =
+        generic.render(&generic_destination(Some("minimal.json")), &canary_alert(), &renderer, false).expect("renders");
     assert_eq!(payload.body, r#"{"only":"3f6c3f2a9b8e4d1c"}"#);
 }
 
@@ -48,7 +49,9 @@ fn a_template_rendering_invalid_json_is_named_with_the_line() {
     let dir = dir_with(&[("broken.json.tera", "{\n  \"a\": 1,\n  \"b\": {{ alert.title }}\n}\n")]);
     let renderer = Renderer::new(Some(dir.path())).expect("parses");
     let generic = by_kind(flockrelay::destination::ChannelKind::Generic);
-    let error = generic.render(&generic_destination(Some("broken.json")), &canary_alert(), &renderer, false).expect_err("invalid JSON");
+    let error = generic
+        .render(&generic_destination(Some("broken.json")), &canary_alert(), &renderer, false)
+        .expect_err("invalid JSON");
     let text = error.to_string();
     assert!(text.contains("broken.json") && text.contains("line 3"), "{text}");
 }
@@ -70,6 +73,8 @@ fn an_unknown_variable_is_a_render_error_naming_the_template() {
     let dir = dir_with(&[("typo.json.tera", r#"{"a": "{{ alert.titel }}"}"#)]);
     let renderer = Renderer::new(Some(dir.path())).expect("parses");
     let generic = by_kind(flockrelay::destination::ChannelKind::Generic);
-    let error = generic.render(&generic_destination(Some("typo.json")), &canary_alert(), &renderer, false).expect_err("unknown variable");
+    let error = generic
+        .render(&generic_destination(Some("typo.json")), &canary_alert(), &renderer, false)
+        .expect_err("unknown variable");
     assert!(error.to_string().contains("typo.json") && error.to_string().contains("titel"), "{error}");
 }

@@ -10,8 +10,7 @@ pub mod payload;
 mod tests;
 
 use super::{
-    json_request, only_payload, AttemptContext, ChannelAnswer, NotifyError, Notifier, OutboundRequest, Outcome,
-    Payload,
+    json_request, only_payload, AttemptContext, ChannelAnswer, Notifier, NotifyError, OutboundRequest, Outcome, Payload,
 };
 use crate::alert::Alert;
 use crate::destination::{Channel, ChannelKind, Destination};
@@ -56,8 +55,10 @@ impl Notifier for Generic {
         payload::apply_headers(&mut request, settings);
         payload::apply_auth(&mut request, settings.auth.as_ref());
         if let Some(signing) = &settings.signing {
-            payload::sign(&mut request, signing, attempt)
-                .map_err(|error| NotifyError::Settings { destination: destination.name.clone(), reason: error.to_string() })?;
+            payload::sign(&mut request, signing, attempt).map_err(|error| NotifyError::Settings {
+                destination: destination.name.clone(),
+                reason: error.to_string(),
+            })?;
         }
         if let Some(password) = settings.url.password() {
             request.redactions.push(password.to_owned());

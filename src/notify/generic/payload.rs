@@ -73,7 +73,11 @@ pub fn with_client_secret(body: &str, auth: Option<&GenericAuth>) -> Result<Vec<
 
 /// Signs the final body: Standard Webhooks headers (the message id as `webhook-id`,
 /// this attempt's time as `webhook-timestamp`) or `X-Flock-Signature`.
-pub fn sign(request: &mut OutboundRequest, signing: &Signing, attempt: &AttemptContext<'_>) -> Result<(), SignatureError> {
+pub fn sign(
+    request: &mut OutboundRequest,
+    signing: &Signing,
+    attempt: &AttemptContext<'_>,
+) -> Result<(), SignatureError> {
     match signing {
         Signing::StandardWebhooks { secrets } => {
             let keys = secrets

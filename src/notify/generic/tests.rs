@@ -10,7 +10,10 @@ use crate::secret::Secret;
 fn settings() -> GenericSettings {
     GenericSettings {
         url: "https://hooks.example/in".parse().expect("valid URL"),
-        headers: BTreeMap::from([("X-Team".to_owned(), Secret::new("soc")), ("Content-Type".to_owned(), Secret::new("application/vnd.alert+json"))]),
+        headers: BTreeMap::from([
+            ("X-Team".to_owned(), Secret::new("soc")),
+            ("Content-Type".to_owned(), Secret::new("application/vnd.alert+json")),
+        ]),
         auth: None,
         signing: None,
     }
@@ -82,7 +85,10 @@ fn answers_are_classified_by_generic_rules() {
         assert!(matches!(super::classify::classify(&answer(status)), Outcome::Retry { .. }), "{status}");
     }
     for status in [301, 302, 307, 400, 401, 403, 404, 409, 422] {
-        assert!(matches!(super::classify::classify(&answer(status)), Outcome::Failed { disable_destination: false, .. }), "{status}");
+        assert!(
+            matches!(super::classify::classify(&answer(status)), Outcome::Failed { disable_destination: false, .. }),
+            "{status}"
+        );
     }
     assert!(matches!(super::classify::classify(&answer(410)), Outcome::Failed { disable_destination: true, .. }));
 }

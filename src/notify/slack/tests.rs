@@ -43,9 +43,13 @@ fn answers_are_classified_by_slack_rules() {
     let answer = |status, body: &str, retry_after| ChannelAnswer { status, body: body.into(), retry_after };
     assert_eq!(super::classify::classify(&answer(200, "ok", None)), Outcome::Delivered);
     let wait = Some(std::time::Duration::from_secs(30));
-    assert!(matches!(super::classify::classify(&answer(429, "rate_limited", wait)), Outcome::Retry { after, .. } if after == wait));
+    assert!(
+        matches!(super::classify::classify(&answer(429, "rate_limited", wait)), Outcome::Retry { after, .. } if after == wait)
+    );
     assert!(matches!(super::classify::classify(&answer(503, "", None)), Outcome::Retry { .. }));
-    for (status, body) in [(400, "invalid_payload"), (400, "invalid_blocks"), (403, "action_prohibited"), (404, "channel_not_found")] {
+    for (status, body) in
+        [(400, "invalid_payload"), (400, "invalid_blocks"), (403, "action_prohibited"), (404, "channel_not_found")]
+    {
         match super::classify::classify(&answer(status, body, None)) {
             Outcome::Failed { reason, disable_destination: false } => assert!(reason.contains(body), "{reason}"),
             other => panic!("{status} {body}: {other:?}"),

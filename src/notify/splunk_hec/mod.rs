@@ -10,7 +10,7 @@ mod tests;
 
 use url::Url;
 
-use super::{AttemptContext, ChannelAnswer, NotifyError, Notifier, OutboundRequest, Outcome, Payload, TlsPolicy};
+use super::{AttemptContext, ChannelAnswer, Notifier, NotifyError, OutboundRequest, Outcome, Payload, TlsPolicy};
 use crate::alert::Alert;
 use crate::destination::{Channel, ChannelKind, Destination};
 use crate::render::Rendered;
@@ -52,19 +52,14 @@ impl Notifier for SplunkHec {
                 reason: format!("a HEC request carries 1 to {MAX_BATCH} events, got {}", batch.len()),
             });
         }
-        let url = event_url(settings).map_err(|reason| NotifyError::Settings {
-            destination: destination.name.clone(),
-            reason,
-        })?;
+        let url = event_url(settings)
+            .map_err(|reason| NotifyError::Settings { destination: destination.name.clone(), reason })?;
         // HEC accepts several event objects concatenated in one body.
         let body = batch.iter().map(|payload| payload.body.as_str()).collect::<Vec<_>>().join("\n");
         let authorization = format!("Splunk {}", settings.token.expose());
         Ok(OutboundRequest {
             url,
-            headers: vec![
-                ("authorization".into(), authorization),
-                ("content-type".into(), "application/json".into()),
-            ],
+            headers: vec![("authorization".into(), authorization), ("content-type".into(), "application/json".into())],
             body: body.into_bytes(),
             tls: TlsPolicy { ca_file: settings.ca_file.clone(), accept_invalid_certs: !settings.verify_tls },
             redactions: vec![settings.token.expose().to_owned()],

@@ -13,8 +13,14 @@ fn settings(host: &str) -> SplunkSettings {
 
 #[test]
 fn event_url_is_built_from_host_and_port() {
-    assert_eq!(event_url(&settings("splunk.example")).map(String::from), Ok("https://splunk.example:8088/services/collector/event".to_owned()));
-    assert_eq!(event_url(&settings("::1")).map(String::from), Ok("https://[::1]:8088/services/collector/event".to_owned()));
+    assert_eq!(
+        event_url(&settings("splunk.example")).map(String::from),
+        Ok("https://splunk.example:8088/services/collector/event".to_owned())
+    );
+    assert_eq!(
+        event_url(&settings("::1")).map(String::from),
+        Ok("https://[::1]:8088/services/collector/event".to_owned())
+    );
     let mut plain = settings("127.0.0.1");
     plain.https = false;
     plain.port = 18088;
@@ -31,10 +37,17 @@ fn envelope_carries_time_in_epoch_seconds_and_settings() {
     settings.index = Some("security".into());
     settings.event_host = Some("relay-01".into());
     settings.source = Some("quote\"d".into());
-    let event: serde_json::Value = serde_json::from_str(&envelope(&settings, &alert, r#"{"a":1}"#)).expect("valid JSON");
-    assert_eq!(event, json!({"time": 1641234567, "host": "relay-01", "source": "quote\"d", "sourcetype": "flockrelay:alert", "index": "security", "event": {"a": 1}}));
+    let event: serde_json::Value =
+        serde_json::from_str(&envelope(&settings, &alert, r#"{"a":1}"#)).expect("valid JSON");
+    assert_eq!(
+        event,
+        json!({"time": 1641234567, "host": "relay-01", "source": "quote\"d", "sourcetype": "flockrelay:alert", "index": "security", "event": {"a": 1}})
+    );
     alert.timestamp = now + chrono::Duration::milliseconds(250);
-    assert_eq!(envelope(&settings, &alert, "null"), r#"{"time":1641234567.250,"host":"relay-01","source":"quote\"d","sourcetype":"flockrelay:alert","index":"security","event":null}"#);
+    assert_eq!(
+        envelope(&settings, &alert, "null"),
+        r#"{"time":1641234567.250,"host":"relay-01","source":"quote\"d","sourcetype":"flockrelay:alert","index":"security","event":null}"#
+    );
 }
 
 #[test]

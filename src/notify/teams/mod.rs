@@ -8,8 +8,8 @@ pub mod payload;
 mod tests;
 
 use super::{
-    json_request, only_payload, to_body, AttemptContext, ChannelAnswer, NotifyError, Notifier, OutboundRequest, Outcome,
-    Payload,
+    json_request, only_payload, to_body, AttemptContext, ChannelAnswer, Notifier, NotifyError, OutboundRequest,
+    Outcome, Payload,
 };
 use crate::alert::Alert;
 use crate::destination::{Channel, ChannelKind, Destination};

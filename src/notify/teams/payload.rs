@@ -10,7 +10,8 @@ use crate::render::filters::truncate_chars;
 pub const MAX_BODY_BYTES: usize = 27 * 1024;
 
 /// Strings never shortened: they are structure, not content.
-const STRUCTURAL_KEYS: [&str; 8] = ["type", "contentType", "$schema", "version", "@type", "@context", "color", "themeColor"];
+const STRUCTURAL_KEYS: [&str; 8] =
+    ["type", "contentType", "$schema", "version", "@type", "@context", "color", "themeColor"];
 
 /// Shrinks `message` until its JSON form is at most `max_bytes`.
 pub fn fit(mut message: Value, max_bytes: usize) -> Result<Value, String> {

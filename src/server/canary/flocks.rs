@@ -22,10 +22,7 @@ const NAME: Param = required("name", "The flock's display name (1 to 100 charact
 /// The flock routes with their descriptions.
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::new(
-            Endpoint::canary(Method::GET, "/api/v1/ping", "Checks the API token.", &[], &[]),
-            ping,
-        ),
+        Route::new(Endpoint::canary(Method::GET, "/api/v1/ping", "Checks the API token.", &[], &[]), ping),
         Route::new(
             Endpoint::canary(
                 Method::POST,

@@ -15,7 +15,10 @@ use axum::http::Method;
 use axum::Json;
 use serde_json::Value;
 
-use super::{add_by_url, current, list_urls, of_kind, remove_by_url, scope, success, test_by_url, webhook_url, webhooks_enabled, Params};
+use super::{
+    add_by_url, current, list_urls, of_kind, remove_by_url, scope, success, test_by_url, webhook_url, webhooks_enabled,
+    Params,
+};
 use crate::config::validate::header_problem;
 use crate::destination::{Channel, ChannelKind};
 use crate::notify::generic::config::{GenericAuth, GenericSettings, MAX_BASIC_LEN, MAX_CLIENT_SECRET_LEN};
@@ -44,12 +47,18 @@ pub fn routes() -> Vec<Route> {
                 &[
                     FLOCK_ID,
                     URL,
-                    optional("headers", "A JSON object of headers, {\"Header-Name\": \"Value\"}; values are write-only."),
+                    optional(
+                        "headers",
+                        "A JSON object of headers, {\"Header-Name\": \"Value\"}; values are write-only.",
+                    ),
                     optional("auth_type", "Extension: basic, bearer or client_secret."),
                     optional("username", "Extension: Basic auth username (at most 100 characters, no `:`)."),
                     optional("password", "Extension: Basic auth password (at most 100 characters); write-only."),
                     optional("token", "Extension: bearer token; write-only."),
-                    optional("client_secret", "Extension: a secret sent in the body as client_secret (at most 250 characters); write-only."),
+                    optional(
+                        "client_secret",
+                        "Extension: a secret sent in the body as client_secret (at most 250 characters); write-only.",
+                    ),
                 ],
                 &[],
             ),
@@ -131,7 +140,10 @@ fn headers(params: &Params) -> Result<BTreeMap<String, Secret>, ApiError> {
             return Err(invalid("headers", format!("{name:?} {reason}")));
         }
         if value.len() > MAX_HEADER_VALUE_LEN {
-            return Err(invalid("headers", format!("the value of {name:?} is longer than {MAX_HEADER_VALUE_LEN} bytes")));
+            return Err(invalid(
+                "headers",
+                format!("the value of {name:?} is longer than {MAX_HEADER_VALUE_LEN} bytes"),
+            ));
         }
         if headers.keys().any(|existing| existing.eq_ignore_ascii_case(&name)) {
             return Err(invalid("headers", format!("{name:?} is given twice")));

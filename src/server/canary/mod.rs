@@ -179,8 +179,8 @@ fn body_pairs(headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, String)>,
 }
 
 fn json_pairs(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
-    let document: Value =
-        serde_json::from_slice(body).map_err(|error| ApiError::BadRequest(format!("body is not valid JSON: {error}")))?;
+    let document: Value = serde_json::from_slice(body)
+        .map_err(|error| ApiError::BadRequest(format!("body is not valid JSON: {error}")))?;
     let Value::Object(object) = document else {
         return Err(ApiError::BadRequest("a JSON body must be an object of parameters".into()));
     };
@@ -271,13 +271,19 @@ pub fn webhook_url(state: &AppState, name: &'static str, text: &str) -> Result<U
     if let Some(reason) = url_problem(&url, state.allow_http) {
         return Err(invalid(reason));
     }
-    state.outbox.sender.policy().check_url(&url).map_err(|refused| invalid(format!("the address policy refuses it: {refused}")))?;
+    state
+        .outbox
+        .sender
+        .policy()
+        .check_url(&url)
+        .map_err(|refused| invalid(format!("the address policy refuses it: {refused}")))?;
     Ok(url)
 }
 
 /// The URL a list or remove parameter names, normalized as stored URLs are.
 pub fn lookup_url(name: &'static str, text: &str) -> Result<Url, ApiError> {
-    Url::parse(text.trim()).map_err(|error| ApiError::InvalidParameter { name, reason: format!("is not a URL ({error})") })
+    Url::parse(text.trim())
+        .map_err(|error| ApiError::InvalidParameter { name, reason: format!("is not a URL ({error})") })
 }
 
 /// A stable destination id for an API-created destination: the kind and a hash
@@ -431,11 +437,8 @@ pub async fn list_urls(
 ) -> Result<Json<Value>, ApiError> {
     let catalogue = current(state).await?;
     let scope = scope(&catalogue, params.flock_id()?)?;
-    let urls: Vec<Value> = of_kind(&catalogue, &scope, kind)
-        .into_iter()
-        .filter_map(url_of)
-        .map(|url| Value::from(url.as_str()))
-        .collect();
+    let urls: Vec<Value> =
+        of_kind(&catalogue, &scope, kind).into_iter().filter_map(url_of).map(|url| Value::from(url.as_str())).collect();
     Ok(success([(field, Value::Array(urls)), ("webhooks_enabled", Value::from(webhooks_enabled(&catalogue, &scope)))]))
 }
 
@@ -461,7 +464,8 @@ mod tests {
 
     #[test]
     fn json_bodies_keep_non_string_values_as_json_text() {
-        let pairs = json_pairs(br#"{"flock_id":"flock:a","port":8088,"headers":{"X-A":"1"},"gone":null}"#).expect("valid");
+        let pairs =
+            json_pairs(br#"{"flock_id":"flock:a","port":8088,"headers":{"X-A":"1"},"gone":null}"#).expect("valid");
         assert_eq!(
             pairs,
             [

@@ -28,7 +28,10 @@ pub fn routes() -> Vec<Route> {
                 &[
                     FLOCK_ID,
                     URL,
-                    optional("format", "Extension: adaptive_card (Workflows, the default) or message_card (legacy connectors)."),
+                    optional(
+                        "format",
+                        "Extension: adaptive_card (Workflows, the default) or message_card (legacy connectors).",
+                    ),
                 ],
                 &[],
             ),

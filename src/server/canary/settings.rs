@@ -114,7 +114,10 @@ async fn disable(State(state): State<AppState>, params: Params) -> Result<Json<V
 async fn use_global(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
     let flock_id = params.flock_id()?;
     if flock_id == GLOBAL {
-        return Err(ApiError::InvalidParameter { name: "flock_id", reason: "the global set cannot follow itself".into() });
+        return Err(ApiError::InvalidParameter {
+            name: "flock_id",
+            reason: "the global set cannot follow itself".into(),
+        });
     }
     let catalogue = current(&state).await?;
     let settings = catalogue.flock_settings(flock_id).ok_or_else(|| ApiError::UnknownFlock(flock_id.to_owned()))?;

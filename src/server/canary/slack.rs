@@ -122,7 +122,8 @@ async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value
         }
         None => None,
     };
-    let settings = SlackSettings { url, channel: label(&params, "channel")?, team: label(&params, "team")?, configuration_url };
+    let settings =
+        SlackSettings { url, channel: label(&params, "channel")?, team: label(&params, "team")?, configuration_url };
     add_by_url(&state, &params, &catalogue, Channel::Slack(settings)).await
 }
 
@@ -161,7 +162,8 @@ async fn remove_webhook(State(state): State<AppState>, params: Params) -> Result
             .into_iter()
             .filter(|destination| match &destination.channel {
                 Channel::Slack(settings) => {
-                    settings.team.as_deref() == Some(team.trim()) && same_channel(settings.channel.as_deref(), channel.trim())
+                    settings.team.as_deref() == Some(team.trim())
+                        && same_channel(settings.channel.as_deref(), channel.trim())
                 }
                 _ => false,
             })

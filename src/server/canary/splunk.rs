@@ -11,7 +11,9 @@ use axum::http::Method;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::{apply, current, new_destination, of_kind, remove, scope, success, test_notification, webhooks_enabled, Params};
+use super::{
+    apply, current, new_destination, of_kind, remove, scope, success, test_notification, webhooks_enabled, Params,
+};
 use crate::destination::{Channel, ChannelKind, Destination};
 use crate::notify::splunk_hec::config::SplunkSettings;
 use crate::notify::splunk_hec::event_url;
@@ -39,7 +41,10 @@ pub fn routes() -> Vec<Route> {
                     required("host", "A domain name or IP address of the Splunk HEC."),
                     required("port", "The port the HEC listens on (1-65535)."),
                     required("token", "The HEC token; write-only (shown masked but for its last 4 characters)."),
-                    optional("https", "Extension: true (default) or false for a plain-HTTP lab HEC (needs delivery.allow_http)."),
+                    optional(
+                        "https",
+                        "Extension: true (default) or false for a plain-HTTP lab HEC (needs delivery.allow_http).",
+                    ),
                     optional("index", "Extension: the index to write to (the token's default when unset)."),
                 ],
                 &[],
@@ -102,7 +107,10 @@ fn settings(state: &AppState, params: &Params) -> Result<SplunkSettings, ApiErro
         .ok_or_else(|| invalid("port", "must be a number from 1 to 65535"))?;
     let token = params.required("token")?;
     if token.chars().count() > MAX_TOKEN_LEN || token.chars().any(|ch| ch.is_control() || ch.is_whitespace()) {
-        return Err(invalid("token", format!("must be at most {MAX_TOKEN_LEN} characters, without spaces or control characters")));
+        return Err(invalid(
+            "token",
+            format!("must be at most {MAX_TOKEN_LEN} characters, without spaces or control characters"),
+        ));
     }
     let mut settings = SplunkSettings::new(host, port, Secret::new(token));
     if let Some(https) = params.flag("https")? {
@@ -172,10 +180,7 @@ async fn show(State(state): State<AppState>, params: Params) -> Result<Json<Valu
         }),
         _ => Value::Null,
     };
-    Ok(success([
-        ("splunk_webhook", webhook),
-        ("webhooks_enabled", Value::from(webhooks_enabled(&catalogue, &scope))),
-    ]))
+    Ok(success([("splunk_webhook", webhook), ("webhooks_enabled", Value::from(webhooks_enabled(&catalogue, &scope)))]))
 }
 
 async fn remove_hec(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {

@@ -69,9 +69,18 @@ mod tests {
         assert_eq!(verifier.verify(&basic("flowingly", "pa:ss"), b"", now), Err(VerifyError::Mismatch));
         assert_eq!(verifier.verify(&basic("Flowingly", "pa:ss word"), b"", now), Err(VerifyError::Mismatch));
         assert_eq!(verifier.verify(&HeaderMap::new(), b"", now), Err(VerifyError::Missing("authorization")));
-        assert_eq!(verifier.verify(&with_authorization("Basic !!!"), b"", now), Err(VerifyError::Malformed("authorization")));
+        assert_eq!(
+            verifier.verify(&with_authorization("Basic !!!"), b"", now),
+            Err(VerifyError::Malformed("authorization"))
+        );
         let no_colon = format!("Basic {}", STANDARD.encode("flowingly"));
-        assert_eq!(verifier.verify(&with_authorization(&no_colon), b"", now), Err(VerifyError::Malformed("authorization")));
-        assert_eq!(verifier.verify(&with_authorization("Bearer abc"), b"", now), Err(VerifyError::Malformed("authorization")));
+        assert_eq!(
+            verifier.verify(&with_authorization(&no_colon), b"", now),
+            Err(VerifyError::Malformed("authorization"))
+        );
+        assert_eq!(
+            verifier.verify(&with_authorization("Bearer abc"), b"", now),
+            Err(VerifyError::Malformed("authorization"))
+        );
     }
 }

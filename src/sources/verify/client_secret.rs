@@ -86,9 +86,18 @@ mod tests {
         assert_eq!(verified.map(|verified| verified.credential_field), Ok(Some("client_secret".into())));
         let wrong = verifier.verify(&HeaderMap::new(), br#"{"client_secret":"shh-012345678"}"#, now);
         assert_eq!(wrong, Err(VerifyError::Mismatch));
-        assert_eq!(verifier.verify(&HeaderMap::new(), br#"{"step":"x"}"#, now), Err(VerifyError::Missing("client secret field")));
-        assert_eq!(verifier.verify(&HeaderMap::new(), b"garbage", now), Err(VerifyError::Missing("client secret field")));
-        assert_eq!(verifier.verify(&HeaderMap::new(), br#"{"client_secret":5}"#, now), Err(VerifyError::Malformed("client secret field")));
+        assert_eq!(
+            verifier.verify(&HeaderMap::new(), br#"{"step":"x"}"#, now),
+            Err(VerifyError::Missing("client secret field"))
+        );
+        assert_eq!(
+            verifier.verify(&HeaderMap::new(), b"garbage", now),
+            Err(VerifyError::Missing("client secret field"))
+        );
+        assert_eq!(
+            verifier.verify(&HeaderMap::new(), br#"{"client_secret":5}"#, now),
+            Err(VerifyError::Malformed("client secret field"))
+        );
     }
 
     #[test]

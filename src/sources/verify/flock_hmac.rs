@@ -97,7 +97,8 @@ mod tests {
     #[test]
     fn the_seed_example_verifies_against_its_secret_at_its_time() {
         let verifier = FlockHmac::new(Secret::new("your_shared_secret"));
-        let verified = verifier.verify(&signed(SEED_SIGNATURE), SEED_BODY.as_bytes(), at(1_641_234_567 + 299)).expect("verifies");
+        let verified =
+            verifier.verify(&signed(SEED_SIGNATURE), SEED_BODY.as_bytes(), at(1_641_234_567 + 299)).expect("verifies");
         assert_eq!(verified.timestamp, Some(1_641_234_567));
         assert_eq!(sign(b"your_shared_secret", SEED_BODY.as_bytes()), SEED_SIGNATURE);
     }
@@ -112,14 +113,18 @@ mod tests {
         assert_eq!(verifier.verify(&signed(SEED_SIGNATURE), tampered.as_bytes(), now), Err(VerifyError::Mismatch));
         let other = FlockHmac::new(Secret::new("another_secret"));
         assert_eq!(other.verify(&signed(SEED_SIGNATURE), SEED_BODY.as_bytes(), now), Err(VerifyError::Mismatch));
-        assert_eq!(verifier.verify(&HeaderMap::new(), SEED_BODY.as_bytes(), now), Err(VerifyError::Missing(SIGNATURE_HEADER)));
+        assert_eq!(
+            verifier.verify(&HeaderMap::new(), SEED_BODY.as_bytes(), now),
+            Err(VerifyError::Missing(SIGNATURE_HEADER))
+        );
         assert_eq!(verifier.verify(&signed("not hex"), SEED_BODY.as_bytes(), now), Err(VerifyError::Mismatch));
     }
 
     #[test]
     fn the_payload_timestamp_must_be_recent_and_present() {
         let verifier = FlockHmac::new(Secret::new("s"));
-        let check = |body: &str, now: i64| verifier.verify(&signed(&sign(b"s", body.as_bytes())), body.as_bytes(), at(now));
+        let check =
+            |body: &str, now: i64| verifier.verify(&signed(&sign(b"s", body.as_bytes())), body.as_bytes(), at(now));
         assert!(check(r#"{"timestamp":1700000000}"#, 1_700_000_300).is_ok());
         assert!(check(r#"{"timestamp":"1700000000"}"#, 1_699_999_700).is_ok());
         assert!(check(r#"{"timestamp":1700000000000}"#, 1_700_000_000).is_ok(), "milliseconds");

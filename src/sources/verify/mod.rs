@@ -19,9 +19,7 @@ use super::{Scheme, Verifier, VerifyError};
 /// The verifier of a scheme. `source_id` only labels log lines.
 pub fn for_scheme(source_id: &str, scheme: &Scheme) -> Box<dyn Verifier> {
     match scheme {
-        Scheme::StandardWebhooks { secrets } => {
-            Box::new(standard_webhooks::StandardWebhooks::new(source_id, secrets))
-        }
+        Scheme::StandardWebhooks { secrets } => Box::new(standard_webhooks::StandardWebhooks::new(source_id, secrets)),
         Scheme::FlockHmac { secret } => Box::new(flock_hmac::FlockHmac::new(secret.clone())),
         Scheme::Basic { username, password } => Box::new(basic::Basic::new(username, password)),
         Scheme::ClientSecret { secret, field, header } => {

@@ -99,12 +99,19 @@ mod tests {
     fn the_reference_vector_verifies_at_its_own_time() {
         // standard-webhooks libraries' shared sign() test vector.
         let verifier = StandardWebhooks::new("t", &[Secret::new(SECRET)]);
-        let headers = headers("msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        let headers =
+            headers("msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
         let verified = verifier.verify(&headers, br#"{"test": 2432232314}"#, at(1_614_265_330)).expect("verifies");
         assert_eq!(verified.event_id.as_deref(), Some("msg_p5jXN8AQM9LWM0D4loKWxJek"));
         assert_eq!(verified.timestamp, Some(1_614_265_330));
-        assert_eq!(verifier.verify(&headers, br#"{"test": 2432232315}"#, at(1_614_265_330)), Err(VerifyError::Mismatch));
-        assert_eq!(verifier.verify(&headers, br#"{"test": 2432232314}"#, at(1_614_265_331 + 300)), Err(VerifyError::Stale));
+        assert_eq!(
+            verifier.verify(&headers, br#"{"test": 2432232315}"#, at(1_614_265_330)),
+            Err(VerifyError::Mismatch)
+        );
+        assert_eq!(
+            verifier.verify(&headers, br#"{"test": 2432232314}"#, at(1_614_265_331 + 300)),
+            Err(VerifyError::Stale)
+        );
     }
 
     #[test]

@@ -73,11 +73,7 @@ impl Receiver {
     pub async fn start(default: Reply) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds loopback");
         let addr = listener.local_addr().expect("has an address");
-        let shared = Shared {
-            recorded: Arc::default(),
-            script: Arc::default(),
-            default,
-        };
+        let shared = Shared { recorded: Arc::default(), script: Arc::default(), default };
         let app = Router::new().fallback(record).with_state(shared.clone());
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("receiver serves");
