@@ -335,8 +335,9 @@ impl SqlStore {
             let count = u64::try_from(count).unwrap_or(u64::MAX);
             counter.fetch_add(count, Ordering::Relaxed).saturating_add(count)
         };
-        let due = add(&self.vacuum.enqueued, enqueued) >= VACUUM_AFTER_ENQUEUED
-            || add(&self.vacuum.finished, finished) >= VACUUM_AFTER_FINISHED;
+        let enqueued = add(&self.vacuum.enqueued, enqueued);
+        let finished = add(&self.vacuum.finished, finished);
+        let due = enqueued >= VACUUM_AFTER_ENQUEUED || finished >= VACUUM_AFTER_FINISHED;
         if !due || self.vacuum.running.swap(true, Ordering::AcqRel) {
             return;
         }
