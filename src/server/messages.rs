@@ -26,16 +26,7 @@ fn operator(
     params: &[Param],
     answer: &'static [(&'static str, &'static str)],
 ) -> Endpoint {
-    Endpoint {
-        method,
-        path,
-        summary,
-        auth: Auth::Token,
-        params: params.to_vec(),
-        answer,
-        success: 200,
-        json_body: None,
-    }
+    Endpoint::new(Auth::Token, method, path, summary, params, answer)
 }
 
 /// The operator routes with their descriptions.

@@ -81,6 +81,18 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// An endpoint answering 200 on success, with no JSON document body.
+    pub fn new(
+        auth: Auth,
+        method: Method,
+        path: &'static str,
+        summary: &'static str,
+        params: &[Param],
+        answer: &'static [(&'static str, &'static str)],
+    ) -> Self {
+        Self { method, path, summary, auth, params: params.to_vec(), answer, success: 200, json_body: None }
+    }
+
     /// A Canary-style endpoint: token from anywhere, 200 on success.
     pub fn canary(
         method: Method,
@@ -89,16 +101,7 @@ impl Endpoint {
         params: &[Param],
         answer: &'static [(&'static str, &'static str)],
     ) -> Self {
-        Self {
-            method,
-            path,
-            summary,
-            auth: Auth::Canary,
-            params: params.to_vec(),
-            answer,
-            success: 200,
-            json_body: None,
-        }
+        Self::new(Auth::Canary, method, path, summary, params, answer)
     }
 }
 

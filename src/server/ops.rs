@@ -11,16 +11,7 @@ use super::openapi::{Auth, Endpoint, Route};
 use super::AppState;
 
 fn open(path: &'static str, summary: &'static str, answer: &'static [(&'static str, &'static str)]) -> Endpoint {
-    Endpoint {
-        method: axum::http::Method::GET,
-        path,
-        summary,
-        auth: Auth::Open,
-        params: Vec::new(),
-        answer,
-        success: 200,
-        json_body: None,
-    }
+    Endpoint::new(Auth::Open, axum::http::Method::GET, path, summary, &[], answer)
 }
 
 /// The operations routes with their descriptions.

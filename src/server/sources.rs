@@ -50,44 +50,44 @@ fn view(record: &SourceRecord) -> Value {
 /// The sources API's routes with their descriptions.
 pub fn routes() -> Vec<Route> {
     use axum::http::Method;
-    let endpoint = |method, path, summary, params: &[Param], answer, success, json_body| Endpoint {
-        method,
-        path,
-        summary,
-        auth: Auth::Token,
-        params: params.to_vec(),
-        answer,
-        success,
-        json_body,
-    };
     let id = Param { name: "id", location: In::Path, required: true, description: "The source id." };
+    let add_source = Endpoint::new(
+        Auth::Token,
+        Method::POST,
+        "/api/v1/sources",
+        "Adds an inbound source: id, flock, scheme with its secrets, optional template.",
+        &[],
+        &[("source", "object")],
+    );
     vec![
         Route::new(
-            endpoint(
+            Endpoint::new(
+                Auth::Token,
                 Method::GET,
                 "/api/v1/sources",
                 "Every inbound source (never its secrets).",
                 &[],
                 &[("sources", "array")],
-                200,
-                None,
             ),
             list,
         ),
         Route::new(
-            endpoint(
-                Method::POST,
-                "/api/v1/sources",
-                "Adds an inbound source: id, flock, scheme with its secrets, optional template.",
-                &[],
-                &[("source", "object")],
-                201,
-                Some("A source object, with the keys of a [sources.<id>] table plus `id`."),
-            ),
+            Endpoint {
+                success: 201,
+                json_body: Some("A source object, with the keys of a [sources.<id>] table plus `id`."),
+                ..add_source
+            },
             add,
         ),
         Route::new(
-            endpoint(Method::DELETE, "/api/v1/sources/{id}", "Removes an inbound source.", &[id], &[], 200, None),
+            Endpoint::new(
+                Auth::Token,
+                Method::DELETE,
+                "/api/v1/sources/{id}",
+                "Removes an inbound source.",
+                &[id],
+                &[],
+            ),
             remove,
         ),
     ]
