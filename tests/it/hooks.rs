@@ -230,18 +230,7 @@ async fn our_signature_verifies_with_the_reference_crate_and_at_the_relay() {
 
 #[tokio::test]
 async fn the_official_vectors_verify_through_the_source_verifier() {
-    #[derive(serde::Deserialize)]
-    struct Vector {
-        name: String,
-        secret: String,
-        msg_id: String,
-        timestamp: i64,
-        payload: String,
-        expected_signature: String,
-    }
-    let bytes = std::fs::read(root().join("adapters/generic/standard-webhooks-vectors.json")).expect("vectors exist");
-    let vectors: Vec<Vector> = serde_json::from_slice(&bytes).expect("vectors parse");
-    for vector in vectors {
+    for vector in crate::support::standard_webhooks_vectors() {
         let verifier = StandardWebhooks::new("vectors", &[flockrelay::secret::Secret::new(vector.secret.clone())]);
         let mut headers = axum::http::HeaderMap::new();
         headers.insert("webhook-id", vector.msg_id.parse().expect("valid header"));

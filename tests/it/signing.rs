@@ -3,31 +3,12 @@
 
 use flockrelay::signing::standard_webhooks::{signature_header, verify, SigningKey};
 use flockrelay::signing::SignatureError;
-use serde::Deserialize;
 
-use crate::support::root;
-
-#[derive(Deserialize)]
-struct Vector {
-    name: String,
-    secret: String,
-    msg_id: String,
-    timestamp: i64,
-    payload: String,
-    expected_signature: String,
-}
-
-fn vectors() -> Vec<Vector> {
-    let path = root().join("adapters/generic/standard-webhooks-vectors.json");
-    let bytes = std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-    let vectors: Vec<Vector> = serde_json::from_slice(&bytes).expect("vectors file is a JSON list");
-    assert!(!vectors.is_empty());
-    vectors
-}
+use crate::support::standard_webhooks_vectors;
 
 #[test]
 fn our_signatures_match_the_reference_vectors() {
-    for vector in vectors() {
+    for vector in standard_webhooks_vectors() {
         let key = SigningKey::from_secret(&vector.secret).expect("valid secret");
         let signature =
             signature_header(std::slice::from_ref(&key), &vector.msg_id, vector.timestamp, vector.payload.as_bytes());
@@ -52,7 +33,7 @@ fn our_signatures_match_the_reference_vectors() {
 #[test]
 fn the_reference_crate_and_ours_agree_both_ways() {
     let now = chrono::Utc::now().timestamp();
-    for vector in vectors() {
+    for vector in standard_webhooks_vectors() {
         let reference = standardwebhooks::Webhook::new(&vector.secret).expect("valid secret");
         let ours = SigningKey::from_secret(&vector.secret).expect("valid secret");
         let theirs = reference.sign(&vector.msg_id, now, vector.payload.as_bytes()).expect("signs");

@@ -18,6 +18,26 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// One Standard Webhooks reference vector (adapters/generic/standard-webhooks-vectors.json).
+#[derive(serde::Deserialize)]
+pub struct Vector {
+    pub name: String,
+    pub secret: String,
+    pub msg_id: String,
+    pub timestamp: i64,
+    pub payload: String,
+    pub expected_signature: String,
+}
+
+/// The Standard Webhooks reference vectors (never empty).
+pub fn standard_webhooks_vectors() -> Vec<Vector> {
+    let path = root().join("adapters/generic/standard-webhooks-vectors.json");
+    let bytes = std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    let vectors: Vec<Vector> = serde_json::from_slice(&bytes).expect("vectors file is a JSON list");
+    assert!(!vectors.is_empty());
+    vectors
+}
+
 /// The Canary console incident every golden file is rendered from.
 pub fn canary_alert() -> Alert {
     let bytes = std::fs::read(root().join("tests/fixtures/canary-incident.json")).expect("fixture exists");
