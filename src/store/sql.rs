@@ -245,6 +245,16 @@ fn time(millis: i64, table: &'static str) -> Result<DateTime<Utc>, StoreError> {
         .ok_or_else(|| StoreError::Corrupt { table, reason: format!("time {millis} out of range") })
 }
 
+/// `Ok` when the statement changed a row, else the error `missing` makes (the
+/// row it was meant for does not exist).
+fn found(result: &sqlx::any::AnyQueryResult, missing: impl FnOnce() -> StoreError) -> Result<(), StoreError> {
+    if result.rows_affected() == 0 {
+        Err(missing())
+    } else {
+        Ok(())
+    }
+}
+
 fn flag(value: bool) -> i64 {
     i64::from(value)
 }
@@ -653,9 +663,7 @@ impl Store for SqlStore {
     async fn delete_flock(&self, id: &str) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
         let deleted = sqlx::query("DELETE FROM flocks WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        if deleted.rows_affected() == 0 {
-            return Err(StoreError::FlockNotFound(id.to_owned()));
-        }
+        found(&deleted, || StoreError::FlockNotFound(id.to_owned()))?;
         let ids: Vec<String> = sqlx::query("SELECT id FROM destinations WHERE scope = $1")
             .bind(id)
             .fetch_all(&mut *tx)
@@ -681,9 +689,7 @@ impl Store for SqlStore {
                 .bind(id)
                 .execute(&self.write)
                 .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::FlockNotFound(id.to_owned()));
-        }
+        found(&updated, || StoreError::FlockNotFound(id.to_owned()))?;
         Ok(())
     }
 
@@ -695,9 +701,7 @@ impl Store for SqlStore {
             .bind(id)
             .execute(&self.write)
             .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::FlockNotFound(id.to_owned()));
-        }
+        found(&updated, || StoreError::FlockNotFound(id.to_owned()))?;
         Ok(())
     }
 
@@ -734,9 +738,7 @@ impl Store for SqlStore {
     async fn delete_destination(&self, id: &str) -> Result<u64, StoreError> {
         let mut tx = self.write.begin().await?;
         let deleted = sqlx::query("DELETE FROM destinations WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        if deleted.rows_affected() == 0 {
-            return Err(StoreError::DestinationNotFound(id.to_owned()));
-        }
+        found(&deleted, || StoreError::DestinationNotFound(id.to_owned()))?;
         let cancelled = Self::cancel_messages_of(id).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
         Ok(cancelled)
@@ -848,9 +850,7 @@ impl Store for SqlStore {
 
     async fn delete_source(&self, id: &str) -> Result<(), StoreError> {
         let deleted = sqlx::query("DELETE FROM sources WHERE id = $1").bind(id).execute(&self.write).await?;
-        if deleted.rows_affected() == 0 {
-            return Err(StoreError::SourceNotFound(id.to_owned()));
-        }
+        found(&deleted, || StoreError::SourceNotFound(id.to_owned()))?;
         Ok(())
     }
 
