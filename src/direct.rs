@@ -59,7 +59,7 @@ impl Report {
                 let outcome = match &delivery.outcome {
                     Outcome::Delivered if self.mode == Mode::Checked => "healthy",
                     Outcome::Retry { .. } => "failed (retryable)",
-                    Outcome::Paused { .. } => "refused (whole)",
+                    Outcome::Paused { .. } => "failed (refused)",
                     other => other.label(),
                 };
                 let latency = format_latency(delivery.latency);
