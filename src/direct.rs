@@ -1,6 +1,8 @@
 //! Direct delivery: an alert rendered and sent to destinations now, without the
-//! outbox and without retries. `flockrelay test` and `flockrelay send` use it; the
-//! result of every destination is reported, none is hidden.
+//! outbox and without retries (an acceptance is still waited on until
+//! acknowledged, for a HEC with `ack = true`). `flockrelay test` and `flockrelay
+//! send` use it, and `flockrelay test --health` checks destinations without
+//! sending; the result of every destination is reported, none is hidden.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,9 +12,21 @@ use tokio::task::JoinSet;
 
 use crate::alert::Alert;
 use crate::destination::{ChannelKind, Destination};
-use crate::notify::http::{deliver, Delivery, HttpSender};
+use crate::notify::ack::settle;
+use crate::notify::http::{check, deliver, Delivery, HttpSender};
 use crate::notify::{by_kind, AttemptContext, NotifyError, Outcome};
 use crate::render::Renderer;
+
+/// What was done at one destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A notification was sent.
+    Sent,
+    /// Its health was checked; nothing was sent.
+    Checked,
+    /// Nothing was done: the channel has no health check.
+    Skipped,
+}
 
 /// What happened at one destination.
 #[derive(Debug)]
@@ -21,21 +35,31 @@ pub struct Report {
     pub kind: ChannelKind,
     /// The attempt, or why no request could be made.
     pub result: Result<Delivery, NotifyError>,
+    pub mode: Mode,
 }
 
 impl Report {
+    /// Delivered (or healthy); a skipped destination is no failure.
     pub fn delivered(&self) -> bool {
-        matches!(&self.result, Ok(Delivery { outcome: Outcome::Delivered, .. }))
+        self.mode == Mode::Skipped || matches!(&self.result, Ok(Delivery { outcome: Outcome::Delivered, .. }))
     }
 
     /// One line: name, kind, outcome, latency, the channel's error.
     pub fn line(&self, name_width: usize) -> String {
         let name = &self.destination;
         let kind = self.kind.as_str();
+        if self.mode == Mode::Skipped {
+            return format!(
+                "{name:<name_width$}  {kind:<8}  {:<18}  {:>8}  no health check for this channel (run without --health to send a test notification)",
+                "skipped", "-"
+            );
+        }
         match &self.result {
             Ok(delivery) => {
                 let outcome = match &delivery.outcome {
+                    Outcome::Delivered if self.mode == Mode::Checked => "healthy",
                     Outcome::Retry { .. } => "failed (retryable)",
+                    Outcome::Paused { .. } => "failed (refused)",
                     other => other.label(),
                 };
                 let latency = format_latency(delivery.latency);
@@ -70,12 +94,55 @@ pub async fn send_now(
             let message_id = format!("msg_{}", uuid::Uuid::now_v7().simple());
             let attempt = AttemptContext { message_id: &message_id, now: Utc::now() };
             let result = match payload.and_then(|payload| notifier.request(&destination, &[&payload], &attempt)) {
-                Ok(request) => Ok(deliver(&sender, &request, |answer| notifier.classify(answer)).await),
+                Ok(request) => {
+                    let delivery = deliver(&sender, &request, |answer| notifier.classify(answer)).await;
+                    Ok(settle(&sender, notifier, &destination, delivery).await)
+                }
                 Err(error) => Err(error),
             };
-            (index, Report { destination: destination.name.clone(), kind: destination.channel.kind(), result })
+            let report = Report {
+                destination: destination.name.clone(),
+                kind: destination.channel.kind(),
+                result,
+                mode: Mode::Sent,
+            };
+            (index, report)
         });
     }
+    collect(tasks, count).await
+}
+
+/// Checks each destination's health without sending anything (Splunk HEC's
+/// health endpoint, with the token); destinations whose channel has no such
+/// check are reported as skipped. Reports come back in the order of `destinations`.
+pub async fn check_now(destinations: Vec<Destination>, sender: Arc<HttpSender>) -> Vec<Report> {
+    let mut tasks = JoinSet::new();
+    let count = destinations.len();
+    for (index, destination) in destinations.into_iter().enumerate() {
+        let sender = Arc::clone(&sender);
+        tasks.spawn(async move {
+            let notifier = by_kind(destination.channel.kind());
+            let (result, mode) = match notifier.health_request(&destination) {
+                Some(Ok(request)) => {
+                    (Ok(check(&sender, &request, |answer| notifier.classify_health(answer)).await), Mode::Checked)
+                }
+                Some(Err(error)) => (Err(error), Mode::Checked),
+                None => (
+                    Err(NotifyError::Settings {
+                        destination: destination.name.clone(),
+                        reason: "no health check for this channel".into(),
+                    }),
+                    Mode::Skipped,
+                ),
+            };
+            (index, Report { destination: destination.name.clone(), kind: destination.channel.kind(), result, mode })
+        });
+    }
+    collect(tasks, count).await
+}
+
+/// The reports of `tasks`, in their index order.
+async fn collect(mut tasks: JoinSet<(usize, Report)>, count: usize) -> Vec<Report> {
     let mut reports: Vec<Option<Report>> = (0..count).map(|_| None).collect();
     while let Some(joined) = tasks.join_next().await {
         match joined {

@@ -41,6 +41,12 @@ pub struct QueueLabels {
     pub destination: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PauseLabels {
+    pub destination: String,
+    pub cause: String,
+}
+
 type Seconds = Family<KindLabels, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -62,6 +68,9 @@ pub struct Metrics {
     /// One HTTP attempt.
     pub attempt_duration: Seconds,
     pub breaker_open: Family<QueueLabels, Gauge>,
+    /// 1 while a destination is paused because it refused as a whole, labelled
+    /// with the cause (`hec_code_4`, `http_401`, `slack_no_service`).
+    pub destination_paused: Family<PauseLabels, Gauge>,
     queue_depth: Family<QueueLabels, Gauge>,
     oldest_pending: Family<QueueLabels, Gauge<f64, AtomicU64>>,
 }
@@ -91,6 +100,7 @@ impl Metrics {
             delivery_latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
             attempt_duration: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
             breaker_open: Family::default(),
+            destination_paused: Family::default(),
             queue_depth: Family::default(),
             oldest_pending: Family::default(),
             registry: Registry::default(),
@@ -111,6 +121,11 @@ impl Metrics {
             "breaker_open",
             "1 while a destination is paused by its circuit breaker",
             metrics.breaker_open.clone(),
+        );
+        registry.register(
+            "destination_paused",
+            "1 while a destination is paused because its channel refused it as a whole (revoked token, removed webhook)",
+            metrics.destination_paused.clone(),
         );
         registry.register("queue_depth", "Messages pending or being delivered", metrics.queue_depth.clone());
         registry.register(

@@ -56,6 +56,11 @@ pub enum Command {
         /// Only this destination (even if disabled).
         #[arg(long, short)]
         destination: Option<String>,
+        /// Check instead of sending: a Splunk HEC's /services/collector/health
+        /// (token included), so nothing is written into the index. Channels
+        /// without a health check are skipped.
+        #[arg(long)]
+        health: bool,
     },
     /// Deliver one alert now to the destinations its flock resolves to (no server).
     Send {
@@ -84,9 +89,9 @@ pub fn run() -> anyhow::Result<i32> {
             let (config, renderer) = load(&cli)?;
             render::run(&config, &renderer, destination, alert.as_deref())
         }
-        Command::Test { flock, destination } => {
+        Command::Test { flock, destination, health } => {
             let (config, renderer) = load(&cli)?;
-            runtime()?.block_on(test::run(&config, &renderer, flock.as_deref(), destination.as_deref()))
+            runtime()?.block_on(test::run(&config, &renderer, flock.as_deref(), destination.as_deref(), *health))
         }
         Command::Send { flock, alert } => {
             let (config, renderer) = load(&cli)?;

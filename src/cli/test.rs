@@ -1,5 +1,6 @@
-//! `flockrelay test`: a test notification through every resolved destination now,
-//! one line per destination; non-zero exit if any did not deliver.
+//! `flockrelay test`: a test notification through every resolved destination now
+//! (or, with `--health`, a health check that sends nothing), one line per
+//! destination; non-zero exit if any did not deliver.
 
 use std::sync::Arc;
 
@@ -9,14 +10,20 @@ use chrono::Utc;
 use crate::alert::Alert;
 use crate::config::Config;
 use crate::destination::Destination;
-use crate::direct::{send_now, Report};
+use crate::direct::{check_now, send_now, Report};
 use crate::flock::{Scope, DEFAULT_FLOCK, GLOBAL};
 use crate::notify::http::HttpSender;
 use crate::notify::policy::AddressPolicy;
 use crate::render::Renderer;
 use crate::routing::resolve_all;
 
-pub async fn run(config: &Config, renderer: &Renderer, flock: Option<&str>, name: Option<&str>) -> anyhow::Result<i32> {
+pub async fn run(
+    config: &Config,
+    renderer: &Renderer,
+    flock: Option<&str>,
+    name: Option<&str>,
+    health: bool,
+) -> anyhow::Result<i32> {
     let all = config.destinations();
     let selected: Vec<Destination> = match (flock, name) {
         (_, Some(name)) => match all.iter().find(|destination| destination.name == name) {
@@ -52,7 +59,11 @@ pub async fn run(config: &Config, renderer: &Renderer, flock: Option<&str>, name
     let policy = AddressPolicy::new(&config.delivery.allowed_cidrs, &config.delivery.denied_cidrs)
         .map_err(anyhow::Error::msg)?;
     let sender = Arc::new(HttpSender::with_policy(config.delivery.timeout.0, policy));
-    let reports = send_now(selected, &alert, renderer, sender, true).await;
+    let reports = if health {
+        check_now(selected, sender).await
+    } else {
+        send_now(selected, &alert, renderer, sender, true).await
+    };
     Ok(print_reports(&reports))
 }
 

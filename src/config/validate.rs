@@ -352,6 +352,9 @@ fn splunk_problems(key: &str, splunk: &SplunkSettings, allow_http: bool, problem
     if !splunk.https && !allow_http {
         problems.add(&format!("{key}.https"), "plain HTTP to a HEC needs delivery.allow_http = true");
     }
+    for (field, reason) in splunk.delivery_problems() {
+        problems.add(&format!("{key}.{field}"), reason);
+    }
     if let Some(path) = &splunk.ca_file {
         if !splunk.https {
             problems.add(&format!("{key}.ca_file"), "only applies with https = true");

@@ -96,12 +96,25 @@ impl HttpSender {
         Ok(client)
     }
 
-    /// Sends one request and reads (the start of) the answer.
+    /// Sends one request (POST) and reads (the start of) the answer.
     pub async fn send(&self, request: &OutboundRequest) -> Result<ChannelAnswer, NotifyError> {
+        self.exchange(reqwest::Method::POST, request).await
+    }
+
+    /// As [`HttpSender::send`] with GET (and no body): a health check.
+    pub async fn get(&self, request: &OutboundRequest) -> Result<ChannelAnswer, NotifyError> {
+        self.exchange(reqwest::Method::GET, request).await
+    }
+
+    async fn exchange(&self, method: reqwest::Method, request: &OutboundRequest) -> Result<ChannelAnswer, NotifyError> {
         // IP literals skip the resolver, so they are checked here.
         self.policy.check_url(&request.url).map_err(|refused| NotifyError::Refused(refused.to_string()))?;
         let client = self.client(&request.tls)?;
-        let mut builder = client.post(request.url.clone()).body(request.body.clone());
+        let get = method == reqwest::Method::GET;
+        let mut builder = client.request(method, request.url.clone());
+        if !get {
+            builder = builder.body(request.body.clone());
+        }
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
@@ -156,7 +169,25 @@ pub async fn deliver(
     classify: impl Fn(&ChannelAnswer) -> Outcome,
 ) -> Delivery {
     let started = Instant::now();
-    match sender.send(request).await {
+    conclude(sender.send(request).await, started, classify)
+}
+
+/// As [`deliver`] for a health check (GET): delivered means healthy.
+pub async fn check(
+    sender: &HttpSender,
+    request: &OutboundRequest,
+    classify: impl Fn(&ChannelAnswer) -> Outcome,
+) -> Delivery {
+    let started = Instant::now();
+    conclude(sender.get(request).await, started, classify)
+}
+
+fn conclude(
+    sent: Result<ChannelAnswer, NotifyError>,
+    started: Instant,
+    classify: impl Fn(&ChannelAnswer) -> Outcome,
+) -> Delivery {
+    match sent {
         Ok(answer) => Delivery {
             outcome: classify(&answer),
             status: Some(answer.status),

@@ -6,6 +6,7 @@
 //! answer into an [`Outcome`] using that channel's rules. Sending itself is shared
 //! ([`http::HttpSender`]), so a request can be previewed without a network.
 
+pub mod ack;
 pub mod generic;
 pub mod http;
 pub mod policy;
@@ -106,11 +107,27 @@ pub struct ChannelAnswer {
 pub enum Outcome {
     /// The channel accepted it.
     Delivered,
+    /// The channel took the request and will say later whether it really
+    /// delivered it, under this acknowledgement id (Splunk HEC indexer
+    /// acknowledgement). Delivered once acknowledged when the destination waits
+    /// for acknowledgements ([`Notifier::acknowledgement`]); delivered at once
+    /// when it does not.
+    Accepted { ack_id: u64 },
     /// Try again later; `after` is the channel's `Retry-After`, if any.
     Retry { after: Option<Duration>, reason: String },
     /// It will never succeed as it is; `disable_destination` asks for the endpoint
     /// to be disabled (HTTP 410 Gone).
     Failed { reason: String, disable_destination: bool },
+    /// The destination as a whole refused (credentials revoked or invalid, the
+    /// webhook removed, the channel gone): every message would get the same
+    /// answer. The destination is paused (its breaker opens with this reason)
+    /// and the message stays queued, without the attempt counting against its
+    /// retry schedule. `cause` is a short, fixed code for metrics
+    /// (`hec_code_4`, `http_401`, `slack_no_service`).
+    Paused { cause: String, reason: String },
+    /// The request was too large for the channel (HTTP 413): a batch is split
+    /// and its halves sent again; a single payload fails with this reason.
+    TooLarge { reason: String },
 }
 
 impl Outcome {
@@ -122,20 +139,39 @@ impl Outcome {
         Self::Failed { reason: reason.into(), disable_destination: false }
     }
 
-    /// Short name for logs and CLI output.
+    pub fn paused(cause: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Paused { cause: cause.into(), reason: reason.into() }
+    }
+
+    /// Short name for logs and CLI output (and the attempt log).
     pub fn label(&self) -> &'static str {
         match self {
             Self::Delivered => "delivered",
+            Self::Accepted { .. } => "accepted",
             Self::Retry { .. } => "retry",
-            Self::Failed { .. } => "failed",
+            Self::Failed { .. } | Self::TooLarge { .. } => "failed",
+            Self::Paused { .. } => "paused",
         }
     }
 
     /// The channel's explanation, if it gave one.
     pub fn reason(&self) -> Option<&str> {
         match self {
-            Self::Delivered => None,
-            Self::Retry { reason, .. } | Self::Failed { reason, .. } => Some(reason),
+            Self::Delivered | Self::Accepted { .. } => None,
+            Self::Retry { reason, .. }
+            | Self::Failed { reason, .. }
+            | Self::Paused { reason, .. }
+            | Self::TooLarge { reason } => Some(reason),
+        }
+    }
+
+    /// The outcome of a payload sent on its own: too large is final then.
+    pub fn alone(self) -> Self {
+        match self {
+            Self::TooLarge { reason } => {
+                Self::failed(format!("the payload alone is larger than the destination accepts ({reason})"))
+            }
+            other => other,
         }
     }
 }
@@ -188,6 +224,43 @@ pub trait Notifier: Send + Sync {
     /// How many payloads one request may carry.
     fn max_batch(&self) -> usize {
         1
+    }
+
+    /// The most bytes of payloads one batched request may carry (a single
+    /// payload is always sent, whatever its size). `None`: no byte cap.
+    fn max_batch_bytes(&self, _destination: &Destination) -> Option<usize> {
+        None
+    }
+
+    /// How the destination confirms delivery after accepting a request, when
+    /// it does ([`Outcome::Accepted`]); `None`: an accepted request is delivered.
+    fn acknowledgement(&self, _destination: &Destination) -> Option<ack::AckPolicy> {
+        None
+    }
+
+    /// The request asking whether these acknowledgement ids are confirmed.
+    fn ack_request(&self, destination: &Destination, _ids: &[u64]) -> Result<OutboundRequest, NotifyError> {
+        Err(NotifyError::Settings {
+            destination: destination.name.clone(),
+            reason: "this channel has no delivery acknowledgement".into(),
+        })
+    }
+
+    /// Reads the answer to an acknowledgement query.
+    fn classify_ack(&self, answer: &ChannelAnswer) -> ack::AckAnswer {
+        ack::AckAnswer::Refused(Outcome::retry(None, status_and_body(answer)))
+    }
+
+    /// A request that checks the destination without delivering anything
+    /// (Splunk HEC's health endpoint, `flockrelay test --health`); `None`
+    /// when the channel has no such check.
+    fn health_request(&self, _destination: &Destination) -> Option<Result<OutboundRequest, NotifyError>> {
+        None
+    }
+
+    /// Classifies the answer to [`Notifier::health_request`]: delivered means healthy.
+    fn classify_health(&self, answer: &ChannelAnswer) -> Outcome {
+        classify_http(answer, status_and_body)
     }
 
     /// Renders an alert for a destination into the payload that is stored and sent.

@@ -7,10 +7,12 @@
 //! - [`worker`] — claim, rate-limit, send, classify, record.
 //! - [`retry`] — the retry rule.
 //! - [`breaker`] — the per-destination circuit breaker.
+//! - [`settle`] — batches, 413 splitting and acknowledgement waits, for the worker.
 
 pub mod breaker;
 pub mod ingest;
 pub mod retry;
+pub mod settle;
 pub mod worker;
 
 use std::collections::HashMap;

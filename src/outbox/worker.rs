@@ -6,10 +6,17 @@
 //! next starts and before the worker stops), so the store's round trips do not
 //! hold up sending.
 //!
+//! An answer refusing the destination as a whole (a revoked token, a removed
+//! webhook) ends the round: the breaker pauses the destination with the
+//! channel's reason, the attempted messages stay queued without the attempt
+//! counting against their schedule, and the ones not yet sent are handed back
+//! unattempted.
+//!
 //! Each destination has its own worker, so a slow or dead destination only ever
 //! holds its own messages.
 
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,23 +24,26 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::breaker::Permit;
+use super::breaker::{Breaker, Pause, Permit};
+use super::settle::{ack_wait, attempt_batch, confirm_acks, next_batch, round_lease, Attempted};
 use super::Outbox;
 use crate::destination::Destination;
-use crate::metrics::Metrics;
-use crate::notify::http::{deliver, Delivery};
-use crate::notify::{by_kind, AttemptContext, Outcome, Payload};
+use crate::metrics::{Metrics, PauseLabels};
+use crate::notify::{by_kind, Outcome};
 use crate::store::{Attempt, Finished, Message, Next};
 
 /// How long to wait after the store failed before trying again.
 const STORE_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Messages claimed per round: enough to keep `concurrency` requests busy, few
-/// enough that even if every request ran into the timeout the round would end
-/// well within the lease.
+/// enough that even if every request ran into the timeout (and every
+/// acknowledgement took its whole wait) the round would end well within the
+/// lease.
 fn claim_limit(outbox: &Outbox, destination: &Destination, max_batch: usize) -> u32 {
     let settings = &outbox.settings;
-    let rounds_per_lease = (settings.lease.as_secs_f64() / (2.0 * settings.timeout.as_secs_f64().max(0.001))).floor();
+    let lease = round_lease(outbox, destination).as_secs_f64();
+    let budget = (lease / 2.0 - ack_wait(outbox, destination).as_secs_f64()).max(0.0);
+    let rounds_per_lease = (budget / settings.timeout.as_secs_f64().max(0.001)).floor();
     let mut limit = f64::from(settings.concurrency) * rounds_per_lease.max(1.0) * max_batch as f64;
     if let Some(rate) = destination.rate_limit.filter(|rate| *rate > 0.0) {
         limit = limit.min((rate * settings.lease.as_secs_f64() / 2.0).max(1.0));
@@ -97,8 +107,8 @@ pub async fn run(outbox: Arc<Outbox>, destination_id: String, mut shutdown: watc
             }
         };
         outbox.metrics.breaker_open.get_or_create(&queue_labels(&destination_id)).set(0);
-        let claimed = match outbox.store.claim(&destination_id, &outbox.owner, limit, outbox.settings.lease, now).await
-        {
+        let lease = round_lease(&outbox, destination);
+        let claimed = match outbox.store.claim(&destination_id, &outbox.owner, limit, lease, now).await {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::warn!(destination = %destination_id, %error, "Cannot claim messages; retrying shortly.");
@@ -113,15 +123,12 @@ pub async fn run(outbox: Arc<Outbox>, destination_id: String, mut shutdown: watc
             continue;
         }
         let destination = destination.clone();
-        let results = send_round(&outbox, &destination, claimed).await;
-        let opened = breaker.record(results.iter().map(|result| result.next == Next::Delivered), Utc::now());
-        if opened {
-            tracing::warn!(destination = %destination.name, cooldown = ?outbox.settings.breaker_cooldown, "Destination keeps failing; pausing it (circuit breaker open).");
-        }
+        let round = send_round(&outbox, &destination, claimed).await;
+        update_breaker(&outbox, &breaker, &destination, &round);
         if !recorded(&mut recording).await {
             pause(STORE_BACKOFF, &waker, &mut shutdown).await;
         }
-        recording = Some(tokio::spawn(record(Arc::clone(&outbox), destination.name, results)));
+        recording = Some(tokio::spawn(record_round(Arc::clone(&outbox), destination.name, round)));
     }
     // Before the supervisor hands back this instance's leases.
     recorded(&mut recording).await;
@@ -132,16 +139,36 @@ fn queue_labels(destination_id: &str) -> crate::metrics::QueueLabels {
     crate::metrics::QueueLabels { destination: destination_id.to_owned() }
 }
 
-/// Sends one round of claimed messages and returns what to record.
-async fn send_round(outbox: &Arc<Outbox>, destination: &Destination, claimed: Vec<Message>) -> Vec<Finished> {
+/// What one round of sends came to.
+struct Round {
+    /// The attempts to record.
+    finished: Vec<Finished>,
+    /// Messages claimed but not sent: the destination paused first.
+    unsent: Vec<String>,
+    /// The destination refused as a whole.
+    pause: Option<Pause>,
+    /// When paused and unsent messages are due again.
+    resume_at: DateTime<Utc>,
+}
+
+/// Sends one round of claimed messages and returns what to record. An answer
+/// refusing the destination as a whole stops sending the rest.
+async fn send_round(outbox: &Arc<Outbox>, destination: &Destination, claimed: Vec<Message>) -> Round {
     let notifier = by_kind(destination.channel.kind());
     let limiter = outbox.limiter(&destination.id, destination.rate_limit);
     let permits = Arc::new(Semaphore::new(outbox.settings.concurrency as usize));
+    let max_bytes = notifier.max_batch_bytes(destination);
     let destination = Arc::new(destination.clone());
+    let refused = Arc::new(AtomicBool::new(false));
     let mut sends = JoinSet::new();
+    let mut unsent = Vec::new();
     let mut claimed = claimed.into_iter().peekable();
     while claimed.peek().is_some() {
-        let batch: Vec<Message> = claimed.by_ref().take(notifier.max_batch().max(1)).collect();
+        let batch = next_batch(&mut claimed, notifier.max_batch(), max_bytes);
+        if refused.load(Ordering::SeqCst) {
+            unsent.extend(batch.into_iter().chain(claimed.by_ref()).map(|message| message.id));
+            break;
+        }
         if let Some(limiter) = &limiter {
             let cells = NonZeroU32::new(u32::try_from(batch.len()).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN);
             // A batch larger than the burst can never pass; one cell then stands for it.
@@ -152,93 +179,140 @@ async fn send_round(outbox: &Arc<Outbox>, destination: &Destination, claimed: Ve
         let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
             break;
         };
+        if refused.load(Ordering::SeqCst) {
+            unsent.extend(batch.into_iter().chain(claimed.by_ref()).map(|message| message.id));
+            break;
+        }
         let outbox = Arc::clone(outbox);
         let destination = Arc::clone(&destination);
+        let refused = Arc::clone(&refused);
         sends.spawn(async move {
-            let results = send_batch(&outbox, &destination, batch).await;
+            let attempted = attempt_batch(&outbox, &destination, batch).await;
+            if attempted.iter().any(|attempt| matches!(attempt.delivery.outcome, Outcome::Paused { .. })) {
+                refused.store(true, Ordering::SeqCst);
+            }
             drop(permit);
-            results
+            attempted
         });
     }
-    let mut results = Vec::new();
+    let mut attempted = Vec::new();
     while let Some(joined) = sends.join_next().await {
         match joined {
-            Ok(batch) => results.extend(batch),
+            Ok(batch) => attempted.extend(batch),
             // A panicking send loses only its lease: the messages are retried.
             Err(error) => tracing::error!(%error, "A send task ended abnormally."),
         }
     }
-    results
+    confirm_acks(outbox, &destination, &mut attempted).await;
+    let pause = attempted.iter().find_map(|attempt| match &attempt.delivery.outcome {
+        Outcome::Paused { cause, reason } => Some(Pause { cause: cause.clone(), reason: reason.clone() }),
+        _ => None,
+    });
+    let cooldown = chrono::Duration::from_std(outbox.settings.breaker_cooldown).unwrap_or_default();
+    let resume_at = Utc::now().checked_add_signed(cooldown).unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let finished = attempted.into_iter().map(|attempt| conclude(outbox, &destination, attempt, resume_at)).collect();
+    Round { finished, unsent, pause, resume_at }
 }
 
-/// Sends one request (one message, or several HEC events) and decides what
-/// happens to each message in it.
-async fn send_batch(outbox: &Outbox, destination: &Destination, batch: Vec<Message>) -> Vec<Finished> {
-    let notifier = by_kind(destination.channel.kind());
-    let started_at = Utc::now();
-    let payloads: Vec<Payload> = batch.iter().map(|message| Payload { body: message.body.clone() }).collect();
-    let refs: Vec<&Payload> = payloads.iter().collect();
-    let first_id = batch.first().map(|message| message.id.as_str()).unwrap_or_default();
-    let attempt = AttemptContext { message_id: first_id, now: started_at };
-    let delivery = match notifier.request(destination, &refs, &attempt) {
-        Ok(request) => deliver(&outbox.sender, &request, |answer| notifier.classify(answer)).await,
-        Err(error) => Delivery {
-            outcome: Outcome::failed(error.to_string()),
-            status: None,
-            latency: Duration::ZERO,
-            excerpt: error.to_string(),
-        },
-    };
+/// Tells the breaker how the round went: a refusal of the destination as a
+/// whole pauses it at once with the channel's reason (metric, warning); other
+/// results count towards the threshold as before.
+fn update_breaker(outbox: &Outbox, breaker: &Breaker, destination: &Destination, round: &Round) {
+    let before = breaker.pause_reason();
+    let now = Utc::now();
+    if let Some(pause) = &round.pause {
+        if let Some(before) = before.as_ref().filter(|before| before.cause != pause.cause) {
+            outbox.metrics.destination_paused.remove(&pause_labels(destination, before));
+        }
+        outbox.metrics.destination_paused.get_or_create(&pause_labels(destination, pause)).set(1);
+        if breaker.pause(pause.clone(), now) {
+            tracing::warn!(destination = %destination.name, cause = %pause.cause, reason = %pause.reason, cooldown = ?outbox.settings.breaker_cooldown, "The channel refuses the destination as a whole; pausing it and keeping its queue.");
+        } else {
+            tracing::debug!(destination = %destination.name, reason = %pause.reason, "The trial was refused the same way; the destination stays paused.");
+        }
+        return;
+    }
+    let opened = breaker.record(round.finished.iter().map(|result| result.next == Next::Delivered), now);
+    if opened {
+        tracing::warn!(destination = %destination.name, cooldown = ?outbox.settings.breaker_cooldown, "Destination keeps failing; pausing it (circuit breaker open).");
+    }
+    if let Some(before) = before {
+        outbox.metrics.destination_paused.remove(&pause_labels(destination, &before));
+        tracing::info!(destination = %destination.name, cause = %before.cause, "The destination is no longer refused as a whole.");
+    }
+}
+
+fn pause_labels(destination: &Destination, pause: &Pause) -> PauseLabels {
+    PauseLabels { destination: destination.id.clone(), cause: pause.cause.clone() }
+}
+
+/// Records a round: its attempts, then the leases of what was never sent.
+async fn record_round(outbox: Arc<Outbox>, destination: String, round: Round) -> bool {
+    let recorded = record(Arc::clone(&outbox), destination.clone(), round.finished).await;
+    if round.unsent.is_empty() {
+        return recorded;
+    }
+    match outbox.store.hand_back(&outbox.owner, &round.unsent, round.resume_at).await {
+        Ok(handed_back) => {
+            tracing::debug!(%destination, handed_back, "Handed back the messages a pause kept from being sent.");
+            recorded
+        }
+        Err(error) => {
+            tracing::warn!(%destination, %error, "Cannot hand back unsent messages; they are due again when their lease ends.");
+            false
+        }
+    }
+}
+
+/// What to record for one message after its attempt.
+fn conclude(outbox: &Outbox, destination: &Destination, attempted: Attempted, resume_at: DateTime<Utc>) -> Finished {
+    let Attempted { message, started_at, delivery } = attempted;
     let finished_at = Utc::now();
     let kind = destination.channel.kind();
     let labels = Metrics::destination(&destination.id, kind);
-    outbox.metrics.attempt_duration.get_or_create(&Metrics::kind(kind)).observe(delivery.latency.as_secs_f64());
-    if let Outcome::Failed { disable_destination: true, reason } = &delivery.outcome {
-        disable(outbox, destination, reason).await;
+    let next = match &delivery.outcome {
+        Outcome::Paused { .. } => Next::Paused(resume_at),
+        outcome => next_step(outbox, &message, outcome, finished_at),
+    };
+    match &next {
+        Next::Delivered => {
+            outbox.metrics.delivered.get_or_create(&labels).inc();
+            let latency = (finished_at - message.created_at).num_microseconds().unwrap_or(i64::MAX);
+            outbox.metrics.delivery_latency.get_or_create(&Metrics::kind(kind)).observe(latency as f64 / 1e6);
+        }
+        Next::RetryAt(_) => {
+            outbox.metrics.retried.get_or_create(&labels).inc();
+        }
+        Next::Failed => {
+            outbox.metrics.failed.get_or_create(&labels).inc();
+        }
+        Next::Paused(_) => {}
     }
-    batch
-        .into_iter()
-        .map(|message| {
-            let next = next_step(outbox, &message, &delivery.outcome, finished_at);
-            match &next {
-                Next::Delivered => {
-                    outbox.metrics.delivered.get_or_create(&labels).inc();
-                    let latency = (finished_at - message.created_at).num_microseconds().unwrap_or(i64::MAX);
-                    outbox.metrics.delivery_latency.get_or_create(&Metrics::kind(kind)).observe(latency as f64 / 1e6);
-                }
-                Next::RetryAt(_) => {
-                    outbox.metrics.retried.get_or_create(&labels).inc();
-                }
-                Next::Failed => {
-                    outbox.metrics.failed.get_or_create(&labels).inc();
-                }
-            }
-            let detail = match &delivery.outcome {
-                Outcome::Delivered => delivery.excerpt.clone(),
-                other => other.reason().unwrap_or(&delivery.excerpt).to_owned(),
-            };
-            tracing::debug!(message = %message.id, alert = %message.alert_id, destination = %destination.name, outcome = delivery.outcome.label(), status = ?delivery.status, "Attempt made.");
-            Finished {
-                message_id: message.id.clone(),
-                owner: outbox.owner.clone(),
-                attempt: Attempt {
-                    number: message.attempts + 1,
-                    started_at,
-                    duration_ms: u64::try_from(delivery.latency.as_millis()).unwrap_or(u64::MAX),
-                    http_status: delivery.status,
-                    outcome: delivery.outcome.label().to_owned(),
-                    detail,
-                },
-                next,
-            }
-        })
-        .collect()
+    let detail = match &delivery.outcome {
+        Outcome::Delivered => delivery.excerpt.clone(),
+        other => other.reason().unwrap_or(&delivery.excerpt).to_owned(),
+    };
+    tracing::debug!(message = %message.id, alert = %message.alert_id, destination = %destination.name, outcome = delivery.outcome.label(), status = ?delivery.status, "Attempt made.");
+    Finished {
+        message_id: message.id.clone(),
+        owner: outbox.owner.clone(),
+        attempt: Attempt {
+            number: message.attempts + 1,
+            started_at,
+            duration_ms: u64::try_from(delivery.latency.as_millis()).unwrap_or(u64::MAX),
+            http_status: delivery.status,
+            outcome: delivery.outcome.label().to_owned(),
+            detail,
+        },
+        next,
+    }
 }
 
 /// Delivered, retried at the next scheduled time, or failed for good.
 fn next_step(outbox: &Outbox, message: &Message, outcome: &Outcome, now: DateTime<Utc>) -> Next {
     match outcome {
-        Outcome::Delivered => Next::Delivered,
+        // An acceptance still unconfirmed here was not waited for.
+        Outcome::Delivered | Outcome::Accepted { .. } => Next::Delivered,
         Outcome::Retry { after, .. } => {
             match outbox.settings.retry.next_attempt(message.tries + 1, *after, now, rand::random::<f64>()) {
                 Some(at) => Next::RetryAt(at),
@@ -248,16 +322,7 @@ fn next_step(outbox: &Outbox, message: &Message, outcome: &Outcome, now: DateTim
                 }
             }
         }
-        Outcome::Failed { .. } => Next::Failed,
-    }
-}
-
-/// The channel said the endpoint is gone (410): stop sending to it.
-async fn disable(outbox: &Outbox, destination: &Destination, reason: &str) {
-    tracing::warn!(destination = %destination.name, %reason, "The channel says the endpoint is gone; disabling the destination.");
-    if let Err(error) = outbox.store.set_destination_enabled(&destination.id, false).await {
-        tracing::error!(destination = %destination.name, %error, "Cannot disable the destination.");
-    } else if let Err(error) = outbox.reload().await {
-        tracing::warn!(%error, "Cannot re-read the catalogue.");
+        Outcome::Failed { .. } | Outcome::TooLarge { .. } => Next::Failed,
+        Outcome::Paused { .. } => Next::Paused(now),
     }
 }

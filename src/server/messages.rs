@@ -214,7 +214,7 @@ pub async fn destinations(State(state): State<AppState>) -> Result<Json<Value>, 
                 "flock_id": destination.scope.as_str(),
                 "enabled": destination.enabled,
                 "rate_limit": destination.rate_limit,
-                "breaker": state.outbox.breaker(&destination.id).state(),
+                "breaker": state.outbox.breaker(&destination.id).view(),
             })
         })
         .collect();

@@ -173,6 +173,10 @@ pub enum Next {
     Delivered,
     RetryAt(DateTime<Utc>),
     Failed,
+    /// The destination refused as a whole and is paused: the message is due
+    /// again then, and the attempt does not count against its retry schedule
+    /// (`tries` stays; `attempts` counts it).
+    Paused(DateTime<Utc>),
 }
 
 /// The result of one attempt, to be recorded and applied.
@@ -331,6 +335,10 @@ pub trait Store: Send + Sync + 'static {
     async fn finish(&self, results: &[Finished]) -> Result<(), StoreError>;
     /// Hands back the leases of `owner` (shutdown): its messages are due again now.
     async fn release(&self, owner: &str) -> Result<u64, StoreError>;
+    /// Hands back the leases of these messages, still held by `owner`, without
+    /// an attempt (claimed but never sent, the destination having paused): they
+    /// are pending again and due at `due`. Returns how many.
+    async fn hand_back(&self, owner: &str, ids: &[String], due: DateTime<Utc>) -> Result<u64, StoreError>;
     /// The earliest time a message of this destination is due, if any is queued.
     async fn next_due(&self, destination_id: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
 

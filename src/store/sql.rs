@@ -93,7 +93,7 @@ pub const MESSAGE_COLUMNS: &str = "id, alert_id, destination_id, flock_id, kind,
 const MESSAGE_FIELDS: usize = 11;
 const ALERT_FIELDS: usize = 6;
 const ATTEMPT_FIELDS: usize = 7;
-const OUTCOME_FIELDS: usize = 6;
+const OUTCOME_FIELDS: usize = 7;
 
 /// Row counts up to which a multi-row statement exists in every size; above,
 /// in powers of two. A group of up to this many rows (a usual ingest group or
@@ -202,10 +202,10 @@ impl Statements {
             }),
             apply_outcomes: RowsStatement::new(dialect, OUTCOME_FIELDS, |values| {
                 format!(
-                    "WITH outcome (id, owner, status, next_attempt_at, finished_at, last_error) AS (VALUES {values}) \
+                    "WITH outcome (id, owner, status, next_attempt_at, finished_at, last_error, counted) AS (VALUES {values}) \
                      UPDATE messages SET status = outcome.status, next_attempt_at = outcome.next_attempt_at, \
                      finished_at = outcome.finished_at, last_error = outcome.last_error, attempts = attempts + 1, \
-                     tries = tries + 1, lease_owner = NULL, lease_until = NULL FROM outcome \
+                     tries = tries + outcome.counted, lease_owner = NULL, lease_until = NULL FROM outcome \
                      WHERE messages.id = outcome.id AND messages.lease_owner = outcome.owner \
                      AND messages.status = 'delivering'"
                 )
@@ -947,9 +947,11 @@ impl Store for SqlStore {
                 let finished_at = millis(attempt.started_at) + i64::try_from(attempt.duration_ms).unwrap_or(0);
                 let (status, next_attempt_at, finished) = match &result.next {
                     Next::Delivered => (MessageStatus::Delivered, finished_at, Some(finished_at)),
-                    Next::RetryAt(at) => (MessageStatus::Pending, millis(*at), None),
+                    Next::RetryAt(at) | Next::Paused(at) => (MessageStatus::Pending, millis(*at), None),
                     Next::Failed => (MessageStatus::Failed, finished_at, Some(finished_at)),
                 };
+                // A pause is not a try: the retry schedule does not move.
+                let counted = i64::from(!matches!(result.next, Next::Paused(_)));
                 let last_error = match result.next {
                     Next::Delivered => None,
                     _ => Some(attempt.detail.as_str()),
@@ -961,6 +963,7 @@ impl Store for SqlStore {
                     Field::BigInt(Some(next_attempt_at)),
                     Field::BigInt(finished),
                     Field::Text(last_error),
+                    Field::BigInt(Some(counted)),
                 ]
             })
             .collect();
@@ -985,6 +988,25 @@ impl Store for SqlStore {
         .execute(&self.write)
         .await?;
         Ok(released.rows_affected())
+    }
+
+    async fn hand_back(&self, owner: &str, ids: &[String], due: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut handed_back = 0;
+        let mut tx = self.write.begin().await?;
+        for id in ids {
+            let done = sqlx::query(
+                "UPDATE messages SET status = 'pending', next_attempt_at = $1, lease_owner = NULL, lease_until = NULL \
+                 WHERE id = $2 AND lease_owner = $3 AND status = 'delivering'",
+            )
+            .bind(millis(due))
+            .bind(id.as_str())
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?;
+            handed_back += done.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(handed_back)
     }
 
     async fn next_due(&self, destination_id: &str) -> Result<Option<DateTime<Utc>>, StoreError> {

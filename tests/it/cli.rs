@@ -256,3 +256,40 @@ async fn render_prints_the_exact_request_with_secrets_masked() {
     // No request was sent by render.
     assert!(lab.hook.requests().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn test_with_health_checks_a_hec_without_writing_an_event() {
+    use crate::support::hec::{FakeHec, TokenState};
+    let fake = FakeHec::start().await;
+    fake.token(HEC_TOKEN, TokenState::Enabled);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("flockrelay.toml");
+    let config = format!(
+        "[delivery]\nallow_http = true\nallowed_cidrs = [\"127.0.0.0/8\"]\n\n[destinations.hec.splunk]\nhost = \"127.0.0.1\"\nport = {}\nhttps = false\ntoken = \"{HEC_TOKEN}\"\n",
+        fake.addr.port()
+    );
+    std::fs::write(&path, config).expect("writes config");
+    let command = || {
+        let mut command = flockrelay();
+        command.arg("--config").arg(&path).args(["test", "--destination", "hec", "--health"]);
+        command
+    };
+
+    let output = run(&mut command(), None).await;
+    assert!(output.status.success(), "{}{}", text(&output.stdout), text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("hec") && stdout.contains("healthy"), "{stdout}");
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].method, "GET");
+    assert_eq!(requests[0].path, "/services/collector/health");
+    assert_eq!(requests[0].header("authorization"), Some(format!("Splunk {HEC_TOKEN}").as_str()));
+    assert!(fake.events().is_empty(), "nothing was written into the index");
+
+    // A token the collector refuses: the health check says so (code 21), exit 1.
+    fake.forget_token(HEC_TOKEN);
+    let output = run(&mut command(), None).await;
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stdout));
+    assert!(text(&output.stdout).contains("Invalid token"), "{}", text(&output.stdout));
+    assert!(fake.events().is_empty());
+}

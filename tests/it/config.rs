@@ -215,3 +215,37 @@ fn a_source_must_choose_its_scheme_explicitly() {
     let text = problems("[sources.lab]\nscheme = \"hmac\"\n");
     assert!(text.contains("hmac") && text.contains("standard_webhooks"), "{text}");
 }
+
+#[test]
+fn hec_acknowledgement_and_batch_settings_are_checked_with_their_keys() {
+    let hec = |extra: &str| {
+        format!(
+            "[destinations.dc_hec.splunk]\nhost = \"splunk.example\"\ntoken = \"00000000-0000-0000-0000-000000000000\"\n{extra}\n"
+        )
+    };
+    let config = load_text(&hec("ack = true\nack_timeout = \"30s\"\nack_poll_interval = \"500ms\"\nchannel = \"0f5d6c3a-2b1e-4f09-8a7b-6c5d4e3f2a10\"\nmax_batch_bytes = 65536")).expect("valid");
+    let splunk = config.destinations["dc_hec"].splunk.clone().expect("a HEC");
+    assert!(splunk.ack);
+    assert_eq!(splunk.max_batch_bytes, 65_536);
+    let defaults = load_text(&hec("")).expect("valid").destinations["dc_hec"].splunk.clone().expect("a HEC");
+    assert!(!defaults.ack);
+    assert_eq!(defaults.ack_timeout.0, std::time::Duration::from_secs(60));
+    assert_eq!(defaults.ack_poll_interval.0, std::time::Duration::from_secs(2));
+    assert_eq!(defaults.max_batch_bytes, 1_000_000);
+    assert_eq!(defaults.channel, None);
+
+    for (extra, key) in [
+        ("channel = \"not-a-uuid\"", "destinations.dc_hec.splunk.channel"),
+        ("max_batch_bytes = 0", "destinations.dc_hec.splunk.max_batch_bytes"),
+        ("ack = true\nack_timeout = \"0s\"", "destinations.dc_hec.splunk.ack_timeout"),
+        ("ack = true\nack_timeout = \"2h\"", "destinations.dc_hec.splunk.ack_timeout"),
+        (
+            "ack = true\nack_timeout = \"5s\"\nack_poll_interval = \"10s\"",
+            "destinations.dc_hec.splunk.ack_poll_interval",
+        ),
+        ("ack = true\nack_poll_interval = \"1ms\"", "destinations.dc_hec.splunk.ack_poll_interval"),
+    ] {
+        let text = problems(&hec(extra));
+        assert!(text.contains(key), "{extra}: {text}");
+    }
+}

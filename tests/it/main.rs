@@ -9,6 +9,7 @@ mod generic;
 mod hooks;
 mod openapi;
 mod outbox;
+mod pause;
 mod policy;
 mod process;
 mod relay;

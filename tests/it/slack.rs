@@ -59,8 +59,8 @@ async fn every_answer_is_classified_by_slack_rules() {
         ("retry", None, "internal_error", false),
         ("failed", None, "invalid_payload", false),
         ("failed", None, "invalid_blocks", false),
-        ("failed", None, "action_prohibited", false),
-        ("failed", None, "channel_not_found", false),
+        ("paused", None, "action_prohibited", false),
+        ("paused", None, "channel_not_found", false),
         ("failed", None, "channel_is_archived", true),
         ("failed", None, "HTTP 302", false),
     ];
@@ -75,7 +75,8 @@ async fn every_answer_is_classified_by_slack_rules() {
         match delivery.outcome {
             Outcome::Retry { after: got, .. } => assert_eq!(got, after, "{text}"),
             Outcome::Failed { disable_destination, .. } => assert_eq!(disable_destination, disable, "{text}"),
-            Outcome::Delivered => unreachable!(),
+            Outcome::Paused { cause, .. } => assert_eq!(cause, format!("slack_{text}")),
+            other => unreachable!("{other:?}"),
         }
     }
     // The redirect was not followed: one request per attempt, all to the hook.

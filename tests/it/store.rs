@@ -54,6 +54,7 @@ fn finished(message_id: &str, owner: &str, number: u32, started: DateTime<Utc>, 
         Next::Delivered => ("delivered", 200),
         Next::RetryAt(_) => ("retry", 503),
         Next::Failed => ("failed", 404),
+        Next::Paused(_) => ("paused", 403),
     };
     Finished {
         message_id: message_id.to_owned(),
@@ -208,6 +209,28 @@ async fn a_retry_waits_for_its_time_and_release_hands_leases_back(store: Arc<dyn
     assert_eq!(claim_ids(&*store, "hook", "w2", at(10)).await, [claimed[0].clone()]);
     let message = store.message(&claimed[0]).await.expect("reads").expect("exists").0;
     assert_eq!(message.last_error.as_deref(), Some("HTTP 503"));
+}
+
+async fn a_pause_keeps_the_schedule_and_unsent_messages_are_handed_back(store: Arc<dyn Store>) {
+    let alerts: Vec<_> = ["a1", "a2", "a3"].iter().map(|id| alert(id, at(0), &["hook"])).collect();
+    store.enqueue(&alerts).await.expect("enqueues");
+    let claimed = claim_ids(&*store, "hook", "w", at(1)).await;
+    assert_eq!(claimed.len(), 3);
+    // The first was sent and the destination refused as a whole; the others were never sent.
+    store.finish(&[finished(&claimed[0], "w", 1, at(1), Next::Paused(at(31)))]).await.expect("finishes");
+    let unsent = claimed[1..].to_vec();
+    assert_eq!(store.hand_back("someone-else", &unsent, at(31)).await.expect("hands back"), 0, "fenced by owner");
+    assert_eq!(store.hand_back("w", &unsent, at(31)).await.expect("hands back"), 2);
+    let (paused, attempts) = store.message(&claimed[0]).await.expect("reads").expect("exists");
+    assert_eq!((paused.status, paused.attempts, paused.tries), (MessageStatus::Pending, 1, 0), "not a try");
+    assert_eq!(paused.last_error.as_deref(), Some("HTTP 403"));
+    assert_eq!(attempts[0].outcome, "paused");
+    let (unsent_message, unsent_attempts) = store.message(&claimed[1]).await.expect("reads").expect("exists");
+    assert_eq!((unsent_message.status, unsent_message.attempts, unsent_message.tries), (MessageStatus::Pending, 0, 0));
+    assert!(unsent_attempts.is_empty());
+    assert!(claim_ids(&*store, "hook", "w", at(30)).await.is_empty(), "all wait for the pause to end");
+    assert_eq!(store.next_due("hook").await.expect("reads"), Some(at(31)));
+    assert_eq!(claim_ids(&*store, "hook", "w", at(31)).await.len(), 3);
 }
 
 async fn replay_requeues_the_same_message_with_a_fresh_schedule(store: Arc<dyn Store>) {
@@ -548,6 +571,7 @@ conformance!(
     hundreds_of_messages_are_stored_and_finished_in_one_call,
     an_expired_lease_makes_the_message_due_again,
     a_retry_waits_for_its_time_and_release_hands_leases_back,
+    a_pause_keeps_the_schedule_and_unsent_messages_are_handed_back,
     replay_requeues_the_same_message_with_a_fresh_schedule,
     recover_requeues_failed_messages_in_the_window_only,
     deleting_a_destination_cancels_its_queue,

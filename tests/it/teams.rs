@@ -78,8 +78,8 @@ async fn every_answer_is_classified_by_teams_rules() {
         ("retry", "Too many requests"),
         ("retry", "Bad gateway"),
         ("failed", "Bad payload"),
-        ("failed", "Unauthorized"),
-        ("failed", "Workflow not found"),
+        ("paused", "Unauthorized"),
+        ("paused", "Workflow not found"),
     ];
     for (label, text) in expected {
         let delivery = deliver_once(&destination, &canary_alert()).await;

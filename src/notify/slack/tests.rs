@@ -47,14 +47,36 @@ fn answers_are_classified_by_slack_rules() {
         matches!(super::classify::classify(&answer(429, "rate_limited", wait)), Outcome::Retry { after, .. } if after == wait)
     );
     assert!(matches!(super::classify::classify(&answer(503, "", None)), Outcome::Retry { .. }));
-    for (status, body) in
-        [(400, "invalid_payload"), (400, "invalid_blocks"), (403, "action_prohibited"), (404, "channel_not_found")]
-    {
+    for (status, body) in [(400, "invalid_payload"), (400, "invalid_blocks"), (400, "too_many_attachments")] {
         match super::classify::classify(&answer(status, body, None)) {
             Outcome::Failed { reason, disable_destination: false } => assert!(reason.contains(body), "{reason}"),
             other => panic!("{status} {body}: {other:?}"),
         }
     }
+    // The webhook itself refused: the destination pauses, the message waits.
+    for (status, body) in [
+        (403, "action_prohibited"),
+        (403, "posting_to_general_channel_denied"),
+        (404, "channel_not_found"),
+        (404, "no_service"),
+        (400, "no_service_id"),
+        (404, "no_team"),
+        (403, "team_disabled"),
+        (403, "invalid_token"),
+        (404, "no_active_hooks"),
+    ] {
+        match super::classify::classify(&answer(status, body, None)) {
+            Outcome::Paused { cause, reason } => {
+                assert_eq!(cause, format!("slack_{body}"));
+                assert!(reason.contains(body), "{reason}");
+            }
+            other => panic!("{status} {body}: {other:?}"),
+        }
+    }
+    assert!(
+        matches!(super::classify::classify(&answer(403, "<html>forbidden</html>", None)), Outcome::Paused { cause, .. } if cause == "http_403")
+    );
+    assert!(matches!(super::classify::classify(&answer(404, "not found", None)), Outcome::Failed { .. }));
     assert!(matches!(
         super::classify::classify(&answer(410, "channel_is_archived", None)),
         Outcome::Failed { disable_destination: true, .. }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::Seconds;
 use crate::secret::Secret;
 
 /// A Splunk HEC endpoint, addressed as the Canary API does: host, port and token.
@@ -38,6 +39,59 @@ pub struct SplunkSettings {
     /// Event `host` field; HEC fills in the sender's address when unset.
     #[serde(default)]
     pub event_host: Option<String>,
+    /// Wait for Splunk's indexer acknowledgement (the token's `useACK`): a
+    /// message counts as delivered only once HEC confirms its events were
+    /// indexed, not when HEC answers `Success` (which only means the data looked
+    /// valid). Without it, a token with `useACK` works too: the data channel is
+    /// always sent, the relay just does not wait.
+    #[serde(default)]
+    pub ack: bool,
+    /// With `ack`: events not acknowledged this long after HEC accepted them
+    /// are sent again by the retry schedule (Splunk may still index the first
+    /// copy: at least once).
+    #[serde(default = "default_ack_timeout")]
+    pub ack_timeout: Seconds,
+    /// With `ack`: how often to ask `/services/collector/ack`; one query asks
+    /// for every id the destination is waiting for.
+    #[serde(default = "default_ack_poll_interval")]
+    pub ack_poll_interval: Seconds,
+    /// The data channel sent as `X-Splunk-Request-Channel` (a UUID). HEC keeps
+    /// acknowledgements per channel; by default each destination has its own,
+    /// derived from its id, stable across restarts and shared by every relay
+    /// using the same database.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// The most bytes of events one batched request carries, so that a batch
+    /// stays under the collector's `max_content_length` (and that of proxies in
+    /// front of it). A larger single event is still sent on its own; a 413
+    /// splits a batch and sends the halves.
+    #[serde(default = "default_max_batch_bytes")]
+    pub max_batch_bytes: usize,
+}
+
+/// Default of `ack_timeout`.
+pub const DEFAULT_ACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Default of `ack_poll_interval`.
+pub const DEFAULT_ACK_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Default of `max_batch_bytes`: 1 MB, the HEC limit before Splunk 6.5 and far
+/// under today's default `max_content_length` of 800 MB.
+pub const DEFAULT_MAX_BATCH_BYTES: usize = 1_000_000;
+
+/// The longest `ack_timeout` accepted.
+pub const MAX_ACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
+
+fn default_ack_timeout() -> Seconds {
+    Seconds(DEFAULT_ACK_TIMEOUT)
+}
+
+fn default_ack_poll_interval() -> Seconds {
+    Seconds(DEFAULT_ACK_POLL_INTERVAL)
+}
+
+fn default_max_batch_bytes() -> usize {
+    DEFAULT_MAX_BATCH_BYTES
 }
 
 /// HEC's default port.
@@ -73,6 +127,38 @@ impl SplunkSettings {
             sourcetype: default_sourcetype(),
             source: default_source(),
             event_host: None,
+            ack: false,
+            ack_timeout: default_ack_timeout(),
+            ack_poll_interval: default_ack_poll_interval(),
+            channel: None,
+            max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
         }
+    }
+
+    /// Problems with the acknowledgement and batching settings, as (key, reason)
+    /// pairs relative to the splunk table.
+    pub fn delivery_problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        if let Some(channel) = &self.channel {
+            if uuid::Uuid::parse_str(channel.trim()).is_err() {
+                problems.push(("channel", "must be a UUID such as 0f5d6c3a-2b1e-4f09-8a7b-6c5d4e3f2a10 (HEC answers code 11, \"Invalid data channel\", otherwise)".to_owned()));
+            }
+        }
+        if self.max_batch_bytes == 0 {
+            problems.push(("max_batch_bytes", "must be at least 1 (bytes)".to_owned()));
+        }
+        if self.ack {
+            let (timeout, interval) = (self.ack_timeout.0, self.ack_poll_interval.0);
+            if timeout.is_zero() || timeout > MAX_ACK_TIMEOUT {
+                problems.push(("ack_timeout", format!("must be longer than zero and at most {MAX_ACK_TIMEOUT:?}")));
+            }
+            if interval.is_zero() || interval > timeout {
+                problems.push(("ack_poll_interval", "must be longer than zero and at most ack_timeout".to_owned()));
+            }
+            if interval < std::time::Duration::from_millis(10) && !interval.is_zero() {
+                problems.push(("ack_poll_interval", "must be at least 10ms".to_owned()));
+            }
+        }
+        problems
     }
 }

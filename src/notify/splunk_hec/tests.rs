@@ -63,19 +63,109 @@ fn hec_codes_decide_the_outcome() {
         assert!(matches!(classify(&answer(status, body)), Outcome::Retry { .. }), "{status} {body}");
     }
     for (status, body, text) in [
-        (403, r#"{"text":"Token disabled","code":1}"#, "Token disabled"),
-        (401, r#"{"text":"Token is required","code":2}"#, "Token is required"),
-        (401, r#"{"text":"Invalid authorization","code":3}"#, "Invalid authorization"),
-        (403, r#"{"text":"Invalid token","code":4}"#, "Invalid token"),
         (400, r#"{"text":"No data","code":5}"#, "No data"),
         (400, r#"{"text":"Invalid data format","code":6,"invalid-event-number":0}"#, "Invalid data format"),
-        (400, r#"{"text":"Incorrect index","code":7,"invalid-event-number":1}"#, "Incorrect index"),
+        (400, r#"{"text":"Event field is required","code":12}"#, "Event field is required"),
+        (400, r#"{"text":"Event field cannot be blank","code":13}"#, "Event field cannot be blank"),
+        (400, r#"{"text":"ACK is disabled","code":14}"#, "ACK is disabled"),
+        (400, r#"{"text":"Error in handling indexed fields","code":15}"#, "Error in handling indexed fields"),
+        (400, r#"{"text":"Query string authorization is not enabled","code":16}"#, "Query string"),
     ] {
         match classify(&answer(status, body)) {
             Outcome::Failed { reason, .. } => assert!(reason.contains(text), "{reason}"),
             other => panic!("{body}: {other:?}"),
         }
     }
+    for (status, code, text) in [
+        (403, 1, "Token disabled"),
+        (401, 2, "Token is required"),
+        (401, 3, "Invalid authorization"),
+        (403, 4, "Invalid token"),
+        (400, 7, "Incorrect index"),
+        (400, 10, "Data channel is missing"),
+        (400, 11, "Invalid data channel"),
+        (400, 21, "Invalid token"),
+        (400, 22, "Token disabled"),
+    ] {
+        let body = json!({"text": text, "code": code}).to_string();
+        match classify(&answer(status, &body)) {
+            Outcome::Paused { cause, reason } => {
+                assert_eq!(cause, format!("hec_code_{code}"));
+                assert_eq!(reason, format!("HTTP {status}: HEC code {code}: {text}"));
+            }
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+    for (status, code) in [(503, 18), (503, 19), (503, 20), (503, 23), (429, 26), (429, 27)] {
+        let body = json!({"text": "unhealthy or busy", "code": code}).to_string();
+        assert!(matches!(classify(&answer(status, &body)), Outcome::Retry { .. }), "{code}");
+    }
+    for code in [17, 24, 25] {
+        let body = json!({"text": "fine", "code": code}).to_string();
+        assert_eq!(classify(&answer(200, &body)), Outcome::Delivered, "{code}");
+    }
+    assert_eq!(classify(&answer(200, r#"{"text":"Success","code":0,"ackId":7}"#)), Outcome::Accepted { ack_id: 7 });
+    assert!(matches!(classify(&answer(413, "Content-Length of 9 too large")), Outcome::TooLarge { .. }));
+}
+
+#[test]
+fn a_2xx_that_is_not_a_hec_answer_is_retried() {
+    let answer = |status, body: &str| ChannelAnswer { status, body: body.into(), retry_after: None };
+    for body in ["<html>proxy</html>", "", "ok", r#"{"text":"Success"}"#, "[0]"] {
+        match classify(&answer(200, body)) {
+            Outcome::Retry { reason, .. } => assert!(reason.contains("not a HEC answer"), "{reason}"),
+            other => panic!("{body:?}: {other:?}"),
+        }
+    }
+    assert!(
+        matches!(classify(&answer(401, "<html>login</html>")), Outcome::Paused { cause, .. } if cause == "http_401")
+    );
+}
+
+#[test]
+fn ack_answers_are_read_for_each_id() {
+    use crate::notify::ack::AckAnswer;
+    use crate::notify::splunk_hec::classify::classify_ack;
+    let answer = |status, body: &str| ChannelAnswer { status, body: body.into(), retry_after: None };
+    assert_eq!(
+        classify_ack(&answer(200, r#"{"acks":{"0":true,"1":false,"x":true}}"#)),
+        AckAnswer::Statuses([(0, true), (1, false)].into_iter().collect())
+    );
+    assert!(matches!(classify_ack(&answer(503, r#"{"text":"Server is busy","code":9}"#)), AckAnswer::Unavailable(_)));
+    assert!(matches!(
+        classify_ack(&answer(403, r#"{"text":"Invalid token","code":4}"#)),
+        AckAnswer::Refused(Outcome::Paused { .. })
+    ));
+    for body in [r#"{"text":"Data channel is missing","code":10}"#, r#"{"text":"ACK is disabled","code":14}"#] {
+        assert!(matches!(classify_ack(&answer(400, body)), AckAnswer::Refused(Outcome::Retry { .. })), "{body}");
+    }
+    assert!(matches!(classify_ack(&answer(200, "<html/>")), AckAnswer::Refused(Outcome::Retry { .. })));
+}
+
+#[test]
+fn the_data_channel_is_stable_per_destination_and_configurable() {
+    use crate::destination::{Channel, Destination, EventFilter};
+    use crate::flock::Scope;
+    let destination = |id: &str, settings: SplunkSettings| Destination {
+        id: id.into(),
+        name: id.into(),
+        scope: Scope::Global,
+        channel: Channel::Splunk(settings),
+        template: None,
+        events: EventFilter::default(),
+        enabled: true,
+        rate_limit: None,
+    };
+    let one = destination("dc_hec", settings("h"));
+    let Channel::Splunk(one_settings) = &one.channel else { unreachable!() };
+    let channel = super::channel(&one, one_settings);
+    assert!(uuid::Uuid::parse_str(&channel).is_ok(), "{channel}");
+    assert_eq!(super::channel(&one, one_settings), channel, "stable");
+    let other = destination("other_hec", settings("h"));
+    assert_ne!(super::channel(&other, one_settings), channel, "one per destination");
+    let mut configured = settings("h");
+    configured.channel = Some("0f5d6c3a-2b1e-4f09-8a7b-6c5d4e3f2a10".into());
+    assert_eq!(super::channel(&one, &configured), "0f5d6c3a-2b1e-4f09-8a7b-6c5d4e3f2a10");
 }
 
 #[test]

@@ -40,7 +40,19 @@ fn answers_are_classified_by_teams_rules() {
     assert!(matches!(super::classify::classify(&answer(429)), Outcome::Retry { .. }));
     assert!(matches!(super::classify::classify(&answer(502)), Outcome::Retry { .. }));
     assert!(matches!(super::classify::classify(&answer(400)), Outcome::Failed { .. }));
-    assert!(matches!(super::classify::classify(&answer(404)), Outcome::Failed { .. }));
+    assert!(matches!(super::classify::classify(&answer(413)), Outcome::Failed { .. }));
+    for status in [401, 403, 404] {
+        match super::classify::classify(&answer(status)) {
+            Outcome::Paused { cause, .. } => assert_eq!(cause, format!("http_{status}")),
+            other => panic!("{status}: {other:?}"),
+        }
+    }
+    let revoked = ChannelAnswer {
+        status: 200,
+        body: "Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 403 with ContextId tcid=0".into(),
+        retry_after: None,
+    };
+    assert!(matches!(super::classify::classify(&revoked), Outcome::Paused { cause, .. } if cause == "http_403"));
 }
 
 #[test]

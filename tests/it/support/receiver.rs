@@ -54,11 +54,38 @@ impl Reply {
     }
 }
 
+/// Holds requests until opened (see [`Receiver::hold_after`]).
+#[derive(Debug, Clone, Default)]
+pub struct Gate {
+    open: Arc<std::sync::atomic::AtomicBool>,
+    opened: Arc<tokio::sync::Notify>,
+}
+
+impl Gate {
+    /// Lets every held request (and every later one) through.
+    pub fn open(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.opened.notify_waiters();
+    }
+
+    async fn pass(&self) {
+        loop {
+            let opened = self.opened.notified();
+            if self.open.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            opened.await;
+        }
+    }
+}
+
 #[derive(Clone)]
 struct Shared {
     recorded: Arc<Mutex<Vec<Recorded>>>,
     script: Arc<Mutex<VecDeque<Reply>>>,
     default: Reply,
+    /// Requests after the first `n` wait for the gate.
+    hold: Arc<Mutex<Option<(usize, Gate)>>>,
 }
 
 /// A recording receiver; stops when dropped.
@@ -73,7 +100,7 @@ impl Receiver {
     pub async fn start(default: Reply) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds loopback");
         let addr = listener.local_addr().expect("has an address");
-        let shared = Shared { recorded: Arc::default(), script: Arc::default(), default };
+        let shared = Shared { recorded: Arc::default(), script: Arc::default(), default, hold: Arc::default() };
         let app = Router::new().fallback(record).with_state(shared.clone());
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("receiver serves");
@@ -89,6 +116,13 @@ impl Receiver {
     /// Queues answers for the next requests.
     pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
         self.shared.script.lock().expect("lock").extend(replies);
+    }
+
+    /// Answers the next `count` requests, then holds the following ones until
+    /// `gate` opens (they are recorded as they arrive).
+    pub fn hold_after(&self, count: usize, gate: Gate) {
+        let seen = self.shared.recorded.lock().expect("lock").len();
+        *self.shared.hold.lock().expect("lock") = Some((seen + count, gate));
     }
 
     /// Every request so far.
@@ -111,7 +145,17 @@ impl Drop for Receiver {
 }
 
 async fn record(State(shared): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    shared.recorded.lock().expect("lock").push(Recorded { method, uri, headers, body });
+    let number = {
+        let mut recorded = shared.recorded.lock().expect("lock");
+        recorded.push(Recorded { method, uri, headers, body });
+        recorded.len()
+    };
+    let hold = shared.hold.lock().expect("lock").clone();
+    if let Some((answered, gate)) = hold {
+        if number > answered {
+            gate.pass().await;
+        }
+    }
     let reply = shared.script.lock().expect("lock").pop_front().unwrap_or_else(|| shared.default.clone());
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
