@@ -67,6 +67,7 @@ fn destinations() -> Vec<(&'static str, Destination)> {
                 headers: Default::default(),
                 auth: None,
                 signing: None,
+                permanent_statuses: Vec::new(),
             })),
         ),
     ]

@@ -70,7 +70,9 @@ pub async fn send_now(
             let message_id = format!("msg_{}", uuid::Uuid::now_v7().simple());
             let attempt = AttemptContext { message_id: &message_id, now: Utc::now() };
             let result = match payload.and_then(|payload| notifier.request(&destination, &[&payload], &attempt)) {
-                Ok(request) => Ok(deliver(&sender, &request, |answer| notifier.classify(answer)).await),
+                Ok(request) => {
+                    Ok(deliver(&sender, &request, |answer| notifier.classify_for(&destination, answer)).await)
+                }
                 Err(error) => Err(error),
             };
             (index, Report { destination: destination.name.clone(), kind: destination.channel.kind(), result })

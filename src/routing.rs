@@ -73,6 +73,7 @@ mod tests {
                 headers: Default::default(),
                 auth: None,
                 signing: None,
+                permanent_statuses: Vec::new(),
             }),
             template: None,
             events: EventFilter(events.iter().map(|event| (*event).to_owned()).collect()),

@@ -6,7 +6,9 @@ use url::Url;
 
 use super::{Config, DestinationConfig};
 use crate::flock::{DEFAULT_FLOCK, GLOBAL};
-use crate::notify::generic::config::{GenericAuth, GenericSettings, Signing, MAX_BASIC_LEN, MAX_CLIENT_SECRET_LEN};
+use crate::notify::generic::config::{
+    permanent_status_problem, GenericAuth, GenericSettings, Signing, MAX_BASIC_LEN, MAX_CLIENT_SECRET_LEN,
+};
 use crate::notify::generic::payload::RESERVED_HEADERS;
 use crate::notify::policy::parse_cidr;
 use crate::notify::splunk_hec::{config::SplunkSettings, event_url};
@@ -412,6 +414,11 @@ fn generic_problems(key: &str, generic: &GenericSettings, allow_http: bool, prob
             problems.add(&format!("{key}.signing.secret"), "must not be empty");
         }
         _ => {}
+    }
+    for (index, status) in generic.permanent_statuses.iter().enumerate() {
+        if let Some(reason) = permanent_status_problem(*status) {
+            problems.add(&format!("{key}.permanent_statuses[{index}]"), reason);
+        }
     }
 }
 

@@ -185,6 +185,15 @@ pub trait Notifier: Send + Sync {
     /// Classifies the channel's answer.
     fn classify(&self, answer: &ChannelAnswer) -> Outcome;
 
+    /// Classifies the channel's answer for one destination: the channel's rules
+    /// with the destination's own overrides (a generic destination's
+    /// `permanent_statuses`). What the sender calls; defaults to
+    /// [`Notifier::classify`].
+    fn classify_for(&self, destination: &Destination, answer: &ChannelAnswer) -> Outcome {
+        let _ = destination;
+        self.classify(answer)
+    }
+
     /// How many payloads one request may carry.
     fn max_batch(&self) -> usize {
         1

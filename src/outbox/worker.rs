@@ -181,7 +181,7 @@ async fn send_batch(outbox: &Outbox, destination: &Destination, batch: Vec<Messa
     let first_id = batch.first().map(|message| message.id.as_str()).unwrap_or_default();
     let attempt = AttemptContext { message_id: first_id, now: started_at };
     let delivery = match notifier.request(destination, &refs, &attempt) {
-        Ok(request) => deliver(&outbox.sender, &request, |answer| notifier.classify(answer)).await,
+        Ok(request) => deliver(&outbox.sender, &request, |answer| notifier.classify_for(destination, answer)).await,
         Err(error) => Delivery {
             outcome: Outcome::failed(error.to_string()),
             status: None,

@@ -15,6 +15,7 @@ mod relay;
 mod signing;
 mod slack;
 mod splunk_hec;
+mod standard_webhooks;
 mod store;
 mod support;
 mod teams;

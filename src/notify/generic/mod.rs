@@ -67,7 +67,14 @@ impl Notifier for Generic {
     }
 
     fn classify(&self, answer: &ChannelAnswer) -> Outcome {
-        classify::classify(answer)
+        classify::classify(answer, &[])
+    }
+
+    fn classify_for(&self, destination: &Destination, answer: &ChannelAnswer) -> Outcome {
+        match &destination.channel {
+            Channel::Generic(settings) => classify::classify(answer, &settings.permanent_statuses),
+            _ => self.classify(answer),
+        }
     }
 }
 

@@ -21,7 +21,9 @@ use super::{
 };
 use crate::config::validate::header_problem;
 use crate::destination::{Channel, ChannelKind};
-use crate::notify::generic::config::{GenericAuth, GenericSettings, MAX_BASIC_LEN, MAX_CLIENT_SECRET_LEN};
+use crate::notify::generic::config::{
+    permanent_status_problem, GenericAuth, GenericSettings, MAX_BASIC_LEN, MAX_CLIENT_SECRET_LEN,
+};
 use crate::secret::Secret;
 use crate::server::error::ApiError;
 use crate::server::openapi::{into_router, optional, required, Endpoint, Param, Route, FLOCK_ID};
@@ -58,6 +60,11 @@ pub fn routes() -> Vec<Route> {
                     optional(
                         "client_secret",
                         "Extension: a secret sent in the body as client_secret (at most 250 characters); write-only.",
+                    ),
+                    optional(
+                        "permanent_statuses",
+                        "Extension: HTTP statuses (300-599, e.g. 400,422) that fail a message at once; every other \
+                         non-2xx answer but 410 is retried, as Standard Webhooks senders do.",
                     ),
                 ],
                 &[],
@@ -192,6 +199,28 @@ fn auth(params: &Params) -> Result<Option<GenericAuth>, ApiError> {
     }
 }
 
+/// The `permanent_statuses` extension: statuses separated by commas or spaces.
+fn permanent_statuses(params: &Params) -> Result<Vec<u16>, ApiError> {
+    const NAME: &str = "permanent_statuses";
+    let Some(text) = params.optional(NAME) else {
+        return Ok(Vec::new());
+    };
+    let mut statuses = Vec::new();
+    for item in text.split(|ch: char| ch == ',' || ch.is_whitespace()).filter(|item| !item.is_empty()) {
+        let shown: String = item.chars().take(16).collect();
+        let status: u16 = item
+            .parse()
+            .map_err(|_| invalid(NAME, format!("`{shown}` is not an HTTP status (list them like 400,422)")))?;
+        if let Some(reason) = permanent_status_problem(status) {
+            return Err(invalid(NAME, reason));
+        }
+        if !statuses.contains(&status) {
+            statuses.push(status);
+        }
+    }
+    Ok(statuses)
+}
+
 async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
     let catalogue = current(&state).await?;
     scope(&catalogue, params.flock_id()?)?;
@@ -202,7 +231,8 @@ async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value
     if sets_authorization && headers.keys().any(|name| name.eq_ignore_ascii_case("authorization")) {
         return Err(invalid("headers", "an Authorization header conflicts with auth_type; set one or the other"));
     }
-    let settings = GenericSettings { url, headers, auth, signing: None };
+    let permanent_statuses = permanent_statuses(&params)?;
+    let settings = GenericSettings { url, headers, auth, signing: None, permanent_statuses };
     add_by_url(&state, &params, &catalogue, Channel::Generic(settings)).await
 }
 

@@ -119,5 +119,5 @@ pub async fn deliver_with_timeout(
     let attempt = AttemptContext { message_id: "msg_2Xq9s0uTRYbgIsHxO8nsdIjYV4r", now: Utc::now() };
     let request = notifier.request(destination, &[&payload], &attempt).expect("builds a request");
     let sender = http::HttpSender::new(timeout);
-    http::deliver(&sender, &request, |answer| notifier.classify(answer)).await
+    http::deliver(&sender, &request, |answer| notifier.classify_for(destination, answer)).await
 }
