@@ -12,7 +12,7 @@ use crate::notify::generic::config::{
 use crate::notify::generic::payload::RESERVED_HEADERS;
 use crate::notify::policy::parse_cidr;
 use crate::notify::splunk_hec::{config::SplunkSettings, event_url};
-use crate::signing::standard_webhooks::SigningKey;
+use crate::signing::standard_webhooks::check_secret;
 use crate::sources::{valid_source_id, SchemeName, SourceConfig, MAX_SOURCE_ID_LEN};
 
 /// One thing wrong with the configuration.
@@ -130,7 +130,7 @@ pub fn source_problems(
                 problems.add(&key("secrets"), "list at least one whsec_ secret (two while rotating)");
             }
             for (index, secret) in source.secrets.iter().enumerate() {
-                if let Err(error) = SigningKey::from_secret(secret.expose()) {
+                if let Err(error) = check_secret(secret.expose()) {
                     problems.add(&key(&format!("secrets[{index}]")), error.to_string());
                 }
             }
@@ -405,7 +405,7 @@ fn generic_problems(key: &str, generic: &GenericSettings, allow_http: bool, prob
                 problems.add(&format!("{key}.signing.secrets"), "list at least one whsec_ secret");
             }
             for (index, secret) in secrets.iter().enumerate() {
-                if let Err(error) = SigningKey::from_secret(secret.expose()) {
+                if let Err(error) = check_secret(secret.expose()) {
                     problems.add(&format!("{key}.signing.secrets[{index}]"), error.to_string());
                 }
             }

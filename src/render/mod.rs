@@ -21,12 +21,13 @@ use tera::Tera;
 use crate::alert::{Alert, Severity, Source, Target};
 
 /// Built-in templates, compiled into the binary: (name, source).
-pub const BUILT_IN: [(&str, &str); 5] = [
+pub const BUILT_IN: [(&str, &str); 6] = [
     ("slack.json", include_str!("../../templates/slack.json.tera")),
     ("teams.json", include_str!("../../templates/teams.json.tera")),
     ("teams_message_card.json", include_str!("../../templates/teams_message_card.json.tera")),
     ("splunk_hec.json", include_str!("../../templates/splunk_hec.json.tera")),
     ("generic.json", include_str!("../../templates/generic.json.tera")),
+    ("standard_webhooks.json", include_str!("../../templates/standard_webhooks.json.tera")),
 ];
 
 /// File extension of template files in an override directory.

@@ -89,7 +89,7 @@ async fn an_acknowledged_alert_is_delivered_and_its_attempt_logged() {
     let shown = wait_for_status(&relay, alert_id, "delivered").await;
     let request = receiver.single();
     let body: Value = serde_json::from_slice(&request.body).expect("JSON body");
-    assert_eq!(body["title"], "First");
+    assert_eq!(body["data"]["title"], "First", "the Standard Webhooks envelope carries the alert");
     assert_eq!(request.header("webhook-id"), shown["message"]["id"].as_str(), "the message id is the webhook-id");
     assert_eq!(attempt_statuses(&shown), [json!(200)]);
     assert_eq!(shown["attempts"][0]["detail"], "ok");

@@ -135,3 +135,160 @@ async fn the_management_api_takes_permanent_statuses_for_a_generic_webhook() {
     let shown = wait_for_status(&relay, &alert_id, "failed").await;
     assert_eq!(attempt_statuses(&shown), [json!(404)], "{shown}");
 }
+
+// ── the envelope, the svix-* names, secret length ───────────────────────────
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// `whsec_` + base64("sixteen-byte-key"): valid base64, but only 16 bytes.
+const SHORT_SECRET: &str = "whsec_c2l4dGVlbi1ieXRlLWtleQ==";
+
+#[tokio::test]
+async fn a_signed_destination_sends_the_spec_envelope_so_the_kind_survives() {
+    let receiver = Receiver::start(Reply::new(204, "")).await;
+    let signing = format!("signing = {{ scheme = \"standard_webhooks\", secrets = [\"{SECRET}\"] }}");
+    let relay = Relay::configured(FAST, &hook(&receiver, &signing)).await;
+    let sent = json!({"kind": "canarytoken.aws_key", "title": "AWS key used", "severity": "high",
+                      "timestamp": "2026-03-14T09:30:00Z", "details": {"key": "AKIA…"}});
+    let alert_id = relay.ingest(&sent).await[0]["alert_id"].as_str().expect("id").to_owned();
+    wait_for_status(&relay, &alert_id, "delivered").await;
+    let request = receiver.single();
+    standardwebhooks::Webhook::new(SECRET)
+        .expect("valid secret")
+        .verify(&request.body, &request.headers)
+        .expect("the reference crate verifies the request");
+    let body: Value = serde_json::from_slice(&request.body).expect("JSON");
+    let keys: Vec<&str> = body.as_object().expect("object").keys().map(String::as_str).collect();
+    assert_eq!(keys, ["type", "timestamp", "data"], "{body}");
+    assert_eq!(body["type"], "canarytoken.aws_key");
+    assert_eq!(body["timestamp"], "2026-03-14T09:30:00Z");
+    assert_eq!(body["data"]["id"], alert_id.as_str());
+    assert_eq!(body["data"]["title"], "AWS key used");
+    assert_eq!(body["data"]["severity"], "high");
+    assert_eq!(body["data"]["details"], json!({"key": "AKIA…"}));
+}
+
+/// A relay with a Standard Webhooks source `svix` whose alerts go to `receiver`.
+async fn relay_with_source(receiver: &Receiver) -> Relay {
+    let config =
+        format!("{}\n[sources.svix]\nscheme = \"standard_webhooks\"\nsecrets = [\"{SECRET}\"]\n", hook(receiver, ""));
+    Relay::configured(FAST, &config).await
+}
+
+#[tokio::test]
+async fn svix_header_names_are_accepted_like_the_webhook_ones() {
+    let receiver = Receiver::start(Reply::new(204, "")).await;
+    let relay = relay_with_source(&receiver).await;
+    let http = reqwest::Client::new();
+    let body = br#"{"type":"invoice.paid","timestamp":"2026-03-14T09:30:00Z","data":{"id":"in_1"}}"#;
+    let id = format!("msg_{}", uuid::Uuid::now_v7().simple());
+    let now = chrono::Utc::now().timestamp();
+    let signature = standardwebhooks::Webhook::new(SECRET).expect("valid").sign(&id, now, body).expect("signs");
+    let post = |prefix: &'static str, signature: String| {
+        http.post(relay.url("/hooks/svix"))
+            .header(format!("{prefix}-id"), &id)
+            .header(format!("{prefix}-timestamp"), now.to_string())
+            .header(format!("{prefix}-signature"), signature)
+            .body(body.to_vec())
+            .send()
+    };
+    let answer = post("svix", signature.clone()).await.expect("answers");
+    assert_eq!(answer.status(), 202);
+    let first: Value = serde_json::from_slice(&answer.bytes().await.expect("reads")).expect("JSON");
+    assert_eq!(first["duplicate"], false, "{first}");
+    eventually(Duration::from_secs(10), "the event was relayed", || async { receiver.requests().len() == 1 }).await;
+    let relayed: Value = serde_json::from_slice(&receiver.single().body).expect("JSON");
+    assert_eq!(relayed["kind"], "invoice.paid");
+
+    // The same event under the webhook-* names is the same event: a duplicate.
+    let again = post("webhook", signature).await.expect("answers").bytes().await.expect("reads");
+    let again: Value = serde_json::from_slice(&again).expect("JSON");
+    assert_eq!(again["duplicate"], true, "{again}");
+    // A wrong signature under the svix names is refused like any other.
+    let wrong = post("svix", "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into()).await.expect("answers");
+    assert_eq!(wrong.status(), 401);
+}
+
+#[tokio::test]
+async fn a_short_whsec_secret_is_refused_in_the_config_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("flockrelay.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[destinations.hook.generic]\nurl = \"https://hooks.example/x\"\n\
+             signing = {{ scheme = \"standard_webhooks\", secrets = [\"{SECRET}\", \"{SHORT_SECRET}\"] }}\n\n\
+             [sources.svix]\nscheme = \"standard_webhooks\"\nsecrets = [\"{SHORT_SECRET}\"]\n"
+        ),
+    )
+    .expect("writes");
+    let error = flockrelay::config::load(Some(&path)).expect_err("refused").to_string();
+    for key in ["destinations.hook.generic.signing.secrets[1]: ", "sources.svix.secrets[0]: "] {
+        let line = error.lines().find(|line| line.contains(key)).unwrap_or_else(|| panic!("no `{key}` in {error}"));
+        assert!(line.contains("16 bytes") && line.contains("at least 24"), "{line}");
+    }
+    assert!(!error.contains("secrets[0]: ") || !error.contains("destinations.hook.generic.signing.secrets[0]"));
+    assert!(!error.contains("c2l4dGVlbi1ieXRlLWtleQ"), "the secret is echoed: {error}");
+}
+
+#[tokio::test]
+async fn a_short_whsec_secret_is_refused_by_the_sources_and_management_apis() {
+    let receiver = Receiver::start(Reply::new(204, "")).await;
+    let relay = relay_with_source(&receiver).await;
+    let source = json!({"id": "short", "scheme": "standard_webhooks", "secrets": [SECRET, SHORT_SECRET]});
+    let request = relay
+        .client
+        .post(relay.url("/api/v1/sources"))
+        .header("X-Canary-Auth-Token", crate::support::relay::TOKEN)
+        .header("content-type", "application/json")
+        .body(source.to_string());
+    let (status, answer) = crate::support::relay::answer(request).await;
+    assert_eq!(status, 400, "{answer}");
+    let message = answer["message"].as_str().unwrap_or_default();
+    assert!(message.contains("secrets[1]") && message.contains("at least 24"), "{message}");
+    assert!(!answer.to_string().contains("c2l4dGVlbi1ieXRlLWtleQ"), "{answer}");
+
+    let add = "/api/v1/flock/settings/webhooks/generic/add";
+    let url = receiver.url("/signed");
+    let params = |secret: &'static str| {
+        [("flock_id", "global"), ("url", url.as_str()), ("signing", "standard_webhooks"), ("signing_secret", secret)]
+    };
+    let (status, answer) = relay.post(add, &params(SHORT_SECRET)).await;
+    assert_eq!(status, 400, "{answer}");
+    let message = answer["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("invalid signing_secret") && message.contains("at least 24"), "{message}");
+    assert!(!answer.to_string().contains("c2l4dGVlbi1ieXRlLWtleQ"), "{answer}");
+    let (status, answer) = relay.post(add, &[("flock_id", "global"), ("url", &url), ("signing", "pgp")]).await;
+    assert_eq!(status, 400, "{answer}");
+
+    // A good secret: the webhook signs, and the reference crate verifies.
+    let (status, answer) = relay.post(add, &params(SECRET)).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) =
+        relay.post("/api/v1/flock/settings/webhooks/generic/test", &[("flock_id", "global"), ("url", &url)]).await;
+    assert_eq!(status, 200, "{answer}");
+    let signed = receiver.requests().into_iter().find(|request| request.uri.path() == "/signed").expect("sent");
+    standardwebhooks::Webhook::new(SECRET).expect("valid").verify(&signed.body, &signed.headers).expect("verifies");
+    let listed = relay.get("/api/v1/flock/settings/webhooks/generic/list", &[("flock_id", "global")]).await.1;
+    assert!(!listed.to_string().contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), "{listed}");
+}
+
+#[tokio::test]
+async fn the_envelope_matches_its_golden_file() {
+    use flockrelay::destination::Channel;
+    use flockrelay::notify::generic::config::{GenericSettings, Signing};
+    use flockrelay::secret::Secret;
+    let receiver = Receiver::start(Reply::new(204, "")).await;
+    let destination = crate::support::destination(
+        "signed",
+        Channel::Generic(GenericSettings {
+            url: receiver.url("/signed").parse().expect("valid URL"),
+            headers: Default::default(),
+            auth: None,
+            signing: Some(Signing::StandardWebhooks { secrets: vec![Secret::new(SECRET)] }),
+            permanent_statuses: Vec::new(),
+        }),
+    );
+    let delivery = crate::support::deliver_once(&destination, &crate::support::canary_alert()).await;
+    assert_eq!(delivery.outcome, flockrelay::notify::Outcome::Delivered);
+    crate::support::assert_golden("generic/golden/canary-incident.standard-webhooks.json", &receiver.single().body);
+}

@@ -15,7 +15,7 @@ use super::{
 use crate::alert::Alert;
 use crate::destination::{Channel, ChannelKind, Destination};
 use crate::render::Rendered;
-use config::{GenericAuth, GenericSettings};
+use config::{GenericAuth, GenericSettings, Signing};
 
 /// The generic webhook notifier.
 #[derive(Debug, Clone, Copy)]
@@ -26,8 +26,15 @@ impl Notifier for Generic {
         ChannelKind::Generic
     }
 
-    fn default_template(&self, _destination: &Destination) -> &'static str {
-        "generic.json"
+    /// The normalized alert; signed with Standard Webhooks, the spec's
+    /// `{"type", "timestamp", "data"}` envelope around it.
+    fn default_template(&self, destination: &Destination) -> &'static str {
+        match &destination.channel {
+            Channel::Generic(GenericSettings { signing: Some(Signing::StandardWebhooks { .. }), .. }) => {
+                "standard_webhooks.json"
+            }
+            _ => "generic.json",
+        }
     }
 
     fn shape(&self, destination: &Destination, _alert: &Alert, rendered: Rendered) -> Result<String, NotifyError> {

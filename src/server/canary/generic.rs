@@ -20,14 +20,16 @@ use super::{
     Params,
 };
 use crate::config::validate::header_problem;
+use crate::config::validate::MAX_SHARED_SECRET_LEN;
 use crate::destination::{Channel, ChannelKind};
 use crate::notify::generic::config::{
-    permanent_status_problem, GenericAuth, GenericSettings, MAX_BASIC_LEN, MAX_CLIENT_SECRET_LEN,
+    permanent_status_problem, GenericAuth, GenericSettings, Signing, MAX_BASIC_LEN, MAX_CLIENT_SECRET_LEN,
 };
 use crate::secret::Secret;
 use crate::server::error::ApiError;
 use crate::server::openapi::{into_router, optional, required, Endpoint, Param, Route, FLOCK_ID};
 use crate::server::AppState;
+use crate::signing::standard_webhooks::check_secret;
 
 /// Most custom headers one webhook may have.
 pub const MAX_HEADERS: usize = 32;
@@ -35,6 +37,8 @@ pub const MAX_HEADERS: usize = 32;
 pub const MAX_HEADER_VALUE_LEN: usize = 4096;
 /// Longest bearer token.
 pub const MAX_BEARER_LEN: usize = 4096;
+/// Most Standard Webhooks secrets one webhook signs with (two while rotating).
+pub const MAX_SIGNING_SECRETS: usize = 4;
 
 const URL: Param = required("url", "The URL that receives the POSTed JSON.");
 
@@ -60,6 +64,12 @@ pub fn routes() -> Vec<Route> {
                     optional(
                         "client_secret",
                         "Extension: a secret sent in the body as client_secret (at most 250 characters); write-only.",
+                    ),
+                    optional("signing", "Extension: standard_webhooks or flock_hmac, to sign every request."),
+                    optional(
+                        "signing_secret",
+                        "Extension: with signing=standard_webhooks, one or more whsec_ secrets (space-separated, at \
+                         least 24 bytes decoded); with signing=flock_hmac, the shared secret. Write-only.",
                     ),
                     optional(
                         "permanent_statuses",
@@ -199,6 +209,35 @@ fn auth(params: &Params) -> Result<Option<GenericAuth>, ApiError> {
     }
 }
 
+/// The signing extension parameters. Errors name the parameter and the
+/// position of a secret, never a secret.
+fn signing(params: &Params) -> Result<Option<Signing>, ApiError> {
+    const SECRET: &str = "signing_secret";
+    let Some(scheme) = params.optional("signing") else {
+        if params.optional(SECRET).is_some() {
+            return Err(invalid("signing", "must be standard_webhooks or flock_hmac when signing_secret is given"));
+        }
+        return Ok(None);
+    };
+    match scheme {
+        "none" => Ok(None),
+        "standard_webhooks" => {
+            let text = params.required(SECRET)?;
+            let secrets: Vec<&str> =
+                text.split(|ch: char| ch == ',' || ch.is_whitespace()).filter(|item| !item.is_empty()).collect();
+            if secrets.len() > MAX_SIGNING_SECRETS {
+                return Err(invalid(SECRET, format!("at most {MAX_SIGNING_SECRETS} secrets")));
+            }
+            for (index, secret) in secrets.iter().enumerate() {
+                check_secret(secret).map_err(|error| invalid(SECRET, format!("secret {}: {error}", index + 1)))?;
+            }
+            Ok(Some(Signing::StandardWebhooks { secrets: secrets.into_iter().map(Secret::new).collect() }))
+        }
+        "flock_hmac" => Ok(Some(Signing::FlockHmac { secret: secret(params, SECRET, MAX_SHARED_SECRET_LEN)? })),
+        _ => Err(invalid("signing", "must be none, standard_webhooks or flock_hmac")),
+    }
+}
+
 /// The `permanent_statuses` extension: statuses separated by commas or spaces.
 fn permanent_statuses(params: &Params) -> Result<Vec<u16>, ApiError> {
     const NAME: &str = "permanent_statuses";
@@ -231,8 +270,9 @@ async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value
     if sets_authorization && headers.keys().any(|name| name.eq_ignore_ascii_case("authorization")) {
         return Err(invalid("headers", "an Authorization header conflicts with auth_type; set one or the other"));
     }
+    let signing = signing(&params)?;
     let permanent_statuses = permanent_statuses(&params)?;
-    let settings = GenericSettings { url, headers, auth, signing: None, permanent_statuses };
+    let settings = GenericSettings { url, headers, auth, signing, permanent_statuses };
     add_by_url(&state, &params, &catalogue, Channel::Generic(settings)).await
 }
 
