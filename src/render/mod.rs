@@ -21,13 +21,14 @@ use tera::Tera;
 use crate::alert::{Alert, Severity, Source, Target};
 
 /// Built-in templates, compiled into the binary: (name, source).
-pub const BUILT_IN: [(&str, &str); 6] = [
+pub const BUILT_IN: [(&str, &str); 7] = [
     ("slack.json", include_str!("../../templates/slack.json.tera")),
     ("teams.json", include_str!("../../templates/teams.json.tera")),
     ("teams_message_card.json", include_str!("../../templates/teams_message_card.json.tera")),
     ("splunk_hec.json", include_str!("../../templates/splunk_hec.json.tera")),
     ("generic.json", include_str!("../../templates/generic.json.tera")),
     ("standard_webhooks.json", include_str!("../../templates/standard_webhooks.json.tera")),
+    ("flock.json", include_str!("../../templates/flock.json.tera")),
 ];
 
 /// File extension of template files in an override directory.

@@ -4,6 +4,7 @@
 //! Pure functions over bytes; no I/O, no clock (callers pass the time).
 
 pub mod flock_hmac;
+pub mod json_stringify;
 pub mod standard_webhooks;
 
 /// Why a signature or a signing secret was refused. Never carries secret material.
