@@ -2,6 +2,7 @@
 //! servers and the real `flockrelay` binary.
 
 mod canary_api;
+mod chain;
 mod cli;
 mod config;
 mod flock;
