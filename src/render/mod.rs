@@ -129,6 +129,8 @@ impl Renderer {
         tera.autoescape_on(vec![".json"]);
         tera.set_escape_fn(filters::escape_json);
         tera.register_filter("mrkdwn", filters::Mrkdwn);
+        tera.register_filter("teams_md", filters::TeamsMarkdown);
+        tera.register_filter("teams_connector_md", filters::TeamsConnectorMarkdown);
         tera.register_filter("json", filters::Json);
         tera.register_filter("text", filters::Text);
         let needs_raw = sources.iter().any(|(_, source)| source.contains("raw"));

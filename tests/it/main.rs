@@ -21,4 +21,5 @@ mod standard_webhooks;
 mod store;
 mod support;
 mod teams;
+mod teams_markup;
 mod templates;
