@@ -34,6 +34,7 @@ fn destinations() -> Vec<(&'static str, Destination)> {
         events: EventFilter::default(),
         enabled: true,
         rate_limit: None,
+        concurrency: None,
     };
     vec![
         (

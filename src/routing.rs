@@ -79,6 +79,7 @@ mod tests {
             events: EventFilter(events.iter().map(|event| (*event).to_owned()).collect()),
             enabled,
             rate_limit: None,
+            concurrency: None,
         }
     }
 

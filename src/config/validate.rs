@@ -273,6 +273,9 @@ fn destination_problems(config: &Config, name: &str, destination: &DestinationCo
             problems.add(&format!("{key}.rate_limit"), "must be a positive number of messages per second");
         }
     }
+    if destination.concurrency == Some(0) {
+        problems.add(&format!("{key}.concurrency"), "must be at least 1");
+    }
     for (index, event) in destination.events.iter().enumerate() {
         if event.trim().is_empty() {
             problems.add(&format!("{key}.events[{index}]"), "must not be empty");

@@ -140,6 +140,17 @@ impl Outcome {
     }
 }
 
+/// How fast a channel's service accepts messages, where it documents it: the
+/// pace a destination of that kind gets unless it sets its own `rate_limit` or
+/// `concurrency`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Pace {
+    /// Messages per second; `None`: unpaced.
+    pub rate: Option<f64>,
+    /// Requests in flight at once; `None`: `[delivery] concurrency`.
+    pub concurrency: Option<u32>,
+}
+
 /// Why a request could not be built or sent.
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
@@ -197,6 +208,11 @@ pub trait Notifier: Send + Sync {
     /// How many payloads one request may carry.
     fn max_batch(&self) -> usize {
         1
+    }
+
+    /// The channel's documented pace; unpaced by default.
+    fn pace(&self) -> Pace {
+        Pace::default()
     }
 
     /// Renders an alert for a destination into the payload that is stored and sent.

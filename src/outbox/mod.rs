@@ -7,9 +7,11 @@
 //! - [`worker`] — claim, rate-limit, send, classify, record.
 //! - [`retry`] — the retry rule.
 //! - [`breaker`] — the per-destination circuit breaker.
+//! - [`pacing`] — each destination's rate and concurrency.
 
 pub mod breaker;
 pub mod ingest;
+pub mod pacing;
 pub mod retry;
 pub mod worker;
 

@@ -1,5 +1,5 @@
 //! One destination's delivery worker: claim due messages with a lease, send them
-//! (rate-limited, at most `concurrency` in flight, HEC events batched), classify
+//! (at the destination's pace — `pacing` — HEC events batched), classify
 //! each answer with the channel's rules, and record every attempt with its
 //! outcome in one transaction per round. A round's record is written while the
 //! next round is claimed and sent (one record at a time, awaited before the
@@ -18,7 +18,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::breaker::Permit;
-use super::Outbox;
+use super::{pacing, Outbox};
 use crate::destination::Destination;
 use crate::metrics::Metrics;
 use crate::notify::http::{deliver, Delivery};
@@ -33,9 +33,10 @@ const STORE_BACKOFF: Duration = Duration::from_secs(1);
 /// well within the lease.
 fn claim_limit(outbox: &Outbox, destination: &Destination, max_batch: usize) -> u32 {
     let settings = &outbox.settings;
+    let pace = pacing::effective(destination, settings.concurrency);
     let rounds_per_lease = (settings.lease.as_secs_f64() / (2.0 * settings.timeout.as_secs_f64().max(0.001))).floor();
-    let mut limit = f64::from(settings.concurrency) * rounds_per_lease.max(1.0) * max_batch as f64;
-    if let Some(rate) = destination.rate_limit.filter(|rate| *rate > 0.0) {
+    let mut limit = f64::from(pace.concurrency) * rounds_per_lease.max(1.0) * max_batch as f64;
+    if let Some(rate) = pace.rate {
         limit = limit.min((rate * settings.lease.as_secs_f64() / 2.0).max(1.0));
     }
     limit.clamp(1.0, 1_000.0) as u32
@@ -135,8 +136,9 @@ fn queue_labels(destination_id: &str) -> crate::metrics::QueueLabels {
 /// Sends one round of claimed messages and returns what to record.
 async fn send_round(outbox: &Arc<Outbox>, destination: &Destination, claimed: Vec<Message>) -> Vec<Finished> {
     let notifier = by_kind(destination.channel.kind());
-    let limiter = outbox.limiter(&destination.id, destination.rate_limit);
-    let permits = Arc::new(Semaphore::new(outbox.settings.concurrency as usize));
+    let pace = pacing::effective(destination, outbox.settings.concurrency);
+    let limiter = outbox.limiter(&destination.id, pace.rate);
+    let permits = Arc::new(Semaphore::new(usize::try_from(pace.concurrency).unwrap_or(1)));
     let destination = Arc::new(destination.clone());
     let mut sends = JoinSet::new();
     let mut claimed = claimed.into_iter().peekable();

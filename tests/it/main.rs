@@ -11,6 +11,7 @@ mod generic;
 mod hooks;
 mod openapi;
 mod outbox;
+mod pacing;
 mod policy;
 mod process;
 mod relay;

@@ -74,6 +74,7 @@ pub fn destination(name: &str, channel: Channel) -> Destination {
         events: EventFilter::default(),
         enabled: true,
         rate_limit: None,
+        concurrency: None,
     }
 }
 

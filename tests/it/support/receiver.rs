@@ -20,6 +20,8 @@ pub struct Recorded {
     pub uri: Uri,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When the request arrived (the receiver's clock).
+    pub at: std::time::Instant,
 }
 
 impl Recorded {
@@ -111,7 +113,8 @@ impl Drop for Receiver {
 }
 
 async fn record(State(shared): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    shared.recorded.lock().expect("lock").push(Recorded { method, uri, headers, body });
+    let at = std::time::Instant::now();
+    shared.recorded.lock().expect("lock").push(Recorded { method, uri, headers, body, at });
     let reply = shared.script.lock().expect("lock").pop_front().unwrap_or_else(|| shared.default.clone());
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
