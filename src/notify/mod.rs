@@ -54,17 +54,50 @@ pub struct OutboundRequest {
 }
 
 impl OutboundRequest {
+    /// Every header the sender puts on the request, in order: the request's
+    /// own (content type, custom headers, auth, signatures), then the relay's
+    /// [`http::TRANSPORT_HEADERS`] (`user-agent`, `accept`) that it did not set.
+    /// [`http::HttpSender::send`] sends exactly this list and `flockrelay
+    /// render` prints it, so the preview cannot drift from the wire.
+    pub fn wire_headers(&self) -> Vec<(String, String)> {
+        let mut headers = self.headers.clone();
+        for (name, value) in http::TRANSPORT_HEADERS {
+            if !headers.iter().any(|(existing, _)| existing.eq_ignore_ascii_case(name)) {
+                headers.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        headers
+    }
+
     /// The request as text (method, URL, headers, body) with every secret masked:
-    /// what `flockrelay render` prints.
+    /// what `flockrelay render` prints. Besides [`OutboundRequest::wire_headers`]
+    /// it shows the `host` and `content-length` HTTP derives from the URL and body.
     pub fn to_masked_string(&self) -> String {
+        self.masked_text(&String::from_utf8_lossy(&self.body))
+    }
+
+    /// As [`OutboundRequest::to_masked_string`], with the body indented for
+    /// reading (each JSON value of it; a body that is not JSON as it is). Only
+    /// the display changes: `content-length` is still that of the body sent.
+    pub fn to_masked_string_pretty(&self) -> String {
+        self.masked_text(&pretty_body(&self.body))
+    }
+
+    fn masked_text(&self, body: &str) -> String {
         let mut text = format!("POST {}\n", self.url);
-        for (name, value) in &self.headers {
-            let masked = self.masked_headers.iter().any(|masked| masked.eq_ignore_ascii_case(name));
+        let host = self.url.host_str().unwrap_or_default();
+        match self.url.port() {
+            Some(port) => text.push_str(&format!("host: {host}:{port}\n")),
+            None => text.push_str(&format!("host: {host}\n")),
+        }
+        for (name, value) in self.wire_headers() {
+            let masked = self.masked_headers.iter().any(|masked| masked.eq_ignore_ascii_case(&name));
             let value = if masked { MASK } else { value.as_str() };
             text.push_str(&format!("{name}: {value}\n"));
         }
+        text.push_str(&format!("content-length: {}\n", self.body.len()));
         text.push('\n');
-        text.push_str(&String::from_utf8_lossy(&self.body));
+        text.push_str(body);
         text.push('\n');
         self.mask(&text)
     }
@@ -79,6 +112,20 @@ impl OutboundRequest {
             masked = masked.replace(secret.as_str(), MASK);
         }
         masked
+    }
+}
+
+/// A body for reading: every JSON value in it (one, or a HEC batch of several)
+/// indented; anything else as it is.
+fn pretty_body(body: &[u8]) -> String {
+    let values: Result<Vec<serde_json::Value>, _> = serde_json::Deserializer::from_slice(body).into_iter().collect();
+    match values {
+        Ok(values) if !values.is_empty() => values
+            .iter()
+            .map(|value| serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string()))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::from_utf8_lossy(body).into_owned(),
     }
 }
 

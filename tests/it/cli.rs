@@ -11,7 +11,7 @@ use crate::support::{json_stream, root};
 
 const HEC_TOKEN: &str = "9a8b7c6d-0000-1111-2222-333344445555";
 
-fn flockrelay() -> Command {
+pub(crate) fn flockrelay() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_flockrelay"));
     // Only what a test sets reaches the binary's configuration.
     for (key, _) in std::env::vars() {
@@ -23,7 +23,7 @@ fn flockrelay() -> Command {
     command
 }
 
-async fn run(command: &mut Command, stdin: Option<&[u8]>) -> Output {
+pub(crate) async fn run(command: &mut Command, stdin: Option<&[u8]>) -> Output {
     command
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -37,7 +37,7 @@ async fn run(command: &mut Command, stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().await.expect("binary finishes")
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 

@@ -15,6 +15,7 @@ mod pacing;
 mod policy;
 mod process;
 mod relay;
+mod render;
 mod signing;
 mod slack;
 mod splunk_hec;
