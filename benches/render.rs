@@ -34,6 +34,7 @@ fn destinations() -> Vec<(&'static str, Destination)> {
         events: EventFilter::default(),
         enabled: true,
         rate_limit: None,
+        concurrency: None,
     };
     vec![
         (
@@ -67,6 +68,7 @@ fn destinations() -> Vec<(&'static str, Destination)> {
                 headers: Default::default(),
                 auth: None,
                 signing: None,
+                permanent_statuses: Vec::new(),
             })),
         ),
     ]

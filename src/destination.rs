@@ -26,8 +26,13 @@ pub struct Destination {
     pub events: EventFilter,
     /// A disabled destination keeps its configuration but receives nothing.
     pub enabled: bool,
-    /// Maximum messages per second sent to it; `None` means unlimited.
+    /// Maximum messages per second sent to it; `None` means the channel's own
+    /// pace (see `outbox::pacing`).
     pub rate_limit: Option<f64>,
+    /// Most requests in flight to it at once; `None` means the channel's own,
+    /// else `[delivery] concurrency`.
+    #[serde(default)]
+    pub concurrency: Option<u32>,
 }
 
 /// The channel kinds, spelled as the Canary API names them.

@@ -73,11 +73,13 @@ mod tests {
                 headers: Default::default(),
                 auth: None,
                 signing: None,
+                permanent_statuses: Vec::new(),
             }),
             template: None,
             events: EventFilter(events.iter().map(|event| (*event).to_owned()).collect()),
             enabled,
             rate_limit: None,
+            concurrency: None,
         }
     }
 

@@ -47,6 +47,9 @@ pub enum Command {
         destination: String,
         /// Alert JSON file, or `-` for standard input [default: a test alert].
         alert: Option<String>,
+        /// Print the body indented for reading (what would be sent does not change).
+        #[arg(long)]
+        pretty: bool,
     },
     /// Send a test notification to every resolved destination now.
     Test {
@@ -85,9 +88,9 @@ pub fn run() -> anyhow::Result<i32> {
             let (config, _) = load(&cli)?;
             runtime()?.block_on(messages::run(&config, command))
         }
-        Command::Render { destination, alert } => {
+        Command::Render { destination, alert, pretty } => {
             let (config, renderer) = load(&cli)?;
-            render::run(&config, &renderer, destination, alert.as_deref())
+            render::run(&config, &renderer, destination, alert.as_deref(), *pretty)
         }
         Command::Test { flock, destination, health } => {
             let (config, renderer) = load(&cli)?;

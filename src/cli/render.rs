@@ -1,5 +1,6 @@
 //! `flockrelay render`: the exact request a destination would receive for an
-//! alert — method, URL, headers, body — with every secret masked.
+//! alert — method, URL, headers (the sender's own list), body — with every
+//! secret masked; `--pretty` indents the body for reading.
 
 use anyhow::Context as _;
 use chrono::Utc;
@@ -10,7 +11,7 @@ use crate::config::Config;
 use crate::notify::{by_kind, AttemptContext};
 use crate::render::Renderer;
 
-pub fn run(config: &Config, renderer: &Renderer, name: &str, alert: Option<&str>) -> anyhow::Result<i32> {
+pub fn run(config: &Config, renderer: &Renderer, name: &str, alert: Option<&str>, pretty: bool) -> anyhow::Result<i32> {
     let destination = config
         .destinations()
         .into_iter()
@@ -25,6 +26,10 @@ pub fn run(config: &Config, renderer: &Renderer, name: &str, alert: Option<&str>
     let payload = notifier.render(&destination, &alert, renderer, test)?;
     let message_id = format!("msg_{}", uuid::Uuid::now_v7().simple());
     let request = notifier.request(&destination, &[&payload], &AttemptContext { message_id: &message_id, now })?;
-    print!("{}", request.to_masked_string());
+    if pretty {
+        print!("{}", request.to_masked_string_pretty());
+    } else {
+        print!("{}", request.to_masked_string());
+    }
     Ok(0)
 }

@@ -136,9 +136,15 @@ pub struct DestinationConfig {
     /// Alert kinds to receive (`canary.incident`, `canarytoken.*`); empty = all.
     #[serde(default)]
     pub events: Vec<String>,
-    /// Maximum messages per second; unset = unlimited.
+    /// Most messages per second sent to it. Unset: the channel's documented
+    /// pace (Slack and Teams: 1 a second; generic and Splunk HEC: unpaced).
     #[serde(default)]
     pub rate_limit: Option<f64>,
+    /// Most requests in flight to it at once. Unset: the channel's own (Slack
+    /// and Teams: 1, which also keeps messages in order), else
+    /// `[delivery] concurrency`.
+    #[serde(default)]
+    pub concurrency: Option<u32>,
     /// A Slack incoming webhook.
     #[serde(default)]
     pub slack: Option<SlackSettings>,
@@ -188,7 +194,8 @@ pub struct DeliveryConfig {
     /// How long a claimed message is reserved for its worker; when it runs out
     /// (a crashed worker) the message is due again.
     pub lease: Seconds,
-    /// Requests in flight per destination.
+    /// Requests in flight per destination, for channels without a pace of their
+    /// own (generic, Splunk HEC) and destinations without `concurrency`.
     pub concurrency: u32,
     /// Consecutive failed attempts after which a destination is paused.
     pub breaker_threshold: u32,
@@ -270,6 +277,7 @@ impl Config {
                     events: EventFilter(destination.events.clone()),
                     enabled: destination.enabled,
                     rate_limit: destination.rate_limit,
+                    concurrency: destination.concurrency,
                 })
             })
             .collect()

@@ -6,11 +6,13 @@ use url::Url;
 
 use super::{Config, DestinationConfig};
 use crate::flock::{DEFAULT_FLOCK, GLOBAL};
-use crate::notify::generic::config::{GenericAuth, GenericSettings, Signing, MAX_BASIC_LEN, MAX_CLIENT_SECRET_LEN};
+use crate::notify::generic::config::{
+    permanent_status_problem, GenericAuth, GenericSettings, Signing, MAX_BASIC_LEN, MAX_CLIENT_SECRET_LEN,
+};
 use crate::notify::generic::payload::RESERVED_HEADERS;
 use crate::notify::policy::parse_cidr;
 use crate::notify::splunk_hec::{config::SplunkSettings, event_url};
-use crate::signing::standard_webhooks::SigningKey;
+use crate::signing::standard_webhooks::check_secret;
 use crate::sources::{valid_source_id, SchemeName, SourceConfig, MAX_SOURCE_ID_LEN};
 
 /// One thing wrong with the configuration.
@@ -128,7 +130,7 @@ pub fn source_problems(
                 problems.add(&key("secrets"), "list at least one whsec_ secret (two while rotating)");
             }
             for (index, secret) in source.secrets.iter().enumerate() {
-                if let Err(error) = SigningKey::from_secret(secret.expose()) {
+                if let Err(error) = check_secret(secret.expose()) {
                     problems.add(&key(&format!("secrets[{index}]")), error.to_string());
                 }
             }
@@ -271,6 +273,9 @@ fn destination_problems(config: &Config, name: &str, destination: &DestinationCo
             problems.add(&format!("{key}.rate_limit"), "must be a positive number of messages per second");
         }
     }
+    if destination.concurrency == Some(0) {
+        problems.add(&format!("{key}.concurrency"), "must be at least 1");
+    }
     for (index, event) in destination.events.iter().enumerate() {
         if event.trim().is_empty() {
             problems.add(&format!("{key}.events[{index}]"), "must not be empty");
@@ -406,7 +411,7 @@ fn generic_problems(key: &str, generic: &GenericSettings, allow_http: bool, prob
                 problems.add(&format!("{key}.signing.secrets"), "list at least one whsec_ secret");
             }
             for (index, secret) in secrets.iter().enumerate() {
-                if let Err(error) = SigningKey::from_secret(secret.expose()) {
+                if let Err(error) = check_secret(secret.expose()) {
                     problems.add(&format!("{key}.signing.secrets[{index}]"), error.to_string());
                 }
             }
@@ -415,6 +420,11 @@ fn generic_problems(key: &str, generic: &GenericSettings, allow_http: bool, prob
             problems.add(&format!("{key}.signing.secret"), "must not be empty");
         }
         _ => {}
+    }
+    for (index, status) in generic.permanent_statuses.iter().enumerate() {
+        if let Some(reason) = permanent_status_problem(*status) {
+            problems.add(&format!("{key}.permanent_statuses[{index}]"), reason);
+        }
     }
 }
 

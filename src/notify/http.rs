@@ -22,6 +22,11 @@ pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// The relay's `User-Agent`.
 pub const USER_AGENT: &str = concat!("flockrelay/", env!("CARGO_PKG_VERSION"));
 
+/// Headers the relay adds to every request unless the request sets them
+/// itself (see [`OutboundRequest::wire_headers`], the one list that is sent
+/// and printed).
+pub const TRANSPORT_HEADERS: [(&str, &str); 2] = [("user-agent", USER_AGENT), ("accept", "*/*")];
+
 /// Sends requests; keeps one client per TLS policy so connections are reused.
 pub struct HttpSender {
     timeout: Duration,
@@ -68,8 +73,9 @@ impl HttpSender {
         if let Some(client) = clients.get(tls) {
             return Ok(client.clone());
         }
+        // No default headers here: every header a request carries comes from
+        // `OutboundRequest::wire_headers`, which `flockrelay render` prints.
         let mut builder = Client::builder()
-            .user_agent(USER_AGENT)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .dns_resolver(Arc::new(PolicyResolver::new(Arc::clone(&self.policy))))
@@ -115,7 +121,7 @@ impl HttpSender {
         if !get {
             builder = builder.body(request.body.clone());
         }
-        for (name, value) in &request.headers {
+        for (name, value) in request.wire_headers() {
             builder = builder.header(name, value);
         }
         let mut response = builder.send().await.map_err(|error| transport_error(&error, self.timeout, request))?;

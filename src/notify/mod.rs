@@ -55,17 +55,50 @@ pub struct OutboundRequest {
 }
 
 impl OutboundRequest {
+    /// Every header the sender puts on the request, in order: the request's
+    /// own (content type, custom headers, auth, signatures), then the relay's
+    /// [`http::TRANSPORT_HEADERS`] (`user-agent`, `accept`) that it did not set.
+    /// [`http::HttpSender::send`] sends exactly this list and `flockrelay
+    /// render` prints it, so the preview cannot drift from the wire.
+    pub fn wire_headers(&self) -> Vec<(String, String)> {
+        let mut headers = self.headers.clone();
+        for (name, value) in http::TRANSPORT_HEADERS {
+            if !headers.iter().any(|(existing, _)| existing.eq_ignore_ascii_case(name)) {
+                headers.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        headers
+    }
+
     /// The request as text (method, URL, headers, body) with every secret masked:
-    /// what `flockrelay render` prints.
+    /// what `flockrelay render` prints. Besides [`OutboundRequest::wire_headers`]
+    /// it shows the `host` and `content-length` HTTP derives from the URL and body.
     pub fn to_masked_string(&self) -> String {
+        self.masked_text(&String::from_utf8_lossy(&self.body))
+    }
+
+    /// As [`OutboundRequest::to_masked_string`], with the body indented for
+    /// reading (each JSON value of it; a body that is not JSON as it is). Only
+    /// the display changes: `content-length` is still that of the body sent.
+    pub fn to_masked_string_pretty(&self) -> String {
+        self.masked_text(&pretty_body(&self.body))
+    }
+
+    fn masked_text(&self, body: &str) -> String {
         let mut text = format!("POST {}\n", self.url);
-        for (name, value) in &self.headers {
-            let masked = self.masked_headers.iter().any(|masked| masked.eq_ignore_ascii_case(name));
+        let host = self.url.host_str().unwrap_or_default();
+        match self.url.port() {
+            Some(port) => text.push_str(&format!("host: {host}:{port}\n")),
+            None => text.push_str(&format!("host: {host}\n")),
+        }
+        for (name, value) in self.wire_headers() {
+            let masked = self.masked_headers.iter().any(|masked| masked.eq_ignore_ascii_case(&name));
             let value = if masked { MASK } else { value.as_str() };
             text.push_str(&format!("{name}: {value}\n"));
         }
+        text.push_str(&format!("content-length: {}\n", self.body.len()));
         text.push('\n');
-        text.push_str(&String::from_utf8_lossy(&self.body));
+        text.push_str(body);
         text.push('\n');
         self.mask(&text)
     }
@@ -80,6 +113,20 @@ impl OutboundRequest {
             masked = masked.replace(secret.as_str(), MASK);
         }
         masked
+    }
+}
+
+/// A body for reading: every JSON value in it (one, or a HEC batch of several)
+/// indented; anything else as it is.
+fn pretty_body(body: &[u8]) -> String {
+    let values: Result<Vec<serde_json::Value>, _> = serde_json::Deserializer::from_slice(body).into_iter().collect();
+    match values {
+        Ok(values) if !values.is_empty() => values
+            .iter()
+            .map(|value| serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string()))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::from_utf8_lossy(body).into_owned(),
     }
 }
 
@@ -176,6 +223,17 @@ impl Outcome {
     }
 }
 
+/// How fast a channel's service accepts messages, where it documents it: the
+/// pace a destination of that kind gets unless it sets its own `rate_limit` or
+/// `concurrency`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Pace {
+    /// Messages per second; `None`: unpaced.
+    pub rate: Option<f64>,
+    /// Requests in flight at once; `None`: `[delivery] concurrency`.
+    pub concurrency: Option<u32>,
+}
+
 /// Why a request could not be built or sent.
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
@@ -221,6 +279,15 @@ pub trait Notifier: Send + Sync {
     /// Classifies the channel's answer.
     fn classify(&self, answer: &ChannelAnswer) -> Outcome;
 
+    /// Classifies the channel's answer for one destination: the channel's rules
+    /// with the destination's own overrides (a generic destination's
+    /// `permanent_statuses`). What the sender calls; defaults to
+    /// [`Notifier::classify`].
+    fn classify_for(&self, destination: &Destination, answer: &ChannelAnswer) -> Outcome {
+        let _ = destination;
+        self.classify(answer)
+    }
+
     /// How many payloads one request may carry.
     fn max_batch(&self) -> usize {
         1
@@ -261,6 +328,11 @@ pub trait Notifier: Send + Sync {
     /// Classifies the answer to [`Notifier::health_request`]: delivered means healthy.
     fn classify_health(&self, answer: &ChannelAnswer) -> Outcome {
         classify_http(answer, status_and_body)
+    }
+
+    /// The channel's documented pace; unpaced by default.
+    fn pace(&self) -> Pace {
+        Pace::default()
     }
 
     /// Renders an alert for a destination into the payload that is stored and sent.

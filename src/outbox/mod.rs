@@ -8,9 +8,11 @@
 //! - [`retry`] — the retry rule.
 //! - [`breaker`] — the per-destination circuit breaker.
 //! - [`settle`] — batches, 413 splitting and acknowledgement waits, for the worker.
+//! - [`pacing`] — each destination's rate and concurrency.
 
 pub mod breaker;
 pub mod ingest;
+pub mod pacing;
 pub mod retry;
 pub mod settle;
 pub mod worker;

@@ -1,5 +1,5 @@
 //! One destination's delivery worker: claim due messages with a lease, send them
-//! (rate-limited, at most `concurrency` in flight, HEC events batched), classify
+//! (at the destination's pace — `pacing` — HEC events batched), classify
 //! each answer with the channel's rules, and record every attempt with its
 //! outcome in one transaction per round. A round's record is written while the
 //! next round is claimed and sent (one record at a time, awaited before the
@@ -26,7 +26,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use super::breaker::{Breaker, Pause, Permit};
 use super::settle::{ack_wait, attempt_batch, confirm_acks, next_batch, round_lease, Attempted};
-use super::Outbox;
+use super::{pacing, Outbox};
 use crate::destination::Destination;
 use crate::metrics::{Metrics, PauseLabels};
 use crate::notify::{by_kind, Outcome};
@@ -41,11 +41,12 @@ const STORE_BACKOFF: Duration = Duration::from_secs(1);
 /// lease.
 fn claim_limit(outbox: &Outbox, destination: &Destination, max_batch: usize) -> u32 {
     let settings = &outbox.settings;
+    let pace = pacing::effective(destination, settings.concurrency);
     let lease = round_lease(outbox, destination).as_secs_f64();
     let budget = (lease / 2.0 - ack_wait(outbox, destination).as_secs_f64()).max(0.0);
     let rounds_per_lease = (budget / settings.timeout.as_secs_f64().max(0.001)).floor();
-    let mut limit = f64::from(settings.concurrency) * rounds_per_lease.max(1.0) * max_batch as f64;
-    if let Some(rate) = destination.rate_limit.filter(|rate| *rate > 0.0) {
+    let mut limit = f64::from(pace.concurrency) * rounds_per_lease.max(1.0) * max_batch as f64;
+    if let Some(rate) = pace.rate {
         limit = limit.min((rate * settings.lease.as_secs_f64() / 2.0).max(1.0));
     }
     limit.clamp(1.0, 1_000.0) as u32
@@ -155,8 +156,9 @@ struct Round {
 /// refusing the destination as a whole stops sending the rest.
 async fn send_round(outbox: &Arc<Outbox>, destination: &Destination, claimed: Vec<Message>) -> Round {
     let notifier = by_kind(destination.channel.kind());
-    let limiter = outbox.limiter(&destination.id, destination.rate_limit);
-    let permits = Arc::new(Semaphore::new(outbox.settings.concurrency as usize));
+    let pace = pacing::effective(destination, outbox.settings.concurrency);
+    let limiter = outbox.limiter(&destination.id, pace.rate);
+    let permits = Arc::new(Semaphore::new(usize::try_from(pace.concurrency).unwrap_or(1)));
     let max_bytes = notifier.max_batch_bytes(destination);
     let destination = Arc::new(destination.clone());
     let refused = Arc::new(AtomicBool::new(false));

@@ -1,9 +1,12 @@
-//! Escaping for the two dialects templates write: JSON strings and Slack mrkdwn.
+//! Escaping for the dialects templates write: JSON strings, Slack mrkdwn and
+//! Teams markdown.
 //!
 //! Every `{{ … }}` in a `.json` template is JSON-string-escaped automatically (the
 //! escape function below is Tera's autoescape for these templates), so hostile
 //! alert text cannot break out of a string. `json` emits a whole JSON value for
-//! places outside quotes; `mrkdwn` neutralises Slack's control characters.
+//! places outside quotes; `mrkdwn` neutralises Slack's control characters;
+//! `teams_md` and `teams_connector_md` neutralise the markdown Teams renders in
+//! Adaptive Card TextBlocks and facts, and in connector MessageCards.
 
 use std::collections::HashMap;
 
@@ -57,6 +60,87 @@ pub struct Mrkdwn;
 impl Filter for Mrkdwn {
     fn filter(&self, value: &Value, _args: &HashMap<String, Value>) -> TeraResult<Value> {
         Ok(Value::String(escape_mrkdwn(&as_text(value))))
+    }
+}
+
+/// Escapes text for a Teams Adaptive Card `TextBlock` or `Fact` (markdown).
+///
+/// Teams renders a CommonMark subset there — `**bold**`, `_italic_`, `- ` and
+/// `1. ` lists, `[title](url)` links — and MessageCards add headers, `~~`,
+/// `` ` `` and `>` quotes. Every character that could open such markup is
+/// backslash-escaped (CommonMark's escape): `\ * _ [ ] ( ) ` ~ < >` anywhere,
+/// and `# - + =` or `1.` at the start of a line. Parentheses are escaped too, so
+/// a renderer that ignored escapes still would not see `](` and form a link.
+pub fn escape_teams_markdown(text: &str) -> String {
+    escape_teams(text, false)
+}
+
+/// Escapes text for a Teams connector MessageCard, which renders markdown and
+/// a subset of HTML: as [`escape_teams_markdown`], with `&`, `<` and `>` as
+/// HTML entities, so `<a href=…>` stays text.
+pub fn escape_teams_connector(text: &str) -> String {
+    escape_teams(text, true)
+}
+
+fn escape_teams(text: &str, html: bool) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut line_start = true;
+    let mut chars = text.chars().peekable();
+    // A block marker only counts when a space, a line end or (for rules and
+    // underlines such as `---`) the same character follows it.
+    let opens_block =
+        |next: Option<&char>, marker: char| next.is_none_or(|next| next.is_whitespace() || *next == marker);
+    while let Some(ch) = chars.next() {
+        match ch {
+            '&' if html => out.push_str("&amp;"),
+            '<' if html => out.push_str("&lt;"),
+            '>' if html => out.push_str("&gt;"),
+            '\\' | '*' | '_' | '[' | ']' | '(' | ')' | '`' | '~' | '<' | '>' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            '#' | '-' | '+' | '=' if line_start && opens_block(chars.peek(), ch) => {
+                out.push('\\');
+                out.push(ch);
+            }
+            digit if line_start && digit.is_ascii_digit() => {
+                // `1. item`: escape the delimiter after the number (`)` always is).
+                out.push(digit);
+                while let Some(next) = chars.next_if(char::is_ascii_digit) {
+                    out.push(next);
+                }
+                if chars.peek() == Some(&'.') {
+                    chars.next();
+                    out.push_str(if opens_block(chars.peek(), '.') { "\\." } else { "." });
+                }
+            }
+            ch => out.push(ch),
+        }
+        // Markers count at the start of a line, after up to three spaces.
+        line_start = match ch {
+            '\n' | '\r' => true,
+            ' ' | '\t' => line_start,
+            _ => false,
+        };
+    }
+    out
+}
+
+/// `{{ value | teams_md }}`: text safe in an Adaptive Card TextBlock or Fact.
+pub struct TeamsMarkdown;
+
+impl Filter for TeamsMarkdown {
+    fn filter(&self, value: &Value, _args: &HashMap<String, Value>) -> TeraResult<Value> {
+        Ok(Value::String(escape_teams_markdown(&as_text(value))))
+    }
+}
+
+/// `{{ value | teams_connector_md }}`: text safe in a connector MessageCard.
+pub struct TeamsConnectorMarkdown;
+
+impl Filter for TeamsConnectorMarkdown {
+    fn filter(&self, value: &Value, _args: &HashMap<String, Value>) -> TeraResult<Value> {
+        Ok(Value::String(escape_teams_connector(&as_text(value))))
     }
 }
 
@@ -124,6 +208,24 @@ mod tests {
     #[test]
     fn mrkdwn_escapes_only_slack_control_characters() {
         assert_eq!(escape_mrkdwn("<@U123> & <!channel> *bold*"), "&lt;@U123&gt; &amp; &lt;!channel&gt; *bold*");
+    }
+
+    #[test]
+    fn teams_markdown_is_escaped_wherever_it_could_start() {
+        assert_eq!(escape_teams_markdown("[click](https://evil.example)"), r"\[click\]\(https://evil.example\)");
+        assert_eq!(
+            escape_teams_markdown("**b** _i_ `c` ~~s~~ <at>x</at>"),
+            r"\*\*b\*\* \_i\_ \`c\` \~\~s\~\~ \<at\>x\</at\>"
+        );
+        assert_eq!(
+            escape_teams_markdown("- a\n  + b\r12. c\n# h\n===\nx - y 3. z #1"),
+            "\\- a\n  \\+ b\r12\\. c\n\\# h\n\\===\nx - y 3. z #1"
+        );
+        // Not block markers: left alone.
+        assert_eq!(escape_teams_markdown("192.0.2.66\n-5 C\n#soc\n+1"), "192.0.2.66\n-5 C\n#soc\n+1");
+        assert_eq!(escape_teams_markdown(r"back\slash"), r"back\\slash");
+        assert_eq!(escape_teams_connector("<a href=\"x\">&amp;</a>"), "&lt;a href=\"x\"&gt;&amp;amp;&lt;/a&gt;");
+        assert_eq!(escape_teams_markdown("plain text 10.0.0.9:445"), "plain text 10.0.0.9:445");
     }
 
     #[test]

@@ -21,12 +21,14 @@ use tera::Tera;
 use crate::alert::{Alert, Severity, Source, Target};
 
 /// Built-in templates, compiled into the binary: (name, source).
-pub const BUILT_IN: [(&str, &str); 5] = [
+pub const BUILT_IN: [(&str, &str); 7] = [
     ("slack.json", include_str!("../../templates/slack.json.tera")),
     ("teams.json", include_str!("../../templates/teams.json.tera")),
     ("teams_message_card.json", include_str!("../../templates/teams_message_card.json.tera")),
     ("splunk_hec.json", include_str!("../../templates/splunk_hec.json.tera")),
     ("generic.json", include_str!("../../templates/generic.json.tera")),
+    ("standard_webhooks.json", include_str!("../../templates/standard_webhooks.json.tera")),
+    ("flock.json", include_str!("../../templates/flock.json.tera")),
 ];
 
 /// File extension of template files in an override directory.
@@ -127,6 +129,8 @@ impl Renderer {
         tera.autoescape_on(vec![".json"]);
         tera.set_escape_fn(filters::escape_json);
         tera.register_filter("mrkdwn", filters::Mrkdwn);
+        tera.register_filter("teams_md", filters::TeamsMarkdown);
+        tera.register_filter("teams_connector_md", filters::TeamsConnectorMarkdown);
         tera.register_filter("json", filters::Json);
         tera.register_filter("text", filters::Text);
         let needs_raw = sources.iter().any(|(_, source)| source.contains("raw"));

@@ -200,20 +200,23 @@ pub async fn recover(
     Ok(Json(json!({"result": "success", "recovered": recovered})))
 }
 
-/// `GET /api/v1/destinations`: names, kinds, scopes, states, breakers.
+/// `GET /api/v1/destinations`: names, kinds, scopes, states, the pace applied
+/// (`rate_limit` per second, `null` when unpaced; `concurrency`), breakers.
 pub async fn destinations(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let catalogue = state.outbox.catalogue();
     let destinations: Vec<Value> = catalogue
         .destinations()
         .iter()
         .map(|destination| {
+            let pace = crate::outbox::pacing::effective(destination, state.outbox.settings.concurrency);
             json!({
                 "id": destination.id,
                 "name": destination.name,
                 "kind": destination.channel.kind(),
                 "flock_id": destination.scope.as_str(),
                 "enabled": destination.enabled,
-                "rate_limit": destination.rate_limit,
+                "rate_limit": pace.rate,
+                "concurrency": pace.concurrency,
                 "breaker": state.outbox.breaker(&destination.id).view(),
             })
         })

@@ -16,8 +16,30 @@ pub const TIMESTAMP_HEADER: &str = "webhook-timestamp";
 /// Header carrying the space-separated `v1,<base64>` signatures.
 pub const SIGNATURE_HEADER: &str = "webhook-signature";
 
+/// `webhook-id` as Svix names it. Svix's libraries send and accept either
+/// spelling of the three headers.
+pub const SVIX_ID_HEADER: &str = "svix-id";
+/// `webhook-timestamp` as Svix names it.
+pub const SVIX_TIMESTAMP_HEADER: &str = "svix-timestamp";
+/// `webhook-signature` as Svix names it.
+pub const SVIX_SIGNATURE_HEADER: &str = "svix-signature";
+
 /// Prefix of a Standard Webhooks secret.
 pub const SECRET_PREFIX: &str = "whsec_";
+
+/// Shortest key the spec allows: "between 24 bytes (192 bits) and 64 bytes".
+pub const MIN_KEY_BYTES: usize = 24;
+
+/// Checks a secret someone is configuring: it must decode ([`SigningKey::from_secret`])
+/// to a key of at least [`MIN_KEY_BYTES`]. Keys already stored are not
+/// re-checked when used, so a relay keeps working with what it has.
+pub fn check_secret(secret: &str) -> Result<(), SignatureError> {
+    let key = SigningKey::from_secret(secret)?;
+    if key.0.len() < MIN_KEY_BYTES {
+        return Err(SignatureError::ShortSecret(key.0.len()));
+    }
+    Ok(())
+}
 
 /// A decoded signing key.
 #[derive(Clone)]
@@ -116,6 +138,15 @@ mod tests {
         );
         assert!(SigningKey::from_secret("whsec_not*base64").is_err());
         assert!(SigningKey::from_secret("whsec_").is_err());
+    }
+
+    #[test]
+    fn a_configured_secret_must_decode_to_at_least_24_bytes() {
+        assert_eq!(check_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), Ok(()), "24 bytes");
+        // base64 of 23 bytes ("twenty-three-bytes-long")
+        assert_eq!(check_secret("whsec_dHdlbnR5LXRocmVlLWJ5dGVzLWxvbmc="), Err(SignatureError::ShortSecret(23)));
+        assert!(check_secret("whsec_").is_err());
+        assert!(check_secret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_err());
     }
 
     #[test]

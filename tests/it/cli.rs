@@ -11,7 +11,7 @@ use crate::support::{json_stream, root};
 
 const HEC_TOKEN: &str = "9a8b7c6d-0000-1111-2222-333344445555";
 
-fn flockrelay() -> Command {
+pub(crate) fn flockrelay() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_flockrelay"));
     // Only what a test sets reaches the binary's configuration.
     for (key, _) in std::env::vars() {
@@ -23,7 +23,7 @@ fn flockrelay() -> Command {
     command
 }
 
-async fn run(command: &mut Command, stdin: Option<&[u8]>) -> Output {
+pub(crate) async fn run(command: &mut Command, stdin: Option<&[u8]>) -> Output {
     command
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -37,7 +37,7 @@ async fn run(command: &mut Command, stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().await.expect("binary finishes")
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -217,8 +217,10 @@ async fn send_delivers_an_alert_from_stdin_through_the_resolver() {
     assert!(output.status.success(), "{}\n{}", text(&output.stdout), text(&output.stderr));
     let request = lab.hook.single();
     let body: Value = serde_json::from_slice(&request.body).expect("JSON");
-    assert_eq!(body["id"], "3f6c3f2a9b8e4d1c");
-    assert_eq!(body["test"], false);
+    // Signed with Standard Webhooks: the spec's envelope around the alert.
+    assert_eq!(body["type"], "canary.incident");
+    assert_eq!(body["data"]["id"], "3f6c3f2a9b8e4d1c");
+    assert_eq!(body["data"]["test"], false);
     assert!(request.header("webhook-signature").is_some_and(|signature| signature.starts_with("v1,")));
 
     let output = run(&mut lab.command(&["send", "-"]), Some(b"{\"kind\": \"x\"}")).await;

@@ -29,6 +29,7 @@ fn generic(receiver: &Receiver, auth: Option<GenericAuth>, signing: Option<Signi
             ]),
             auth,
             signing,
+            permanent_statuses: Vec::new(),
         }),
     )
 }
@@ -126,10 +127,12 @@ async fn every_answer_is_classified_and_redirects_are_not_followed() {
             Some(Duration::ZERO),
             false,
         ),
-        (Reply::new(301, "").header("location", &elsewhere), "failed", None, false),
-        (Reply::new(307, "").header("location", &elsewhere), "failed", None, false),
-        (Reply::new(400, "bad"), "failed", None, false),
-        (Reply::new(401, "who"), "failed", None, false),
+        // Standard Webhooks: every other answer is a failed attempt, retried.
+        (Reply::new(301, "").header("location", &elsewhere), "retry", None, false),
+        (Reply::new(307, "").header("location", &elsewhere), "retry", None, false),
+        (Reply::new(400, "bad"), "retry", None, false),
+        (Reply::new(401, "who"), "retry", None, false),
+        (Reply::new(404, "where").header("retry-after", "30"), "retry", Some(Duration::from_secs(30)), false),
         (Reply::new(410, "gone"), "failed", None, true),
     ];
     receiver.script(cases.iter().map(|(reply, ..)| reply.clone()));

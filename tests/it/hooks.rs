@@ -517,7 +517,7 @@ async fn the_sources_api_lists_without_secrets_adds_and_removes() {
                "template": "standard_webhooks_event", "origin": "config", "endpoint": "/hooks/flowcode", "secret_count": 2})
     );
 
-    let added_secret = "whsec_YWRkZWQtdGhyb3VnaC10aGUtYXBp";
+    let added_secret = "whsec_YWRkZWQtdGhyb3VnaC10aGUtYXBpLTAxMjM0NTY=";
     let new_source =
         json!({"id": "svix", "flock": "flock:campaigns", "scheme": "standard_webhooks", "secrets": [added_secret]});
     let (status, text) = setup.api(reqwest::Method::POST, "/api/v1/sources", Some(new_source.clone())).await;

@@ -2,21 +2,27 @@
 //! servers and the real `flockrelay` binary.
 
 mod canary_api;
+mod chain;
 mod cli;
 mod config;
+mod flock;
 mod fuzz;
 mod generic;
 mod hooks;
 mod openapi;
 mod outbox;
+mod pacing;
 mod pause;
 mod policy;
 mod process;
 mod relay;
+mod render;
 mod signing;
 mod slack;
 mod splunk_hec;
+mod standard_webhooks;
 mod store;
 mod support;
 mod teams;
+mod teams_markup;
 mod templates;

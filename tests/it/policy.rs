@@ -24,6 +24,7 @@ async fn send(url: &str, policy: AddressPolicy) -> Delivery {
         headers: Default::default(),
         auth: None,
         signing: None,
+        permanent_statuses: Vec::new(),
     };
     let hook = destination("hook", Channel::Generic(settings));
     let notifier = by_kind(hook.channel.kind());

@@ -126,7 +126,8 @@ fn received(sink: &Receiver) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for request in sink.requests() {
         let body: Value = serde_json::from_slice(&request.body).expect("JSON body");
-        *counts.entry(body["id"].as_str().expect("alert id").to_owned()).or_insert(0) += 1;
+        // Signed with Standard Webhooks: the alert is the envelope's `data`.
+        *counts.entry(body["data"]["id"].as_str().expect("alert id").to_owned()).or_insert(0) += 1;
     }
     counts
 }

@@ -26,7 +26,16 @@ fn at(seconds: i64) -> DateTime<Utc> {
 
 fn hook(name: &str) -> Destination {
     let url = format!("https://hooks.example/{name}").parse().expect("valid URL");
-    destination(name, Channel::Generic(GenericSettings { url, headers: Default::default(), auth: None, signing: None }))
+    destination(
+        name,
+        Channel::Generic(GenericSettings {
+            url,
+            headers: Default::default(),
+            auth: None,
+            signing: None,
+            permanent_statuses: Vec::new(),
+        }),
+    )
 }
 
 fn alert(id: &str, received: DateTime<Utc>, destinations: &[&str]) -> NewAlert {

@@ -21,6 +21,7 @@ fn generic_destination(template: Option<&str>) -> flockrelay::destination::Desti
             headers: Default::default(),
             auth: None,
             signing: None,
+            permanent_statuses: Vec::new(),
         }),
     );
     destination.template = template.map(str::to_owned);

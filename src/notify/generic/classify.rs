@@ -1,9 +1,18 @@
-//! Generic endpoints: 2xx delivered; 408, 425, 429 and 5xx retry (honouring
-//! `Retry-After`); 410 Gone fails and asks for the destination to be disabled; 3xx
-//! fails (redirects are never followed); every other 4xx fails.
+//! Generic endpoints answer as Standard Webhooks receivers: 2xx is delivered;
+//! 410 Gone fails and asks for the destination to be disabled; every other
+//! answer (3xx — redirects are never followed —, 4xx, 5xx) is a failed attempt
+//! that is retried, honouring `Retry-After`, as the spec's sender does. A
+//! destination may list statuses that fail a message at once instead
+//! (`permanent_statuses`).
 
-use crate::notify::{classify_http, status_and_body, ChannelAnswer, Outcome};
+use crate::notify::{status_and_body, ChannelAnswer, Outcome};
 
-pub fn classify(answer: &ChannelAnswer) -> Outcome {
-    classify_http(answer, status_and_body)
+/// Classifies `answer`; statuses in `permanent` fail at once.
+pub fn classify(answer: &ChannelAnswer, permanent: &[u16]) -> Outcome {
+    match answer.status {
+        200..=299 => Outcome::Delivered,
+        410 => Outcome::Failed { reason: status_and_body(answer), disable_destination: true },
+        status if permanent.contains(&status) => Outcome::failed(status_and_body(answer)),
+        _ => Outcome::retry(answer.retry_after, status_and_body(answer)),
+    }
 }

@@ -24,6 +24,25 @@ pub struct GenericSettings {
     /// How the request is signed, if at all.
     #[serde(default)]
     pub signing: Option<Signing>,
+    /// Answers that fail a message at once instead of being retried. A Standard
+    /// Webhooks sender retries every answer but a 2xx, except 410 Gone (which
+    /// disables the destination), so that a receiver that is redeploying or
+    /// briefly misconfigured (401, 404 …) loses nothing. List here the statuses
+    /// your receiver uses to mean "never send this again", e.g. `[400, 422]`.
+    /// Each is 300-599; 410 always disables.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permanent_statuses: Vec<u16>,
+}
+
+/// Lowest status a destination may list as permanent.
+pub const MIN_PERMANENT_STATUS: u16 = 300;
+/// Highest status a destination may list as permanent.
+pub const MAX_PERMANENT_STATUS: u16 = 599;
+
+/// Why a status cannot be listed as permanent, if it cannot.
+pub fn permanent_status_problem(status: u16) -> Option<String> {
+    (!(MIN_PERMANENT_STATUS..=MAX_PERMANENT_STATUS).contains(&status))
+        .then(|| format!("must be an HTTP status from {MIN_PERMANENT_STATUS} to {MAX_PERMANENT_STATUS} (got {status})"))
 }
 
 /// Authentication of a generic webhook request.

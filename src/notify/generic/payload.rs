@@ -3,11 +3,12 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::config::{GenericAuth, GenericSettings, Signing};
 use crate::notify::{AttemptContext, OutboundRequest};
-use crate::signing::{flock_hmac, standard_webhooks, SignatureError};
+use crate::signing::{flock_hmac, json_stringify, standard_webhooks, SignatureError};
 
 /// Headers a configuration may not set: they belong to the transport or to us.
 pub const RESERVED_HEADERS: [&str; 14] = [
@@ -69,6 +70,20 @@ pub fn with_client_secret(body: &str, auth: Option<&GenericAuth>) -> Result<Vec<
     };
     object.insert(field.clone(), Value::from(secret.expose()));
     serde_json::to_vec(&value).map_err(|error| error.to_string())
+}
+
+/// The body of a Flock-signed request: the JSON object with `timestamp` set to
+/// this attempt's time in epoch seconds (where the template put the key, else
+/// last), written as `JSON.stringify` writes it. The seed's receiver HMACs
+/// `JSON.stringify(JSON.parse(body))`, so only a fixed point of that round trip
+/// verifies there, and its five-minute window is about the time of sending.
+pub fn flock_body(body: &[u8], now: DateTime<Utc>) -> Result<Vec<u8>, String> {
+    let mut value: Value = serde_json::from_slice(body).map_err(|error| format!("stored body is not JSON: {error}"))?;
+    let Value::Object(object) = &mut value else {
+        return Err("flock_hmac signing needs a JSON object body (Flock events carry `timestamp`)".into());
+    };
+    object.insert("timestamp".to_owned(), Value::from(now.timestamp()));
+    Ok(json_stringify::stringify(&value).into_bytes())
 }
 
 /// Signs the final body: Standard Webhooks headers (the message id as `webhook-id`,

@@ -16,6 +16,7 @@ fn settings() -> GenericSettings {
         ]),
         auth: None,
         signing: None,
+        permanent_statuses: Vec::new(),
     }
 }
 
@@ -76,19 +77,25 @@ fn a_bad_secret_is_an_error_not_a_panic() {
 }
 
 #[test]
-fn answers_are_classified_by_generic_rules() {
+fn answers_follow_the_standard_webhooks_sender_rules() {
+    use super::classify::classify;
     let answer = |status| ChannelAnswer { status, body: "nope".into(), retry_after: None };
     for status in [200, 201, 202, 204] {
-        assert_eq!(super::classify::classify(&answer(status)), Outcome::Delivered, "{status}");
+        assert_eq!(classify(&answer(status), &[]), Outcome::Delivered, "{status}");
     }
-    for status in [408, 425, 429, 500, 502, 503, 504] {
-        assert!(matches!(super::classify::classify(&answer(status)), Outcome::Retry { .. }), "{status}");
+    // Every non-2xx but 410 is a failed attempt that is retried.
+    for status in [301, 302, 307, 400, 401, 403, 404, 408, 409, 422, 425, 429, 500, 502, 503, 504] {
+        assert!(matches!(classify(&answer(status), &[]), Outcome::Retry { .. }), "{status}");
     }
-    for status in [301, 302, 307, 400, 401, 403, 404, 409, 422] {
+    assert!(matches!(classify(&answer(410), &[]), Outcome::Failed { disable_destination: true, .. }));
+    // A destination's permanent statuses fail at once; 410 still disables.
+    let permanent = [400, 404, 410];
+    for status in [400, 404] {
         assert!(
-            matches!(super::classify::classify(&answer(status)), Outcome::Failed { disable_destination: false, .. }),
+            matches!(classify(&answer(status), &permanent), Outcome::Failed { disable_destination: false, .. }),
             "{status}"
         );
     }
-    assert!(matches!(super::classify::classify(&answer(410)), Outcome::Failed { disable_destination: true, .. }));
+    assert!(matches!(classify(&answer(401), &permanent), Outcome::Retry { .. }));
+    assert!(matches!(classify(&answer(410), &permanent), Outcome::Failed { disable_destination: true, .. }));
 }

@@ -11,7 +11,7 @@ mod tests;
 
 use super::{
     json_request, only_payload, to_body, AttemptContext, ChannelAnswer, Notifier, NotifyError, OutboundRequest,
-    Outcome, Payload,
+    Outcome, Pace, Payload,
 };
 use crate::alert::Alert;
 use crate::destination::{Channel, ChannelKind, Destination};
@@ -64,6 +64,13 @@ impl Notifier for Slack {
 
     fn classify(&self, answer: &ChannelAnswer) -> Outcome {
         classify::classify(answer)
+    }
+
+    /// Slack's rate limits: posting messages (incoming webhooks included) is
+    /// "1 per second", short bursts tolerated without guarantee. One request at
+    /// a time also keeps the channel's messages in order.
+    fn pace(&self) -> Pace {
+        Pace { rate: Some(1.0), concurrency: Some(1) }
     }
 }
 

@@ -9,7 +9,7 @@ mod tests;
 
 use super::{
     json_request, only_payload, to_body, AttemptContext, ChannelAnswer, Notifier, NotifyError, OutboundRequest,
-    Outcome, Payload,
+    Outcome, Pace, Payload,
 };
 use crate::alert::Alert;
 use crate::destination::{Channel, ChannelKind, Destination};
@@ -67,5 +67,13 @@ impl Notifier for Teams {
 
     fn classify(&self, answer: &ChannelAnswer) -> Outcome {
         classify::classify(answer)
+    }
+
+    /// Teams throttles a connector or incoming webhook above 4 requests in a
+    /// second, 60 in 30 seconds (and 100 an hour, which only `Retry-After` and
+    /// retries can absorb). One a second stays inside both short windows; one
+    /// request at a time keeps the channel's messages in order.
+    fn pace(&self) -> Pace {
+        Pace { rate: Some(1.0), concurrency: Some(1) }
     }
 }

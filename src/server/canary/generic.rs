@@ -20,12 +20,16 @@ use super::{
     Params,
 };
 use crate::config::validate::header_problem;
+use crate::config::validate::MAX_SHARED_SECRET_LEN;
 use crate::destination::{Channel, ChannelKind};
-use crate::notify::generic::config::{GenericAuth, GenericSettings, MAX_BASIC_LEN, MAX_CLIENT_SECRET_LEN};
+use crate::notify::generic::config::{
+    permanent_status_problem, GenericAuth, GenericSettings, Signing, MAX_BASIC_LEN, MAX_CLIENT_SECRET_LEN,
+};
 use crate::secret::Secret;
 use crate::server::error::ApiError;
 use crate::server::openapi::{into_router, optional, required, Endpoint, Param, Route, FLOCK_ID};
 use crate::server::AppState;
+use crate::signing::standard_webhooks::check_secret;
 
 /// Most custom headers one webhook may have.
 pub const MAX_HEADERS: usize = 32;
@@ -33,6 +37,8 @@ pub const MAX_HEADERS: usize = 32;
 pub const MAX_HEADER_VALUE_LEN: usize = 4096;
 /// Longest bearer token.
 pub const MAX_BEARER_LEN: usize = 4096;
+/// Most Standard Webhooks secrets one webhook signs with (two while rotating).
+pub const MAX_SIGNING_SECRETS: usize = 4;
 
 const URL: Param = required("url", "The URL that receives the POSTed JSON.");
 
@@ -58,6 +64,17 @@ pub fn routes() -> Vec<Route> {
                     optional(
                         "client_secret",
                         "Extension: a secret sent in the body as client_secret (at most 250 characters); write-only.",
+                    ),
+                    optional("signing", "Extension: standard_webhooks or flock_hmac, to sign every request."),
+                    optional(
+                        "signing_secret",
+                        "Extension: with signing=standard_webhooks, one or more whsec_ secrets (space-separated, at \
+                         least 24 bytes decoded); with signing=flock_hmac, the shared secret. Write-only.",
+                    ),
+                    optional(
+                        "permanent_statuses",
+                        "Extension: HTTP statuses (300-599, e.g. 400,422) that fail a message at once; every other \
+                         non-2xx answer but 410 is retried, as Standard Webhooks senders do.",
                     ),
                 ],
                 &[],
@@ -192,6 +209,57 @@ fn auth(params: &Params) -> Result<Option<GenericAuth>, ApiError> {
     }
 }
 
+/// The signing extension parameters. Errors name the parameter and the
+/// position of a secret, never a secret.
+fn signing(params: &Params) -> Result<Option<Signing>, ApiError> {
+    const SECRET: &str = "signing_secret";
+    let Some(scheme) = params.optional("signing") else {
+        if params.optional(SECRET).is_some() {
+            return Err(invalid("signing", "must be standard_webhooks or flock_hmac when signing_secret is given"));
+        }
+        return Ok(None);
+    };
+    match scheme {
+        "none" => Ok(None),
+        "standard_webhooks" => {
+            let text = params.required(SECRET)?;
+            let secrets: Vec<&str> =
+                text.split(|ch: char| ch == ',' || ch.is_whitespace()).filter(|item| !item.is_empty()).collect();
+            if secrets.len() > MAX_SIGNING_SECRETS {
+                return Err(invalid(SECRET, format!("at most {MAX_SIGNING_SECRETS} secrets")));
+            }
+            for (index, secret) in secrets.iter().enumerate() {
+                check_secret(secret).map_err(|error| invalid(SECRET, format!("secret {}: {error}", index + 1)))?;
+            }
+            Ok(Some(Signing::StandardWebhooks { secrets: secrets.into_iter().map(Secret::new).collect() }))
+        }
+        "flock_hmac" => Ok(Some(Signing::FlockHmac { secret: secret(params, SECRET, MAX_SHARED_SECRET_LEN)? })),
+        _ => Err(invalid("signing", "must be none, standard_webhooks or flock_hmac")),
+    }
+}
+
+/// The `permanent_statuses` extension: statuses separated by commas or spaces.
+fn permanent_statuses(params: &Params) -> Result<Vec<u16>, ApiError> {
+    const NAME: &str = "permanent_statuses";
+    let Some(text) = params.optional(NAME) else {
+        return Ok(Vec::new());
+    };
+    let mut statuses = Vec::new();
+    for item in text.split(|ch: char| ch == ',' || ch.is_whitespace()).filter(|item| !item.is_empty()) {
+        let shown: String = item.chars().take(16).collect();
+        let status: u16 = item
+            .parse()
+            .map_err(|_| invalid(NAME, format!("`{shown}` is not an HTTP status (list them like 400,422)")))?;
+        if let Some(reason) = permanent_status_problem(status) {
+            return Err(invalid(NAME, reason));
+        }
+        if !statuses.contains(&status) {
+            statuses.push(status);
+        }
+    }
+    Ok(statuses)
+}
+
 async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
     let catalogue = current(&state).await?;
     scope(&catalogue, params.flock_id()?)?;
@@ -202,7 +270,9 @@ async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value
     if sets_authorization && headers.keys().any(|name| name.eq_ignore_ascii_case("authorization")) {
         return Err(invalid("headers", "an Authorization header conflicts with auth_type; set one or the other"));
     }
-    let settings = GenericSettings { url, headers, auth, signing: None };
+    let signing = signing(&params)?;
+    let permanent_statuses = permanent_statuses(&params)?;
+    let settings = GenericSettings { url, headers, auth, signing, permanent_statuses };
     add_by_url(&state, &params, &catalogue, Channel::Generic(settings)).await
 }
 

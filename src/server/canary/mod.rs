@@ -344,6 +344,7 @@ pub fn new_destination(scope: Scope, key: &str, channel: Channel) -> Destination
         events: EventFilter::default(),
         enabled: true,
         rate_limit: None,
+        concurrency: None,
     }
 }
 

@@ -4,6 +4,10 @@
 //! with each `whsec_` secret base64-decoded. Any configured secret may match any
 //! listed signature, so the sender can rotate its secret without a gap.
 //!
+//! Svix sends the same three headers as `svix-id`, `svix-timestamp` and
+//! `svix-signature`, and both Svix libraries accept either spelling; so do we,
+//! header by header, preferring the `webhook-*` name when both are present.
+//!
 //! The HMAC and the timestamp window are `crate::signing::standard_webhooks`,
 //! the same code the relay signs its own deliveries with.
 
@@ -12,7 +16,10 @@ use chrono::{DateTime, Utc};
 
 use super::header;
 use crate::secret::Secret;
-use crate::signing::standard_webhooks::{verify, SigningKey, ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use crate::signing::standard_webhooks::{
+    verify, SigningKey, ID_HEADER, SIGNATURE_HEADER, SVIX_ID_HEADER, SVIX_SIGNATURE_HEADER, SVIX_TIMESTAMP_HEADER,
+    TIMESTAMP_HEADER,
+};
 use crate::signing::SignatureError;
 use crate::sources::{Verified, Verifier, VerifyError, MAX_EVENT_ID_LEN, TIMESTAMP_TOLERANCE_SECS};
 
@@ -49,9 +56,9 @@ impl StandardWebhooks {
 
 impl Verifier for StandardWebhooks {
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: DateTime<Utc>) -> Result<Verified, VerifyError> {
-        let id = header(headers, ID_HEADER)?;
-        let timestamp = header(headers, TIMESTAMP_HEADER)?;
-        let signatures = header(headers, SIGNATURE_HEADER)?;
+        let id = either(headers, ID_HEADER, SVIX_ID_HEADER)?;
+        let timestamp = either(headers, TIMESTAMP_HEADER, SVIX_TIMESTAMP_HEADER)?;
+        let signatures = either(headers, SIGNATURE_HEADER, SVIX_SIGNATURE_HEADER)?;
         if id.is_empty() || id.len() > MAX_EVENT_ID_LEN || id.contains(|ch: char| ch.is_whitespace()) {
             return Err(VerifyError::Malformed(ID_HEADER));
         }
@@ -63,7 +70,9 @@ impl Verifier for StandardWebhooks {
                 SignatureError::MissingHeader(name) => VerifyError::Missing(name),
                 SignatureError::MalformedHeader(name) => VerifyError::Malformed(name),
                 SignatureError::StaleTimestamp => VerifyError::Stale,
-                SignatureError::Mismatch | SignatureError::BadSecret(_) => VerifyError::Mismatch,
+                SignatureError::Mismatch | SignatureError::BadSecret(_) | SignatureError::ShortSecret(_) => {
+                    VerifyError::Mismatch
+                }
             },
         )?;
         Ok(Verified {
@@ -72,6 +81,19 @@ impl Verifier for StandardWebhooks {
             timestamp: timestamp.trim().parse().ok(),
             credential_field: None,
         })
+    }
+}
+
+/// The `name` header, or else its Svix spelling `svix_name`; a refusal names
+/// the Standard Webhooks header.
+fn either<'a>(headers: &'a HeaderMap, name: &'static str, svix_name: &'static str) -> Result<&'a str, VerifyError> {
+    match header(headers, name) {
+        Err(VerifyError::Missing(_)) => header(headers, svix_name).map_err(|error| match error {
+            VerifyError::Missing(_) => VerifyError::Missing(name),
+            VerifyError::Malformed(_) => VerifyError::Malformed(name),
+            other => other,
+        }),
+        other => other,
     }
 }
 
@@ -124,6 +146,26 @@ mod tests {
         assert_eq!(verifier.verify(&spaced, b"{}", at(1_614_265_330)), Err(VerifyError::Malformed(ID_HEADER)));
         let stamp = headers("msg_1", "soon", "v1,AAAA");
         assert_eq!(verifier.verify(&stamp, b"{}", at(1_614_265_330)), Err(VerifyError::Malformed(TIMESTAMP_HEADER)));
+    }
+
+    #[test]
+    fn the_svix_spelling_of_each_header_is_accepted() {
+        let verifier = StandardWebhooks::new("t", &[Secret::new(SECRET)]);
+        let vector = ["msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="];
+        let body = br#"{"test": 2432232314}"#;
+        let mut svix = HeaderMap::new();
+        for (name, value) in [SVIX_ID_HEADER, SVIX_TIMESTAMP_HEADER, SVIX_SIGNATURE_HEADER].into_iter().zip(vector) {
+            svix.insert(name, value.parse().expect("valid header"));
+        }
+        let verified = verifier.verify(&svix, body, at(1_614_265_330)).expect("verifies");
+        assert_eq!(verified.event_id.as_deref(), Some(vector[0]));
+        // Mixed spellings work header by header; a missing one is named as webhook-*.
+        let mut mixed = headers(vector[0], vector[1], vector[2]);
+        mixed.remove(TIMESTAMP_HEADER);
+        mixed.insert(SVIX_TIMESTAMP_HEADER, vector[1].parse().expect("valid header"));
+        assert!(verifier.verify(&mixed, body, at(1_614_265_330)).is_ok());
+        svix.remove(SVIX_SIGNATURE_HEADER);
+        assert_eq!(verifier.verify(&svix, body, at(1_614_265_330)), Err(VerifyError::Missing(SIGNATURE_HEADER)));
     }
 
     #[test]

@@ -75,6 +75,7 @@ pub fn destination(name: &str, channel: Channel) -> Destination {
         events: EventFilter::default(),
         enabled: true,
         rate_limit: None,
+        concurrency: None,
     }
 }
 
@@ -120,5 +121,5 @@ pub async fn deliver_with_timeout(
     let attempt = AttemptContext { message_id: "msg_2Xq9s0uTRYbgIsHxO8nsdIjYV4r", now: Utc::now() };
     let request = notifier.request(destination, &[&payload], &attempt).expect("builds a request");
     let sender = http::HttpSender::new(timeout);
-    http::deliver(&sender, &request, |answer| notifier.classify(answer)).await
+    http::deliver(&sender, &request, |answer| notifier.classify_for(destination, answer)).await
 }

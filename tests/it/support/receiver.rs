@@ -20,6 +20,8 @@ pub struct Recorded {
     pub uri: Uri,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When the request arrived (the receiver's clock).
+    pub at: std::time::Instant,
 }
 
 impl Recorded {
@@ -147,7 +149,7 @@ impl Drop for Receiver {
 async fn record(State(shared): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let number = {
         let mut recorded = shared.recorded.lock().expect("lock");
-        recorded.push(Recorded { method, uri, headers, body });
+        recorded.push(Recorded { method, uri, headers, body, at: std::time::Instant::now() });
         recorded.len()
     };
     let hold = shared.hold.lock().expect("lock").clone();
