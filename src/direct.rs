@@ -95,7 +95,8 @@ pub async fn send_now(
             let attempt = AttemptContext { message_id: &message_id, now: Utc::now() };
             let result = match payload.and_then(|payload| notifier.request(&destination, &[&payload], &attempt)) {
                 Ok(request) => {
-                    let delivery = deliver(&sender, &request, |answer| notifier.classify_for(&destination, answer)).await;
+                    let delivery =
+                        deliver(&sender, &request, |answer| notifier.classify_for(&destination, answer)).await;
                     Ok(settle(&sender, notifier, &destination, delivery).await)
                 }
                 Err(error) => Err(error),

@@ -96,7 +96,8 @@ async fn send(outbox: &Outbox, destination: &Destination, batch: &[Message], sta
     let attempt = AttemptContext { message_id: first_id, now: started_at };
     let delivery = match notifier.request(destination, &refs, &attempt) {
         Ok(request) => {
-            let mut delivery = deliver(&outbox.sender, &request, |answer| notifier.classify_for(destination, answer)).await;
+            let mut delivery =
+                deliver(&outbox.sender, &request, |answer| notifier.classify_for(destination, answer)).await;
             // The reason of a pause is shown by the API and the metrics: never a secret in it.
             if let Outcome::Paused { reason, .. } = &mut delivery.outcome {
                 *reason = request.mask(reason);

@@ -100,9 +100,19 @@ async fn an_alert_crosses_from_relay_to_relay_under_every_scheme() {
     assert_eq!(stored[0]["messages"], 5, "one message per destination of A");
     let alert_id = stored[0]["alert_id"].as_str().expect("alert id").to_owned();
 
-    eventually(Duration::from_secs(30), "B relayed the alert once per scheme", || async { sink.requests().len() >= 5 })
-        .await;
-    // Each of A's messages was accepted by B (202), not retried or failed.
+    eventually(Duration::from_secs(120), "B relayed the alert once per scheme", || async {
+        sink.requests().len() >= 5
+    })
+    .await;
+    // Each of A's messages was accepted by B (202), not retried or failed. A
+    // records its attempts just after B has answered.
+    eventually(Duration::from_secs(120), "A recorded its five attempts", || async {
+        let (_, listed) = a.get("/api/v1/messages", &[("alert", &alert_id)]).await;
+        listed["messages"].as_array().is_some_and(|messages| {
+            messages.len() == 5 && messages.iter().all(|message| message["status"] != "delivering")
+        })
+    })
+    .await;
     let (_, listed) = a.get("/api/v1/messages", &[("alert", &alert_id)]).await;
     let messages = listed["messages"].as_array().cloned().unwrap_or_default();
     assert_eq!(messages.len(), 5, "{listed}");

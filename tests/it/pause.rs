@@ -61,6 +61,12 @@ async fn paused_because(relay: &Relay, reason: &str) -> Value {
 /// Every message still queued, none failed, and no attempt counted against a
 /// retry schedule.
 async fn assert_queue_kept(relay: &Relay, destination: &str, count: usize) {
+    // The round that met the refusal is recorded (and its unsent messages
+    // handed back) just after the breaker shows the pause.
+    eventually(Duration::from_secs(120), "the paused round is recorded", || async {
+        messages(relay, destination).await.iter().all(|message| message["status"] != "delivering")
+    })
+    .await;
     let messages = messages(relay, destination).await;
     assert_eq!(messages.len(), count);
     for message in &messages {
@@ -137,8 +143,10 @@ async fn a_removed_slack_webhook_pauses_the_destination_instead_of_failing_each_
         slack.script([Reply::new(status, error)]);
         let gate = crate::support::receiver::Gate::default();
         slack.hold_after(1, gate.clone());
-        let destination =
-            format!("[destinations.chat.slack]\nurl = \"{}\"\n", slack.url("/services/T1/B2/slacksecrettoken"));
+        let destination = format!(
+            "[destinations.chat]\nrate_limit = 1000.0\n\n[destinations.chat.slack]\nurl = \"{}\"\n",
+            slack.url("/services/T1/B2/slacksecrettoken")
+        );
         let relay = Relay::configured(DELIVERY, &destination).await;
         relay.ingest(&alerts(20)).await;
         let shown = paused_because(&relay, error).await;

@@ -155,6 +155,7 @@ fn the_data_channel_is_stable_per_destination_and_configurable() {
         events: EventFilter::default(),
         enabled: true,
         rate_limit: None,
+        concurrency: None,
     };
     let one = destination("dc_hec", settings("h"));
     let Channel::Splunk(one_settings) = &one.channel else { unreachable!() };
