@@ -192,6 +192,8 @@ pub struct MessageFilter {
     pub status: Option<MessageStatus>,
     pub destination_id: Option<String>,
     pub flock_id: Option<String>,
+    /// An alert id as shown (`api:INC-42`), or as an API client posted it
+    /// (`INC-42`): see [`crate::origin::filter_ids`].
     pub alert_id: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,

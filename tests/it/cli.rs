@@ -217,7 +217,7 @@ async fn send_delivers_an_alert_from_stdin_through_the_resolver() {
     assert!(output.status.success(), "{}\n{}", text(&output.stdout), text(&output.stderr));
     let request = lab.hook.single();
     let body: Value = serde_json::from_slice(&request.body).expect("JSON");
-    assert_eq!(body["id"], "3f6c3f2a9b8e4d1c");
+    assert_eq!(body["id"], "cli:3f6c3f2a9b8e4d1c", "the CLI's own id space");
     assert_eq!(body["test"], false);
     assert!(request.header("webhook-signature").is_some_and(|signature| signature.starts_with("v1,")));
 
