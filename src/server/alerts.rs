@@ -13,11 +13,9 @@ use super::error::ApiError;
 use super::openapi::{Auth, Endpoint, Route};
 use super::AppState;
 use crate::alert::Alert;
+use crate::limits;
 use crate::origin::AlertOrigin;
 use crate::outbox::ingest::Incoming;
-
-/// Longest accepted `Idempotency-Key`.
-const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 /// `POST /api/v1/alerts` with its description.
 pub fn routes() -> Vec<Route> {
@@ -70,7 +68,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
-    let max = MAX_IDEMPOTENCY_KEY;
+    let max = limits::IDEMPOTENCY_KEY;
     let key =
         value.to_str().ok().filter(|key| !key.is_empty() && key.len() <= max).ok_or_else(|| {
             ApiError::BadRequest(format!("Idempotency-Key must be 1 to {max} visible ASCII characters"))

@@ -265,7 +265,7 @@ mod tests {
 
     #[test]
     fn odd_payloads_map_or_fail_cleanly_with_every_template() {
-        let hostile = "\"quoted\" \\ back {{ not }} {% raw %} \n\u{0}";
+        let hostile = "\"quoted\" \\ back {{ not }} {% raw %} \n\u{1}";
         let payloads = [
             json!(null),
             json!(5),
@@ -291,6 +291,14 @@ mod tests {
             .map(&source(Scheme::None, Some(FLOCK_EVENT)), &Verified::default(), &payloads[6], now())
             .expect("maps");
         assert_eq!(alert.kind, hostile);
+        // A NUL is refused by the limits, naming the field.
+        let with_nul = json!({"name": "a\u{0}b", "timestamp": 1});
+        match mapper.map(&source(Scheme::None, Some(FLOCK_EVENT)), &Verified::default(), &with_nul, now()) {
+            Err(MappingError::Alert(AlertError::InvalidField { reason, .. })) => {
+                assert!(reason.contains("NUL"), "{reason}")
+            }
+            other => panic!("expected a NUL refusal, got {other:?}"),
+        }
     }
 
     #[test]

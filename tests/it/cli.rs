@@ -227,6 +227,24 @@ async fn send_delivers_an_alert_from_stdin_through_the_resolver() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn send_and_render_refuse_an_alert_past_the_limits_naming_the_field() {
+    let lab = Lab::start().await;
+    let with_nul = br#"{"kind": "x", "title": "a\u0000b", "flock_id": "flock:dc"}"#;
+    let long_id = format!(r#"{{"id": "{}", "kind": "x", "title": "t", "flock_id": "flock:dc"}}"#, "i".repeat(300));
+    for (input, needle) in [
+        (with_nul.to_vec(), "field `title` is invalid: must not contain NUL characters (U+0000)"),
+        (long_id.into_bytes(), "field `id` is invalid: must be at most 256 characters"),
+    ] {
+        for args in [&["send", "-"][..], &["render", "--destination", "dc_hook", "-"][..]] {
+            let output = run(&mut lab.command(args), Some(&input)).await;
+            assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output.stderr));
+            assert!(text(&output.stderr).contains(needle), "{args:?}: {}", text(&output.stderr));
+        }
+    }
+    assert!(lab.hook.requests().is_empty(), "nothing was sent");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn render_prints_the_exact_request_with_secrets_masked() {
     let lab = Lab::start().await;
     for (name, secrets) in [

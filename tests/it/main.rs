@@ -7,6 +7,7 @@ mod config;
 mod fuzz;
 mod generic;
 mod hooks;
+mod hostile;
 mod namespaces;
 mod openapi;
 mod outbox;
