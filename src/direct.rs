@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use crate::alert::Alert;
 use crate::destination::{ChannelKind, Destination};
 use crate::notify::http::{deliver, Delivery, HttpSender};
-use crate::notify::{by_kind, AttemptContext, NotifyError, Outcome};
+use crate::notify::{build_request, by_kind, AttemptContext, NotifyError, Outcome};
 use crate::render::Renderer;
 
 /// What happened at one destination.
@@ -69,7 +69,7 @@ pub async fn send_now(
         tasks.spawn(async move {
             let message_id = format!("msg_{}", uuid::Uuid::now_v7().simple());
             let attempt = AttemptContext { message_id: &message_id, now: Utc::now() };
-            let result = match payload.and_then(|payload| notifier.request(&destination, &[&payload], &attempt)) {
+            let result = match payload.and_then(|payload| build_request(&destination, &[&payload], &attempt)) {
                 Ok(request) => Ok(deliver(&sender, &request, |answer| notifier.classify(answer)).await),
                 Err(error) => Err(error),
             };

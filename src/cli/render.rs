@@ -7,7 +7,7 @@ use chrono::Utc;
 use super::read_input;
 use crate::alert::Alert;
 use crate::config::Config;
-use crate::notify::{by_kind, AttemptContext};
+use crate::notify::{build_request, by_kind, AttemptContext};
 use crate::render::Renderer;
 
 pub fn run(config: &Config, renderer: &Renderer, name: &str, alert: Option<&str>) -> anyhow::Result<i32> {
@@ -24,7 +24,7 @@ pub fn run(config: &Config, renderer: &Renderer, name: &str, alert: Option<&str>
     let notifier = by_kind(destination.channel.kind());
     let payload = notifier.render(&destination, &alert, renderer, test)?;
     let message_id = format!("msg_{}", uuid::Uuid::now_v7().simple());
-    let request = notifier.request(&destination, &[&payload], &AttemptContext { message_id: &message_id, now })?;
+    let request = build_request(&destination, &[&payload], &AttemptContext { message_id: &message_id, now })?;
     print!("{}", request.to_masked_string());
     Ok(0)
 }

@@ -22,7 +22,7 @@ use super::Outbox;
 use crate::destination::Destination;
 use crate::metrics::Metrics;
 use crate::notify::http::{deliver, Delivery};
-use crate::notify::{by_kind, AttemptContext, Outcome, Payload};
+use crate::notify::{build_request, by_kind, AttemptContext, Outcome, Payload};
 use crate::store::{Attempt, Finished, Message, Next};
 
 /// How long to wait after the store failed before trying again.
@@ -180,7 +180,7 @@ async fn send_batch(outbox: &Outbox, destination: &Destination, batch: Vec<Messa
     let refs: Vec<&Payload> = payloads.iter().collect();
     let first_id = batch.first().map(|message| message.id.as_str()).unwrap_or_default();
     let attempt = AttemptContext { message_id: first_id, now: started_at };
-    let delivery = match notifier.request(destination, &refs, &attempt) {
+    let delivery = match build_request(destination, &refs, &attempt) {
         Ok(request) => deliver(&outbox.sender, &request, |answer| notifier.classify(answer)).await,
         Err(error) => Delivery {
             outcome: Outcome::failed(error.to_string()),

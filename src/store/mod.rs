@@ -366,6 +366,6 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(postgres::open(url).await?))
     } else {
-        Err(StoreError::UnsupportedUrl { url: crate::secret::redact_url_password(url) })
+        Err(StoreError::UnsupportedUrl { url: crate::secret::mask_url_text(url) })
     }
 }

@@ -1,5 +1,6 @@
 //! Generic JSON webhooks: `generic/add`, `generic` (deprecated URL list),
-//! `generic/list` (URL, id and header names — values are write-only),
+//! `generic/list` (URL with its user-info masked, id and header names — values
+//! are write-only),
 //! `generic/remove`, `generic/test`.
 //!
 //! Beyond the seed, `generic/add` takes the authentication options of the
@@ -22,7 +23,7 @@ use super::{
 use crate::config::validate::header_problem;
 use crate::destination::{Channel, ChannelKind};
 use crate::notify::generic::config::{GenericAuth, GenericSettings, MAX_BASIC_LEN, MAX_CLIENT_SECRET_LEN};
-use crate::secret::Secret;
+use crate::secret::{mask_url, Secret};
 use crate::server::error::ApiError;
 use crate::server::openapi::{into_router, optional, required, Endpoint, Param, Route, FLOCK_ID};
 use crate::server::AppState;
@@ -218,7 +219,7 @@ async fn list(State(state): State<AppState>, params: Params) -> Result<Json<Valu
         .filter_map(|destination| match &destination.channel {
             Channel::Generic(settings) => Some(serde_json::json!({
                 "header_names": settings.headers.keys().collect::<Vec<_>>(),
-                "url": settings.url.as_str(),
+                "url": mask_url(&settings.url),
                 "webhook_id": destination.id,
             })),
             _ => None,

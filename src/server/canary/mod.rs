@@ -47,6 +47,7 @@ use crate::direct::send_now;
 use crate::flock::{Scope, GLOBAL};
 use crate::limits;
 use crate::routing;
+use crate::secret::mask_url;
 use crate::store::{IfExists, Origin, StoreError};
 
 /// Base path of every endpoint here.
@@ -433,10 +434,10 @@ pub async fn test_by_url(state: &AppState, params: &Params, kind: ChannelKind) -
         return Err(ApiError::NotFound(format!("{scope} has no {kind} webhook with this url")));
     };
     test_notification(state, destination, params.caller).await?;
-    Ok(success([("webhook", Value::from(url.as_str()))]))
+    Ok(success([("webhook", Value::from(mask_url(&url)))]))
 }
 
-/// The URLs of a scope's webhooks of one kind, with `webhooks_enabled`.
+/// The URLs of a scope's webhooks of one kind (user-info masked), with `webhooks_enabled`.
 pub async fn list_urls(
     state: &AppState,
     params: &Params,
@@ -445,8 +446,11 @@ pub async fn list_urls(
 ) -> Result<Json<Value>, ApiError> {
     let catalogue = current(state).await?;
     let scope = scope(&catalogue, params.flock_id()?)?;
-    let urls: Vec<Value> =
-        of_kind(&catalogue, &scope, kind).into_iter().filter_map(url_of).map(|url| Value::from(url.as_str())).collect();
+    let urls: Vec<Value> = of_kind(&catalogue, &scope, kind)
+        .into_iter()
+        .filter_map(url_of)
+        .map(|url| Value::from(mask_url(url)))
+        .collect();
     Ok(success([(field, Value::Array(urls)), ("webhooks_enabled", Value::from(webhooks_enabled(&catalogue, &scope)))]))
 }
 
