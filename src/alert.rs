@@ -18,7 +18,8 @@ use crate::limits;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     /// Stable identifier: the sender's id (Canary `IncidentHash`) when it has one,
-    /// so a re-sent alert can be recognised; otherwise a fresh UUIDv7.
+    /// so a re-sent alert can be recognised; otherwise a fresh UUIDv7. Ingest
+    /// and `flockrelay send` put it in its origin's namespace ([`crate::origin`]).
     pub id: String,
     /// The flock the alert belongs to; decides its destinations.
     pub flock_id: String,

@@ -52,7 +52,7 @@ pub enum Refusal {
     Nul,
     #[error("must be at most {max} characters")]
     TooLong { max: usize },
-    #[error("is nested deeper than {max} levels")]
+    #[error("nests deeper than {max} levels")]
     TooDeep { max: usize },
 }
 
