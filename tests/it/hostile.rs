@@ -680,3 +680,14 @@ async fn both_engines_answer_the_hostile_matrix_with_the_same_4xx_and_never_a_5x
     }
     assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
 }
+
+/// The config file cannot declare a flock that alerts could never name.
+#[test]
+fn a_flock_id_past_the_limit_is_a_config_error_naming_it() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("flockrelay.toml");
+    let id = format!("flock:{}", "x".repeat(200));
+    std::fs::write(&path, format!("[flocks.\"{id}\"]\nname = \"Long\"\n")).expect("writes");
+    let error = flockrelay::config::load(Some(&path)).expect_err("refused").to_string();
+    assert!(error.contains(&format!("flocks.\"{id}\": a flock id must be at most 128 characters")), "{error}");
+}
