@@ -470,6 +470,14 @@ fn matrix() -> Vec<Probe> {
         &[("flock_id", "flock:soc"), ("url", url), ("headers", r#"{"X-\u0000": "v"}"#)],
         refused(&["headers"]),
     ));
+    let long_url = format!("https://hooks.example.com/{}", incompressible(3000));
+    probes.push(canary(&generic, &[("flock_id", "flock:soc"), ("url", &long_url)], refused(&["url", "at most 2048"])));
+    let long_header = json!({"X-A": incompressible(5000)}).to_string();
+    probes.push(canary(
+        &generic,
+        &[("flock_id", "flock:soc"), ("url", url), ("headers", &long_header)],
+        refused(&["headers", "longer than 4096"]),
+    ));
     for (auth, field) in
         [("basic", "username"), ("basic", "password"), ("bearer", "token"), ("client_secret", "client_secret")]
     {
