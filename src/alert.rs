@@ -3,19 +3,23 @@
 //! posts to a generic webhook.
 //!
 //! Pure data: no I/O. Unknown fields are never rejected; the whole input document
-//! stays available to templates as `alert.raw`.
+//! stays available to templates as `alert.raw`. Every document passes
+//! [`crate::limits`] first (no NUL anywhere, nesting, field lengths), whichever
+//! origin it comes from.
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::flock::DEFAULT_FLOCK;
+use crate::limits;
 
 /// One security alert, normalized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     /// Stable identifier: the sender's id (Canary `IncidentHash`) when it has one,
-    /// so a re-sent alert can be recognised; otherwise a fresh UUIDv7.
+    /// so a re-sent alert can be recognised; otherwise a fresh UUIDv7. Ingest
+    /// and `flockrelay send` put it in its origin's namespace ([`crate::origin`]).
     pub id: String,
     /// The flock the alert belongs to; decides its destinations.
     pub flock_id: String,
@@ -141,11 +145,14 @@ impl Alert {
     }
 
     /// Parses an alert from a JSON document in flockrelay's own form or as a Canary
-    /// console incident. `now` stands in for a missing timestamp.
+    /// console incident. `now` stands in for a missing timestamp. The document
+    /// must be within [`crate::limits`]; the error names the first field that is not.
     pub fn from_value(raw: Value, now: DateTime<Utc>) -> Result<Self, AlertError> {
         let Value::Object(doc) = &raw else {
             return Err(AlertError::NotAnObject { found: json_type(&raw) });
         };
+        limits::document(&raw)
+            .map_err(|(field, refusal)| AlertError::InvalidField { field, reason: refusal.to_string() })?;
         if is_canary_incident(doc) {
             from_canary(doc, &raw, now)
         } else {
@@ -308,7 +315,7 @@ fn required_str(doc: &Map<String, Value>, field: &'static str) -> Result<String,
         Some(Value::String(text)) if text.trim().is_empty() => {
             Err(AlertError::InvalidField { field: field.into(), reason: "must not be empty".into() })
         }
-        Some(Value::String(text)) => Ok(text.clone()),
+        Some(Value::String(text)) => within_limit(field, text.clone()),
         Some(other) => Err(wrong_type(field, "a string", other)),
     }
 }
@@ -318,10 +325,17 @@ fn required_str(doc: &Map<String, Value>, field: &'static str) -> Result<String,
 fn optional_str(doc: &Map<String, Value>, path: &str, key: &str) -> Result<Option<String>, AlertError> {
     match doc.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text.clone())),
-        Some(Value::Number(number)) => Ok(Some(number.to_string())),
+        Some(Value::String(text)) => within_limit(path, text.clone()).map(Some),
+        Some(Value::Number(number)) => within_limit(path, number.to_string()).map(Some),
         Some(other) => Err(wrong_type(path, "a string", other)),
     }
+}
+
+/// `text` if it is within the limit of the field at `path` ([`limits::alert_field`]).
+fn within_limit(path: &str, text: String) -> Result<String, AlertError> {
+    limits::text(&text, limits::alert_field(path))
+        .map_err(|refusal| AlertError::InvalidField { field: path.into(), reason: refusal.to_string() })?;
+    Ok(text)
 }
 
 fn optional_port(value: Option<&Value>, field: &str) -> Result<Option<u16>, AlertError> {
@@ -463,6 +477,38 @@ mod tests {
             }
         }
         assert_eq!(Alert::from_value(json!([1]), now()), Err(AlertError::NotAnObject { found: "an array" }));
+    }
+
+    #[test]
+    fn the_limits_apply_to_both_forms_naming_the_field() {
+        let refused = |doc: Value| match Alert::from_value(doc.clone(), now()) {
+            Err(AlertError::InvalidField { field, reason }) => format!("{field}: {reason}"),
+            other => panic!("{doc}: expected a refusal, got {other:?}"),
+        };
+        let nul = "a\u{0}b";
+        assert_eq!(refused(json!({"kind": "k", "title": nul})), "title: must not contain NUL characters (U+0000)");
+        assert_eq!(
+            refused(json!({"kind": "k", "title": "t", "source": {"name": nul}})),
+            format!("source.name: {}", limits::Refusal::Nul)
+        );
+        assert_eq!(
+            refused(json!({"Description": "d", "CanaryName": nul})),
+            "CanaryName: must not contain NUL characters (U+0000)"
+        );
+        assert_eq!(
+            refused(json!({"kind": "k", "title": "t", "id": "i".repeat(257)})),
+            "id: must be at most 256 characters"
+        );
+        assert_eq!(
+            refused(json!({"Description": "d", "IncidentHash": "h".repeat(257)})),
+            "IncidentHash: must be at most 256 characters"
+        );
+        assert_eq!(refused(json!({"kind": "k".repeat(257), "title": "t"})), "kind: must be at most 256 characters");
+        assert!(Alert::from_value(json!({"kind": "k", "title": "t", "id": "i".repeat(256)}), now()).is_ok());
+        assert!(
+            Alert::from_value(json!({"kind": "k", "title": "t", "id": "é".repeat(256)}), now()).is_ok(),
+            "characters, not bytes"
+        );
     }
 
     #[test]

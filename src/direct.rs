@@ -14,7 +14,7 @@ use crate::alert::Alert;
 use crate::destination::{ChannelKind, Destination};
 use crate::notify::ack::settle;
 use crate::notify::http::{check, deliver, Delivery, HttpSender};
-use crate::notify::{by_kind, AttemptContext, NotifyError, Outcome};
+use crate::notify::{build_request, by_kind, with_secrets, AttemptContext, NotifyError, Outcome};
 use crate::render::Renderer;
 
 /// What was done at one destination.
@@ -93,7 +93,7 @@ pub async fn send_now(
         tasks.spawn(async move {
             let message_id = format!("msg_{}", uuid::Uuid::now_v7().simple());
             let attempt = AttemptContext { message_id: &message_id, now: Utc::now() };
-            let result = match payload.and_then(|payload| notifier.request(&destination, &[&payload], &attempt)) {
+            let result = match payload.and_then(|payload| build_request(&destination, &[&payload], &attempt)) {
                 Ok(request) => {
                     let delivery =
                         deliver(&sender, &request, |answer| notifier.classify_for(&destination, answer)).await;
@@ -123,7 +123,10 @@ pub async fn check_now(destinations: Vec<Destination>, sender: Arc<HttpSender>) 
         let sender = Arc::clone(&sender);
         tasks.spawn(async move {
             let notifier = by_kind(destination.channel.kind());
-            let (result, mode) = match notifier.health_request(&destination) {
+            let (result, mode) = match notifier
+                .health_request(&destination)
+                .map(|request| request.map(|request| with_secrets(&destination, request)))
+            {
                 Some(Ok(request)) => {
                     (Ok(check(&sender, &request, |answer| notifier.classify_health(answer)).await), Mode::Checked)
                 }

@@ -12,6 +12,8 @@
 //! - [`sources`] — inbound webhooks: per-source verification (the `Verifier` seam) and
 //!   payload-to-alert mapping templates. Pure.
 //! - [`alert`] — the normalized `Alert` and its two JSON forms (ours, Canary's). Pure.
+//! - [`limits`] — what is accepted from outside (lengths, depth, no NUL), checked before the store. Pure.
+//! - [`origin`] — the id and idempotency namespace of each origin (API, each source, CLI). Pure.
 //! - [`flock`] — flocks and their webhook settings (`use_global`, `enabled`). Pure.
 //! - [`destination`] — configured webhooks: scope, channel, template, filter, state. Pure.
 //! - [`routing`] — the per-flock resolver: alert → destinations. Pure.
@@ -37,8 +39,10 @@ pub mod config;
 pub mod destination;
 pub mod direct;
 pub mod flock;
+pub mod limits;
 pub mod metrics;
 pub mod notify;
+pub mod origin;
 pub mod outbox;
 pub mod render;
 pub mod routing;

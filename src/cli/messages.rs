@@ -7,7 +7,7 @@ use chrono::Utc;
 use clap::Subcommand;
 
 use crate::config::Config;
-use crate::secret::redact_url_password;
+use crate::secret::mask_url_text;
 use crate::server::messages::{parse_time, MAX_LIST};
 use crate::store::{self, MessageFilter, MessageStatus};
 
@@ -56,8 +56,7 @@ fn time(name: &str, text: Option<&str>) -> anyhow::Result<Option<chrono::DateTim
 
 pub async fn run(config: &Config, command: &MessagesCommand) -> anyhow::Result<i32> {
     let url = config.store.url.expose();
-    let store =
-        store::open(url).await.with_context(|| format!("cannot open the store {}", redact_url_password(url)))?;
+    let store = store::open(url).await.with_context(|| format!("cannot open the store {}", mask_url_text(url)))?;
     match command {
         MessagesCommand::List { status, destination, flock, alert, since, until, limit } => {
             let status = status

@@ -8,7 +8,8 @@ use chrono::Utc;
 use super::read_input;
 use crate::alert::Alert;
 use crate::config::Config;
-use crate::notify::{by_kind, AttemptContext};
+use crate::notify::{build_request, by_kind, AttemptContext};
+use crate::origin::AlertOrigin;
 use crate::render::Renderer;
 
 pub fn run(config: &Config, renderer: &Renderer, name: &str, alert: Option<&str>, pretty: bool) -> anyhow::Result<i32> {
@@ -19,13 +20,18 @@ pub fn run(config: &Config, renderer: &Renderer, name: &str, alert: Option<&str>
         .with_context(|| format!("no destination named `{name}` in the configuration"))?;
     let now = Utc::now();
     let (alert, test) = match alert {
-        Some(source) => (Alert::from_slice(&read_input(source)?, now).context("invalid alert")?, false),
+        Some(source) => {
+            let mut alert = Alert::from_slice(&read_input(source)?, now).context("invalid alert")?;
+            // As `flockrelay send` would send it: in the CLI's own id space.
+            alert.id = AlertOrigin::Cli.alert_id(&alert.id);
+            (alert, false)
+        }
         None => (Alert::test_alert("flock:default", now), true),
     };
     let notifier = by_kind(destination.channel.kind());
     let payload = notifier.render(&destination, &alert, renderer, test)?;
     let message_id = format!("msg_{}", uuid::Uuid::now_v7().simple());
-    let request = notifier.request(&destination, &[&payload], &AttemptContext { message_id: &message_id, now })?;
+    let request = build_request(&destination, &[&payload], &AttemptContext { message_id: &message_id, now })?;
     if pretty {
         print!("{}", request.to_masked_string_pretty());
     } else {

@@ -12,11 +12,14 @@ use crate::config::Config;
 use crate::direct::send_now;
 use crate::notify::http::HttpSender;
 use crate::notify::policy::AddressPolicy;
+use crate::origin::AlertOrigin;
 use crate::render::Renderer;
 use crate::routing::resolve;
 
 pub async fn run(config: &Config, renderer: &Renderer, flock: Option<&str>, source: &str) -> anyhow::Result<i32> {
     let mut alert = Alert::from_slice(&read_input(source)?, Utc::now()).context("invalid alert")?;
+    // The CLI's own id space: receivers never see an API or webhook alert's id.
+    alert.id = AlertOrigin::Cli.alert_id(&alert.id);
     if let Some(flock) = flock {
         alert.flock_id = flock.to_owned();
     }

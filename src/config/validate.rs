@@ -45,6 +45,9 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         if !id.starts_with("flock:") || id.len() <= "flock:".len() {
             problems.add(&key, "flock ids look like `flock:<name>`");
         }
+        if let Err(refusal) = crate::limits::text(id, crate::limits::FLOCK_ID) {
+            problems.add(&key, format!("a flock id {refusal} (alerts name it in `flock_id`)"));
+        }
         if flock.name.trim().is_empty() {
             problems.add(&format!("{key}.name"), "must not be empty");
         }

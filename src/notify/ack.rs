@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use super::http::{Delivery, HttpSender};
-use super::{Notifier, Outcome};
+use super::{with_secrets, Notifier, Outcome};
 use crate::destination::Destination;
 
 /// How long to wait for acknowledgements and how often to ask.
@@ -65,7 +65,7 @@ pub async fn confirm(
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         tokio::time::sleep(policy.poll_interval.min(left)).await;
         let asked: Vec<u64> = waiting.iter().copied().collect();
-        let answer = match notifier.ack_request(destination, &asked) {
+        let answer = match notifier.ack_request(destination, &asked).map(|request| with_secrets(destination, request)) {
             Ok(request) => match sender.send(&request).await {
                 Ok(answer) => notifier.classify_ack(&answer),
                 Err(error) => AckAnswer::Unavailable(request.mask(&error.to_string())),

@@ -15,6 +15,7 @@ use reqwest::Client;
 
 use super::policy::{AddressPolicy, PolicyResolver};
 use super::{ChannelAnswer, NotifyError, OutboundRequest, Outcome, TlsPolicy};
+use crate::secret::Scrubber;
 
 /// The most of a response body kept for classification and the attempt log.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -175,7 +176,8 @@ pub async fn deliver(
     classify: impl Fn(&ChannelAnswer) -> Outcome,
 ) -> Delivery {
     let started = Instant::now();
-    conclude(sender.send(request).await, started, classify)
+    let scrubber = request.scrubber();
+    conclude(sender.send(request).await, started, classify, &scrubber)
 }
 
 /// As [`deliver`] for a health check (GET): delivered means healthy.
@@ -185,29 +187,49 @@ pub async fn check(
     classify: impl Fn(&ChannelAnswer) -> Outcome,
 ) -> Delivery {
     let started = Instant::now();
-    conclude(sender.get(request).await, started, classify)
+    let scrubber = request.scrubber();
+    conclude(sender.get(request).await, started, classify, &scrubber)
 }
 
+/// The answer classified. The answer may echo the request: every secret of it
+/// is masked before the excerpt or the reason is kept anywhere (the outcome is
+/// decided on the answer as it came).
 fn conclude(
     sent: Result<ChannelAnswer, NotifyError>,
     started: Instant,
     classify: impl Fn(&ChannelAnswer) -> Outcome,
+    scrubber: &Scrubber,
 ) -> Delivery {
     match sent {
         Ok(answer) => Delivery {
-            outcome: classify(&answer),
+            outcome: scrubbed(classify(&answer), scrubber),
             status: Some(answer.status),
             latency: started.elapsed(),
-            excerpt: answer.body.chars().take(1024).collect(),
+            excerpt: scrubber.scrub_cut(&scrubber.scrub(&answer.body).chars().take(1024).collect::<String>()),
         },
         Err(error) => {
-            let reason = error.to_string();
+            let reason = scrubber.scrub(&error.to_string());
             let outcome = match error {
                 NotifyError::Refused(_) => Outcome::failed(reason.clone()),
                 _ => Outcome::retry(None, reason.clone()),
             };
             Delivery { outcome, status: None, latency: started.elapsed(), excerpt: reason }
         }
+    }
+}
+
+/// The outcome with its reason scrubbed; a reason is cut from the answer, so
+/// a secret's beginning at its end is masked too.
+fn scrubbed(outcome: Outcome, scrubber: &Scrubber) -> Outcome {
+    match outcome {
+        Outcome::Delivered => Outcome::Delivered,
+        Outcome::Accepted { ack_id } => Outcome::Accepted { ack_id },
+        Outcome::Retry { after, reason } => Outcome::Retry { after, reason: scrubber.scrub_cut(&reason) },
+        Outcome::Failed { reason, disable_destination } => {
+            Outcome::Failed { reason: scrubber.scrub_cut(&reason), disable_destination }
+        }
+        Outcome::Paused { cause, reason } => Outcome::Paused { cause, reason: scrubber.scrub_cut(&reason) },
+        Outcome::TooLarge { reason } => Outcome::TooLarge { reason: scrubber.scrub_cut(&reason) },
     }
 }
 

@@ -20,9 +20,10 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use crate::alert::Alert;
-use crate::destination::{ChannelKind, Destination};
+use crate::destination::{Channel, ChannelKind, Destination};
+use crate::notify::generic::config::{GenericAuth, Signing};
 use crate::render::{AlertContext, DestinationView, RenderError, Rendered, Renderer};
-use crate::secret::MASK;
+use crate::secret::{mask_url, Scrubber, MASK};
 
 /// A rendered body, exactly as it will be sent (and re-sent on replay).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +86,7 @@ impl OutboundRequest {
     }
 
     fn masked_text(&self, body: &str) -> String {
-        let mut text = format!("POST {}\n", self.url);
+        let mut text = format!("POST {}\n", mask_url(&self.url));
         let host = self.url.host_str().unwrap_or_default();
         match self.url.port() {
             Some(port) => text.push_str(&format!("host: {host}:{port}\n")),
@@ -105,14 +106,18 @@ impl OutboundRequest {
 
     /// Replaces every redaction in `text` with the mask.
     pub fn mask(&self, text: &str) -> String {
-        let mut masked = text.to_owned();
-        let mut redactions: Vec<&String> = self.redactions.iter().filter(|secret| !secret.is_empty()).collect();
-        // Longest first, so a secret containing another is masked whole.
-        redactions.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
-        for secret in redactions {
-            masked = masked.replace(secret.as_str(), MASK);
-        }
-        masked
+        self.scrubber().scrub(text)
+    }
+
+    /// What masks this request's redactions (and the values of its masked
+    /// headers) in text that came back: answers that echo the request.
+    pub fn scrubber(&self) -> Scrubber {
+        let masked_values = self
+            .headers
+            .iter()
+            .filter(|(name, _)| self.masked_headers.iter().any(|masked| masked.eq_ignore_ascii_case(name)))
+            .map(|(_, value)| value);
+        Scrubber::new(self.redactions.iter().chain(masked_values))
     }
 }
 
@@ -377,13 +382,116 @@ pub fn by_kind(kind: ChannelKind) -> &'static dyn Notifier {
     }
 }
 
+/// The request for `batch`, made by the destination's notifier, with every
+/// secret the destination holds among its redactions ([`destination_secrets`]):
+/// what the worker, `flockrelay send`/`test`/`render` and the API's tests send.
+pub fn build_request(
+    destination: &Destination,
+    batch: &[&Payload],
+    attempt: &AttemptContext<'_>,
+) -> Result<OutboundRequest, NotifyError> {
+    by_kind(destination.channel.kind())
+        .request(destination, batch, attempt)
+        .map(|request| with_secrets(destination, request))
+}
+
+/// `request` with every secret the destination holds among its redactions: for
+/// every request made for a destination (deliveries, acknowledgement queries,
+/// health checks), so that no answer echoing it is kept unmasked.
+pub fn with_secrets(destination: &Destination, mut request: OutboundRequest) -> OutboundRequest {
+    request.redactions.extend(destination_secrets(destination));
+    request
+}
+
 /// Builds a request for a single payload, the common case.
 pub fn single_request(
     destination: &Destination,
     payload: &Payload,
     attempt: &AttemptContext<'_>,
 ) -> Result<OutboundRequest, NotifyError> {
-    by_kind(destination.channel.kind()).request(destination, &[payload], attempt)
+    build_request(destination, &[payload], attempt)
+}
+
+/// Every secret a destination holds, in every form it is sent in: custom
+/// header values, Basic credentials (and their base64), bearer token, client
+/// secret, signing secrets, the HEC token, URL user-info (and the base64 the
+/// HTTP client sends it as), and the credential parts of Slack and Teams
+/// webhook URLs (for those, the URL is the credential). The one list of what
+/// is masked in answers before they are stored or shown.
+pub fn destination_secrets(destination: &Destination) -> Vec<String> {
+    match &destination.channel {
+        Channel::Slack(settings) => url_secrets(&settings.url, true),
+        Channel::MsTeams(settings) => url_secrets(&settings.url, true),
+        Channel::Splunk(settings) => vec![settings.token.expose().to_owned()],
+        Channel::Generic(settings) => {
+            let mut secrets = url_secrets(&settings.url, false);
+            secrets.extend(settings.headers.values().map(|value| value.expose().to_owned()));
+            match &settings.auth {
+                Some(GenericAuth::Basic { username, password }) => {
+                    secrets.push(password.expose().to_owned());
+                    secrets.push(basic_credentials(username, Some(password.expose())));
+                }
+                Some(GenericAuth::Bearer { token }) => secrets.push(token.expose().to_owned()),
+                Some(GenericAuth::ClientSecret { secret, .. }) => secrets.push(secret.expose().to_owned()),
+                None => {}
+            }
+            match &settings.signing {
+                Some(Signing::StandardWebhooks { secrets: keys }) => {
+                    for key in keys {
+                        secrets.push(key.expose().to_owned());
+                        secrets.extend(key.expose().strip_prefix("whsec_").map(str::to_owned));
+                    }
+                }
+                Some(Signing::FlockHmac { secret }) => secrets.push(secret.expose().to_owned()),
+                None => {}
+            }
+            secrets
+        }
+    }
+}
+
+/// The secrets of a URL: its user-info (as written, decoded, and as the
+/// `Authorization: Basic` value the HTTP client makes of it) and, when the URL
+/// is itself the credential (`credential`), every path segment and query
+/// value that looks like a token: 16 characters or more, or 8 or more with
+/// anything but letters (well-known words such as `services` stay readable).
+pub fn url_secrets(url: &url::Url, credential: bool) -> Vec<String> {
+    let decoded = |text: &str| percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned();
+    let mut secrets = Vec::new();
+    if !url.username().is_empty() || url.password().is_some() {
+        let username = decoded(url.username());
+        let password = url.password().map(decoded);
+        secrets.push(basic_credentials(&username, password.as_deref()));
+        secrets.extend([url.username().to_owned(), username]);
+        secrets.extend(url.password().map(str::to_owned).into_iter().chain(password));
+    }
+    if credential {
+        let looks_secret = |part: &str| {
+            let length = part.chars().count();
+            length >= 16 || (length >= 8 && part.chars().any(|ch| !ch.is_alphabetic()))
+        };
+        let segments = url.path_segments().into_iter().flatten().map(str::to_owned);
+        let values = url
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(_, value)| value.to_owned());
+        for part in segments.chain(values) {
+            let plain = decoded(&part);
+            if looks_secret(&part) || looks_secret(&plain) {
+                secrets.extend([part, plain]);
+            }
+        }
+    }
+    secrets.retain(|secret| !secret.is_empty());
+    secrets
+}
+
+/// `username:password` base64-encoded, as `Authorization: Basic` carries it.
+fn basic_credentials(username: &str, password: Option<&str>) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{username}:{}", password.unwrap_or_default()))
 }
 
 /// Serializes an edited payload.
@@ -434,5 +542,42 @@ fn status_and_body(answer: &ChannelAnswer) -> String {
     } else {
         let excerpt: String = body.chars().take(300).collect();
         format!("HTTP {}: {excerpt}", answer.status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(text: &str) -> url::Url {
+        url::Url::parse(text).expect("valid URL")
+    }
+
+    #[test]
+    fn the_credential_parts_of_webhook_urls_are_secrets_and_the_words_are_not() {
+        let slack =
+            url_secrets(&url("https://hooks.slack.com/services/T0A1B2C3D/B0E1F2G3H/XXXXXXXXXXXXXXXXXXXXXXXX"), true);
+        assert!(slack.contains(&"XXXXXXXXXXXXXXXXXXXXXXXX".to_owned()) && slack.contains(&"T0A1B2C3D".to_owned()));
+        assert!(!slack.contains(&"services".to_owned()), "{slack:?}");
+        let connector = url_secrets(
+            &url("https://example.webhook.office.com/webhookb2/4f1c2a9e-0000-4a5b-9c8d-7e6f5a4b3c2d@0a1b/IncomingWebhook/9a8b7c6d5e4f/1c2d"),
+            true,
+        );
+        assert!(connector.iter().any(|part| part.starts_with("4f1c2a9e-0000")), "{connector:?}");
+        assert!(connector.contains(&"9a8b7c6d5e4f".to_owned()) && !connector.contains(&"IncomingWebhook".to_owned()));
+        let workflow = url_secrets(&url("https://x.logic.azure.com/workflows/1/triggers/manual/paths/invoke?api-version=2016-06-01&sig=a%2Bb0123456789"), true);
+        assert!(
+            workflow.contains(&"a%2Bb0123456789".to_owned()) && workflow.contains(&"a+b0123456789".to_owned()),
+            "{workflow:?}"
+        );
+        assert!(url_secrets(&url("https://automation.example.com/hooks/0123456789abcdef0123"), false).is_empty());
+    }
+
+    #[test]
+    fn user_info_is_a_secret_as_written_decoded_and_as_basic_credentials() {
+        let secrets = url_secrets(&url("https://us%40er:p%3Ass@h.example/"), false);
+        for expected in ["us%40er", "us@er", "p%3Ass", "p:ss", "dXNAZXI6cDpzcw=="] {
+            assert!(secrets.contains(&expected.to_owned()), "{expected} in {secrets:?}");
+        }
     }
 }

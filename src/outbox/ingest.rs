@@ -19,6 +19,7 @@ use crate::alert::Alert;
 use crate::catalogue::UnknownFlock;
 use crate::metrics::{Metrics, SourceLabels};
 use crate::notify::by_kind;
+use crate::origin::AlertOrigin;
 use crate::store::{Enqueued, NewAlert, NewMessage, Store, StoreError};
 
 use super::Outbox;
@@ -26,11 +27,13 @@ use super::Outbox;
 /// Ingest requests waiting for the committer, at most; more wait to be queued.
 const COMMIT_QUEUE: usize = 4096;
 
-/// An alert offered for delivery.
+/// An alert offered for delivery, with the id and key its sender gave:
+/// [`Outbox::ingest`] puts both in the origin's namespace.
 #[derive(Debug, Clone)]
 pub struct Incoming {
     pub alert: Alert,
-    /// The client's `Idempotency-Key`.
+    /// The client's `Idempotency-Key` (`key#<index>` in an array), or the
+    /// verified `webhook-id` of an inbound webhook.
     pub idempotency_key: Option<String>,
 }
 
@@ -49,10 +52,20 @@ pub fn message_id() -> String {
 }
 
 impl Outbox {
-    /// Resolves, renders and stores alerts; returns what was stored for each.
-    /// A destination whose template cannot render an alert gets a message that
-    /// is failed at once with the reason, so nothing disappears unseen.
-    pub async fn ingest(&self, incoming: Vec<Incoming>, source: &str) -> Result<Vec<Enqueued>, IngestError> {
+    /// Puts alerts in their origin's namespace (ids and idempotency keys, see
+    /// [`crate::origin`]), resolves, renders and stores them; returns what was
+    /// stored for each. A destination whose template cannot render an alert
+    /// gets a message that is failed at once with the reason, so nothing
+    /// disappears unseen.
+    pub async fn ingest(
+        &self,
+        mut incoming: Vec<Incoming>,
+        origin: AlertOrigin<'_>,
+    ) -> Result<Vec<Enqueued>, IngestError> {
+        for Incoming { alert, idempotency_key } in &mut incoming {
+            alert.id = origin.alert_id(&alert.id);
+            *idempotency_key = idempotency_key.as_deref().map(|key| origin.idempotency_key(key));
+        }
         let catalogue = self.catalogue();
         let mut alerts = Vec::with_capacity(incoming.len());
         let mut woken = BTreeSet::new();
@@ -95,7 +108,7 @@ impl Outbox {
         }
         let (alerts, stored) = self.committer.enqueue(&*self.store, alerts).await;
         let stored = stored?;
-        self.metrics.received.get_or_create(&SourceLabels { source: source.to_owned() }).inc_by(incoming.len() as u64);
+        self.metrics.received.get_or_create(&SourceLabels { source: origin.label() }).inc_by(incoming.len() as u64);
         for (alert, result) in alerts.iter().zip(&stored) {
             if result.duplicate {
                 tracing::info!(alert = %alert.id, "Alert seen before; not enqueued again.");

@@ -17,7 +17,7 @@ use crate::destination::Destination;
 use crate::metrics::Metrics;
 use crate::notify::ack::{acknowledged, confirm};
 use crate::notify::http::{deliver, Delivery};
-use crate::notify::{by_kind, AttemptContext, Notifier, Outcome, Payload};
+use crate::notify::{build_request, by_kind, AttemptContext, Notifier, Outcome, Payload};
 use crate::store::Message;
 
 /// One message after its attempt: the request's result as it applies to it.
@@ -94,16 +94,10 @@ async fn send(outbox: &Outbox, destination: &Destination, batch: &[Message], sta
     let refs: Vec<&Payload> = payloads.iter().collect();
     let first_id = batch.first().map(|message| message.id.as_str()).unwrap_or_default();
     let attempt = AttemptContext { message_id: first_id, now: started_at };
-    let delivery = match notifier.request(destination, &refs, &attempt) {
-        Ok(request) => {
-            let mut delivery =
-                deliver(&outbox.sender, &request, |answer| notifier.classify_for(destination, answer)).await;
-            // The reason of a pause is shown by the API and the metrics: never a secret in it.
-            if let Outcome::Paused { reason, .. } = &mut delivery.outcome {
-                *reason = request.mask(reason);
-            }
-            delivery
-        }
+    // `deliver` masks every secret of the destination in the reason (a pause's
+    // reason is shown by the API and the metrics) and the excerpt.
+    let delivery = match build_request(destination, &refs, &attempt) {
+        Ok(request) => deliver(&outbox.sender, &request, |answer| notifier.classify_for(destination, answer)).await,
         Err(error) => Delivery {
             outcome: Outcome::failed(error.to_string()),
             status: None,

@@ -13,10 +13,9 @@ use super::error::ApiError;
 use super::openapi::{Auth, Endpoint, Route};
 use super::AppState;
 use crate::alert::Alert;
+use crate::limits;
+use crate::origin::AlertOrigin;
 use crate::outbox::ingest::Incoming;
-
-/// Longest accepted `Idempotency-Key`.
-const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 /// `POST /api/v1/alerts` with its description.
 pub fn routes() -> Vec<Route> {
@@ -51,7 +50,7 @@ pub async fn ingest(
     })?;
     let key = idempotency_key(&headers).map_err(|error| refused("alerts_bad_request", error))?;
     let incoming = parse(&body, key.as_deref()).map_err(|error| refused("alerts_bad_request", error))?;
-    let stored = state.outbox.ingest(incoming, "api").await.map_err(|error| {
+    let stored = state.outbox.ingest(incoming, AlertOrigin::Api).await.map_err(|error| {
         let error = ApiError::from(error);
         if error.status().is_client_error() {
             state.outbox.metrics.reject("alerts_bad_request");
@@ -69,13 +68,14 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
+    let max = limits::IDEMPOTENCY_KEY;
     let key =
-        value.to_str().ok().filter(|key| !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY).ok_or_else(|| {
-            ApiError::BadRequest(format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"))
+        value.to_str().ok().filter(|key| !key.is_empty() && key.len() <= max).ok_or_else(|| {
+            ApiError::BadRequest(format!("Idempotency-Key must be 1 to {max} visible ASCII characters"))
         })?;
-    // Namespaced, so that a client's key can never match an inbound webhook's
-    // `hook:<source>:<webhook-id>` key (and block that webhook).
-    Ok(Some(format!("api:{key}")))
+    // Ingest puts it in the API's namespace (`api:<key>`), apart from every
+    // inbound webhook's `hook:<source>:<webhook-id>`.
+    Ok(Some(key.to_owned()))
 }
 
 /// One alert or an array of alerts; each error names the alert and the field.

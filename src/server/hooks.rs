@@ -22,6 +22,7 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use super::openapi::{Auth, Endpoint, In, Param, Route};
 use super::AppState;
+use crate::origin::AlertOrigin;
 use crate::outbox::ingest::{Incoming, IngestError};
 use crate::sources::mapping::MappingError;
 use crate::sources::{valid_source_id, VerifyError};
@@ -113,10 +114,12 @@ pub async fn receive(
             refuse("hook_unmappable", ApiError::BadRequest(format!("the payload does not map to an alert: {error}")))
         }
     })?;
-    let idempotency_key = verified.event_id.as_ref().map(|event_id| format!("hook:{}:{event_id}", source.id));
+    // Ingest puts the id and the `webhook-id` in this source's namespace
+    // (`hook:<source_id>:…`), apart from the API's and every other source's.
+    let idempotency_key = verified.event_id.clone();
     let stored = state
         .outbox
-        .ingest(vec![Incoming { alert, idempotency_key }], &format!("hook:{}", source.id))
+        .ingest(vec![Incoming { alert, idempotency_key }], AlertOrigin::Hook { source: &source.id })
         .await
         .map_err(|error| match error {
             IngestError::UnknownFlock { .. } => {

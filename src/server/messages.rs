@@ -1,6 +1,7 @@
 //! The operator API: messages with their attempts, replay, recover, and the
 //! delivery state of each destination (never its secrets).
 
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use chrono::{DateTime, TimeZone as _, Utc};
@@ -10,6 +11,7 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use super::openapi::{Auth, Endpoint, In, Param, Route};
 use super::AppState;
+use crate::limits;
 use crate::store::{MessageFilter, MessageStatus};
 
 const fn query(name: &'static str, description: &'static str) -> Param {
@@ -42,7 +44,10 @@ pub fn routes() -> Vec<Route> {
                     query("status", "pending, delivering, delivered, failed or cancelled."),
                     query("destination", "A destination id."),
                     query("flock", "A flock id."),
-                    query("alert", "An alert id."),
+                    query(
+                        "alert",
+                        "An alert id, as answered (`api:…`, `hook:<source>:…`) or as posted to /api/v1/alerts.",
+                    ),
                     query("since", "Created at or after (RFC 3339 or Unix seconds)."),
                     query("until", "Created before (RFC 3339 or Unix seconds)."),
                     query("limit", "At most this many (1-1000, default 100)."),
@@ -134,7 +139,36 @@ fn optional_time(name: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>
     text.map(|text| parse_time(name, text)).transpose()
 }
 
-pub async fn list(State(state): State<AppState>, Query(query): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+/// The query string, or a 400 naming the parameter that does not parse
+/// (`limit` past 4294967295, a negative one, text).
+pub fn query_string<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    query.map(|Query(query)| query).map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
+}
+
+/// An id from the path (or a filter) that the store looks up: within
+/// [`limits::LOOKUP_ID`] and free of NUL, else a 400 naming it.
+pub fn lookup_id(name: &'static str, id: &str) -> Result<(), ApiError> {
+    limits::text(id, limits::LOOKUP_ID)
+        .map_err(|refusal| ApiError::InvalidParameter { name, reason: refusal.to_string() })
+}
+
+/// The `{id}` segment of the path, checked as [`lookup_id`].
+pub fn path_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    let Path(id) = path.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    lookup_id("id", &id)?;
+    Ok(id)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let query = query_string(query)?;
+    for (name, value) in [("alert", &query.alert), ("destination", &query.destination), ("flock", &query.flock)] {
+        if let Some(value) = value {
+            lookup_id(name, value)?;
+        }
+    }
     let status = query
         .status
         .as_deref()
@@ -159,13 +193,21 @@ pub async fn list(State(state): State<AppState>, Query(query): Query<ListQuery>)
     Ok(Json(json!({"result": "success", "messages": messages})))
 }
 
-pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn show(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let id = path_id(id)?;
     let (message, attempts) =
         state.outbox.store.message(&id).await?.ok_or_else(|| ApiError::NotFound(format!("message {id} not found")))?;
     Ok(Json(json!({"result": "success", "message": message, "attempts": attempts})))
 }
 
-pub async fn replay(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn replay(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let id = path_id(id)?;
     let message = state.outbox.store.replay(&id, Utc::now()).await?;
     state.outbox.waker(&message.destination_id).notify_one();
     tracing::info!(message = %id, destination = %message.destination_id, "Message queued again (replay).");
@@ -180,9 +222,11 @@ pub struct RecoverQuery {
 
 pub async fn recover(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(query): Query<RecoverQuery>,
+    id: Result<Path<String>, PathRejection>,
+    query: Result<Query<RecoverQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = path_id(id)?;
+    let query = query_string(query)?;
     if state.outbox.catalogue().destination(&id).is_none() {
         return Err(ApiError::NotFound(format!("destination {id} not found")));
     }

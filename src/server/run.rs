@@ -19,7 +19,7 @@ use crate::notify::http::HttpSender;
 use crate::notify::policy::AddressPolicy;
 use crate::outbox::{Outbox, Settings};
 use crate::render::Renderer;
-use crate::secret::{redact_url_password, Secret};
+use crate::secret::{mask_url_text, Secret};
 use crate::sources::mapping::Mapper;
 use crate::sources::SchemeName;
 use crate::store::{self, StoreError};
@@ -57,7 +57,7 @@ pub async fn build(config: &Config, renderer: Renderer, template_problems: Vec<P
         return Err(ServeError::Templates(template_problems));
     }
     let url = config.store.url.expose();
-    let store = store::open(url).await.map_err(|source| ServeError::Store { url: redact_url_password(url), source })?;
+    let store = store::open(url).await.map_err(|source| ServeError::Store { url: mask_url_text(url), source })?;
     let (flocks, destinations) = catalogue::from_config(config);
     store.apply_config(&flocks, &destinations).await.map_err(ServeError::Catalogue)?;
     let sources = config.sources();

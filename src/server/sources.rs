@@ -11,16 +11,18 @@
 //!   declared in the config file is removed there).
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::error::ApiError;
+use super::messages::path_id;
 use super::openapi::{Auth, Endpoint, In, Param, Route};
 use super::AppState;
 use crate::config::validate::source_problems;
+use crate::limits;
 use crate::sources::{Scheme, SchemeName, SourceConfig};
 use crate::store::{Origin, SourceRecord};
 
@@ -115,6 +117,11 @@ pub async fn add(
             return Err(ApiError::BadRequest(format!("body is not valid JSON: {}", without_values(&error.to_string()))))
         }
     };
+    // Nothing with a NUL goes further (PostgreSQL refuses it in text); the
+    // path names the key, never a value (it may be a secret).
+    if let Err((key, refusal)) = limits::document(&Value::Object(fields.clone())) {
+        return Err(ApiError::BadRequest(format!("{key}: {refusal}")));
+    }
     let id = match fields.remove("id") {
         Some(Value::String(id)) => id,
         _ => return Err(ApiError::BadRequest("id: required, a string".into())),
@@ -153,7 +160,11 @@ pub async fn add(
 }
 
 /// `DELETE /api/v1/sources/{id}`.
-pub async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn remove(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let id = path_id(id)?;
     let record =
         state.outbox.store.source(&id).await?.ok_or_else(|| ApiError::NotFound(format!("source {id} not found")))?;
     if record.origin == Origin::Config {

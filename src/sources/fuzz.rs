@@ -165,7 +165,7 @@ fn mapper() -> &'static Mapper {
 
 /// Payload to alert with every built-in template: the body as JSON (or, when it
 /// is not JSON, as a string). A mapped alert always belongs to the source's
-/// flock and carries the source's id prefix.
+/// flock and has an id within the limits (ingest adds the source's namespace).
 pub fn map_payload(data: &[u8]) {
     let payload: Value =
         serde_json::from_slice(data).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(data).into_owned()));
@@ -181,7 +181,9 @@ pub fn map_payload(data: &[u8]) {
         };
         if let Ok(alert) = mapper().map(&source, &verified, &payload, now()) {
             assert_eq!(alert.flock_id, "flock:fuzz");
-            assert!(alert.id.starts_with("fuzz:"), "{template}: {}", alert.id);
+            assert!(!alert.id.trim().is_empty(), "{template}: a mapped alert always has an id");
+            assert!(alert.id.chars().count() <= crate::limits::ALERT_ID, "{template}: {}", alert.id);
+            assert!(!alert.id.contains('\0') && !alert.kind.contains('\0'), "{template}: NUL passed the limits");
         }
     }
 }

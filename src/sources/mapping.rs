@@ -1,7 +1,8 @@
 //! From an inbound payload to an [`Alert`]: a Tera template renders the alert
 //! JSON (our own form, or a Canary incident), [`Alert::from_value`] parses it,
-//! then the source's rules apply — the alert belongs to the source's flock, and
-//! its id is prefixed with the source id so that two sources can never collide.
+//! then the source's rule applies: the alert belongs to the source's flock.
+//! (Ingest then puts its id in the source's namespace, `hook:<source>:<id>`, so
+//! two sources, or a source and an API client, can never collide.)
 //!
 //! Built-in templates (`templates/sources/*.json.tera`, compiled in):
 //! `canary_incident`, `flock_event`, `standard_webhooks_event`, `flowingly_step`.
@@ -164,8 +165,9 @@ impl Mapper {
         let mut alert = Alert::from_value(document, now)?;
         // The source decides the flock: a sender cannot route into another flock.
         alert.flock_id.clone_from(&source.flock);
-        let id = if alert.id.trim().is_empty() { uuid::Uuid::now_v7().to_string() } else { alert.id };
-        alert.id = format!("{}:{id}", source.id);
+        if alert.id.trim().is_empty() {
+            alert.id = uuid::Uuid::now_v7().to_string();
+        }
         Ok(alert)
     }
 }
@@ -210,7 +212,7 @@ mod tests {
             "CanaryPort": 445, "flock_id": "flock:elsewhere"
         });
         let alert = mapper().map(&source(Scheme::None, None), &Verified::default(), &payload, now()).expect("maps");
-        assert_eq!(alert.id, "src:b6a1");
+        assert_eq!(alert.id, "b6a1");
         assert_eq!(alert.flock_id, "flock:soc", "the source decides the flock, not the payload");
         assert_eq!(alert.kind, "canary.incident");
         assert_eq!(alert.title, "Port Scan on fs-canary");
@@ -226,7 +228,7 @@ mod tests {
         let verified = Verified { timestamp: Some(1_641_234_567), ..Verified::default() };
         let flock = source(Scheme::FlockHmac { secret: Secret::new("s") }, None);
         let alert = mapper().map(&flock, &verified, &payload, now()).expect("maps");
-        assert_eq!(alert.id, "src:invitee.accepted:customer_67890:1641234567");
+        assert_eq!(alert.id, "invitee.accepted:customer_67890:1641234567");
         assert_eq!(alert.kind, "invitee.accepted");
         assert_eq!(alert.severity, Severity::Info);
         assert_eq!(alert.title, "Flock invitee.accepted: invitee customer_67890");
@@ -243,7 +245,7 @@ mod tests {
             Verified { event_id: Some("msg_1".into()), timestamp: Some(1_700_000_000), credential_field: None };
         let svix = source(Scheme::StandardWebhooks { secrets: Vec::new() }, None);
         let alert = mapper().map(&svix, &verified, &payload, now()).expect("maps");
-        assert_eq!(alert.id, "src:msg_1");
+        assert_eq!(alert.id, "msg_1");
         assert_eq!(alert.kind, "qr_code.scanned");
         assert_eq!(alert.title, "qr_code.scanned from src");
         assert_eq!(alert.details["code"], "abc");
@@ -258,12 +260,12 @@ mod tests {
         assert_eq!(alert.kind, "flowingly.step");
         assert_eq!(alert.title, "Flowingly step Approve laptop in Onboarding");
         assert_eq!(alert.details["Fields"][0]["Name"], "x");
-        assert!(alert.id.starts_with("src:"));
+        assert!(!alert.id.is_empty());
     }
 
     #[test]
     fn odd_payloads_map_or_fail_cleanly_with_every_template() {
-        let hostile = "\"quoted\" \\ back {{ not }} {% raw %} \n\u{0}";
+        let hostile = "\"quoted\" \\ back {{ not }} {% raw %} \n\u{1}";
         let payloads = [
             json!(null),
             json!(5),
@@ -289,6 +291,14 @@ mod tests {
             .map(&source(Scheme::None, Some(FLOCK_EVENT)), &Verified::default(), &payloads[6], now())
             .expect("maps");
         assert_eq!(alert.kind, hostile);
+        // A NUL is refused by the limits, naming the field.
+        let with_nul = json!({"name": "a\u{0}b", "timestamp": 1});
+        match mapper.map(&source(Scheme::None, Some(FLOCK_EVENT)), &Verified::default(), &with_nul, now()) {
+            Err(MappingError::Alert(AlertError::InvalidField { reason, .. })) => {
+                assert!(reason.contains("NUL"), "{reason}")
+            }
+            other => panic!("expected a NUL refusal, got {other:?}"),
+        }
     }
 
     #[test]

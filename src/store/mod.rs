@@ -196,6 +196,8 @@ pub struct MessageFilter {
     pub status: Option<MessageStatus>,
     pub destination_id: Option<String>,
     pub flock_id: Option<String>,
+    /// An alert id as shown (`api:INC-42`), or as an API client posted it
+    /// (`INC-42`): see [`crate::origin::filter_ids`].
     pub alert_id: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
@@ -372,6 +374,6 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(postgres::open(url).await?))
     } else {
-        Err(StoreError::UnsupportedUrl { url: crate::secret::redact_url_password(url) })
+        Err(StoreError::UnsupportedUrl { url: crate::secret::mask_url_text(url) })
     }
 }

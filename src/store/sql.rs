@@ -1031,7 +1031,6 @@ impl Store for SqlStore {
             ("status", filter.status.map(|status| status.as_str().to_owned())),
             ("destination_id", filter.destination_id.clone()),
             ("flock_id", filter.flock_id.clone()),
-            ("alert_id", filter.alert_id.clone()),
         ];
         let mut texts = Vec::new();
         for (column, value) in text_filters {
@@ -1039,6 +1038,11 @@ impl Store for SqlStore {
                 conditions.push(format!("{column} = {}", next()));
                 texts.push(value);
             }
+        }
+        if let Some(alert) = &filter.alert_id {
+            let [shown, posted] = crate::origin::filter_ids(alert);
+            conditions.push(format!("alert_id IN ({}, {})", next(), next()));
+            texts.extend([shown, posted]);
         }
         let mut times = Vec::new();
         if let Some(since) = filter.since {

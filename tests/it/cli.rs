@@ -219,13 +219,31 @@ async fn send_delivers_an_alert_from_stdin_through_the_resolver() {
     let body: Value = serde_json::from_slice(&request.body).expect("JSON");
     // Signed with Standard Webhooks: the spec's envelope around the alert.
     assert_eq!(body["type"], "canary.incident");
-    assert_eq!(body["data"]["id"], "3f6c3f2a9b8e4d1c");
+    assert_eq!(body["data"]["id"], "cli:3f6c3f2a9b8e4d1c", "the CLI's own id space");
     assert_eq!(body["data"]["test"], false);
     assert!(request.header("webhook-signature").is_some_and(|signature| signature.starts_with("v1,")));
 
     let output = run(&mut lab.command(&["send", "-"]), Some(b"{\"kind\": \"x\"}")).await;
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("missing required field `title`"), "{}", text(&output.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn send_and_render_refuse_an_alert_past_the_limits_naming_the_field() {
+    let lab = Lab::start().await;
+    let with_nul = br#"{"kind": "x", "title": "a\u0000b", "flock_id": "flock:dc"}"#;
+    let long_id = format!(r#"{{"id": "{}", "kind": "x", "title": "t", "flock_id": "flock:dc"}}"#, "i".repeat(300));
+    for (input, needle) in [
+        (with_nul.to_vec(), "field `title` is invalid: must not contain NUL characters (U+0000)"),
+        (long_id.into_bytes(), "field `id` is invalid: must be at most 256 characters"),
+    ] {
+        for args in [&["send", "-"][..], &["render", "--destination", "dc_hook", "-"][..]] {
+            let output = run(&mut lab.command(args), Some(&input)).await;
+            assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output.stderr));
+            assert!(text(&output.stderr).contains(needle), "{args:?}: {}", text(&output.stderr));
+        }
+    }
+    assert!(lab.hook.requests().is_empty(), "nothing was sent");
 }
 
 #[tokio::test(flavor = "multi_thread")]

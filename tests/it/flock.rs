@@ -36,12 +36,13 @@ fn flock_signed(receiver: &Receiver) -> Destination {
 }
 
 /// An alert whose text and numbers hit every place where serde_json and
-/// `JSON.stringify` could disagree: control characters, U+2028/U+2029, non-BMP
+/// `JSON.stringify` could disagree: control characters (but NUL, which no
+/// alert may carry), U+2028/U+2029, non-BMP
 /// characters, `/`, DEL, integers beyond 2^53, 1e21 and beyond, -0, tiny and
 /// huge floats, and object keys that look like array indexes (which JavaScript
 /// orders first).
 fn awkward_alert() -> Alert {
-    let text = "line\u{2028}para\u{2029} ctl \u{0}\u{1}\u{8}\u{c}\u{1f} del \u{7f} tab\t nl\n quote\" back\\ slash / \
+    let text = "line\u{2028}para\u{2029} ctl \u{1}\u{8}\u{c}\u{1f} del \u{7f} tab\t nl\n quote\" back\\ slash / \
                 emoji 🦜 astral 𝄞 bom \u{feff} nbsp \u{a0} lone-ish \u{fffd} <script>&amp;";
     let doc = json!({
         "kind": "canarytoken.triggered", "title": format!("Awkward {text}"), "description": text,

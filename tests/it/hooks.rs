@@ -199,10 +199,10 @@ async fn an_event_signed_by_the_reference_crate_is_relayed_to_the_flock() {
     let (status, answer) = setup.post("flowcode", &headers, body).await;
     assert_eq!(status, 202, "{answer}");
     assert_eq!(answer["duplicate"], false);
-    assert_eq!(answer["alert_id"], format!("flowcode:{id}"));
+    assert_eq!(answer["alert_id"], format!("hook:flowcode:{id}"));
 
     let relayed = setup.relayed(1).await;
-    assert_eq!(relayed[0]["id"], format!("flowcode:{id}"));
+    assert_eq!(relayed[0]["id"], format!("hook:flowcode:{id}"));
     assert_eq!(relayed[0]["kind"], "qr_code.scanned");
     assert_eq!(relayed[0]["flock_id"], "flock:campaigns");
     assert_eq!(relayed[0]["details"]["code"], "qr-42");
@@ -314,7 +314,7 @@ async fn a_duplicate_webhook_id_is_acknowledged_but_relayed_once_even_after_a_re
     let setup = Setup::start().await;
     let body = event_body("qr_code.scanned");
     let id = unique_id("msg");
-    let alert_id = format!("flowcode:{id}");
+    let alert_id = format!("hook:flowcode:{id}");
 
     let (status, answer) = setup
         .post("flowcode", &standard_headers(&id, Utc::now().timestamp(), &[NEW_SECRET], &body), body.clone())

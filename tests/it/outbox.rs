@@ -103,7 +103,7 @@ async fn postgres_connections_cut_under_the_relay_are_replaced() {
     let receiver = Receiver::start(Reply::new(200, "")).await;
     let extra = format!("[destinations.hook.generic]\nurl = \"{}\"\n", receiver.url("/hook"));
     let relay = Relay::with(Setup { extra, store_url: Some(url), ..Setup::default() }).await;
-    relay.ingest(&json!({"id": "before", "kind": "test.alert", "title": "t"})).await;
+    let before = relay.ingest(&json!({"id": "before", "kind": "test.alert", "title": "t"})).await;
 
     let server = std::env::var(crate::support::stores::PG_URL_VAR).expect("set when a database was made");
     let mut admin = sqlx::PgConnection::connect(&server).await.expect("connects as admin");
@@ -116,14 +116,14 @@ async fn postgres_connections_cut_under_the_relay_are_replaced() {
     .expect("terminates the relay's connections");
     assert!(!cut.is_empty(), "the relay held connections");
 
-    let mut acknowledged = vec!["before".to_owned()];
+    let mut acknowledged = vec![before[0]["alert_id"].as_str().expect("alert id").to_owned()];
     let mut refused = 0;
     for index in 0..40 {
         let id = format!("after-{index}");
         let (status, body) =
             relay.post_raw("/api/v1/alerts", json!({"id": id, "kind": "test.alert", "title": "t"}).to_string()).await;
         match status {
-            202 => acknowledged.push(id),
+            202 => acknowledged.push(body["alerts"][0]["alert_id"].as_str().expect("alert id").to_owned()),
             503 => refused += 1,
             other => panic!("unexpected answer {other}: {body}"),
         }

@@ -81,9 +81,6 @@ impl Notifier for Generic {
                 reason: error.to_string(),
             })?;
         }
-        if let Some(password) = settings.url.password() {
-            request.redactions.push(password.to_owned());
-        }
         Ok(request)
     }
 

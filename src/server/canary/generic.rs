@@ -1,5 +1,6 @@
 //! Generic JSON webhooks: `generic/add`, `generic` (deprecated URL list),
-//! `generic/list` (URL, id and header names — values are write-only),
+//! `generic/list` (URL with its user-info masked, id and header names — values
+//! are write-only),
 //! `generic/remove`, `generic/test`.
 //!
 //! Beyond the seed, `generic/add` takes the authentication options of the
@@ -25,7 +26,7 @@ use crate::destination::{Channel, ChannelKind};
 use crate::notify::generic::config::{
     permanent_status_problem, GenericAuth, GenericSettings, Signing, MAX_BASIC_LEN, MAX_CLIENT_SECRET_LEN,
 };
-use crate::secret::Secret;
+use crate::secret::{mask_url, Secret};
 use crate::server::error::ApiError;
 use crate::server::openapi::{into_router, optional, required, Endpoint, Param, Route, FLOCK_ID};
 use crate::server::AppState;
@@ -288,7 +289,7 @@ async fn list(State(state): State<AppState>, params: Params) -> Result<Json<Valu
         .filter_map(|destination| match &destination.channel {
             Channel::Generic(settings) => Some(serde_json::json!({
                 "header_names": settings.headers.keys().collect::<Vec<_>>(),
-                "url": settings.url.as_str(),
+                "url": mask_url(&settings.url),
                 "webhook_id": destination.id,
             })),
             _ => None,

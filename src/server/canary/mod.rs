@@ -5,7 +5,7 @@
 //! This module owns what every endpoint shares: [`Params`] (parameters from the
 //! query string ∪ a form body ∪ a JSON body, and the `auth_token` from any of
 //! them or the `X-Canary-Auth-Token` header, checked in constant time before
-//! anything else is looked at), flock lookup, URL and address checks, test
+//! anything else is looked at; no name or value may hold a NUL), flock lookup, URL and address checks, test
 //! notifications, and applying a change (store, then the outbox's catalogue, so
 //! the next alert sees it). Each resource has its own file ending in `router()`:
 //!
@@ -45,7 +45,9 @@ use crate::config::validate::url_problem;
 use crate::destination::{Channel, ChannelKind, Destination, EventFilter};
 use crate::direct::send_now;
 use crate::flock::{Scope, GLOBAL};
+use crate::limits;
 use crate::routing;
+use crate::secret::mask_url;
 use crate::store::{IfExists, Origin, StoreError};
 
 /// Base path of every endpoint here.
@@ -144,6 +146,10 @@ impl FromRequest<AppState> for Params {
             if name == "auth_token" {
                 continue;
             }
+            // No parameter holding a NUL goes further (PostgreSQL refuses it in text).
+            if let Err(refusal) = limits::text(&name, usize::MAX).and_then(|()| limits::text(&value, usize::MAX)) {
+                return Err(ApiError::BadRequest(format!("invalid {}: {refusal}", name.escape_debug())));
+            }
             match merged.get(&name) {
                 Some(existing) if existing != &value => {
                     return Err(ApiError::BadRequest(format!("parameter {name} is given twice with different values")));
@@ -216,9 +222,12 @@ impl Params {
             .transpose()
     }
 
-    /// The `flock_id` parameter.
+    /// The `flock_id` parameter, at most [`limits::FLOCK_ID`] characters.
     pub fn flock_id(&self) -> Result<&str, ApiError> {
-        self.required("flock_id")
+        let flock_id = self.required("flock_id")?;
+        limits::text(flock_id, limits::FLOCK_ID)
+            .map_err(|refusal| ApiError::InvalidParameter { name: "flock_id", reason: refusal.to_string() })?;
+        Ok(flock_id)
     }
 }
 
@@ -426,10 +435,10 @@ pub async fn test_by_url(state: &AppState, params: &Params, kind: ChannelKind) -
         return Err(ApiError::NotFound(format!("{scope} has no {kind} webhook with this url")));
     };
     test_notification(state, destination, params.caller).await?;
-    Ok(success([("webhook", Value::from(url.as_str()))]))
+    Ok(success([("webhook", Value::from(mask_url(&url)))]))
 }
 
-/// The URLs of a scope's webhooks of one kind, with `webhooks_enabled`.
+/// The URLs of a scope's webhooks of one kind (user-info masked), with `webhooks_enabled`.
 pub async fn list_urls(
     state: &AppState,
     params: &Params,
@@ -438,8 +447,11 @@ pub async fn list_urls(
 ) -> Result<Json<Value>, ApiError> {
     let catalogue = current(state).await?;
     let scope = scope(&catalogue, params.flock_id()?)?;
-    let urls: Vec<Value> =
-        of_kind(&catalogue, &scope, kind).into_iter().filter_map(url_of).map(|url| Value::from(url.as_str())).collect();
+    let urls: Vec<Value> = of_kind(&catalogue, &scope, kind)
+        .into_iter()
+        .filter_map(url_of)
+        .map(|url| Value::from(mask_url(url)))
+        .collect();
     Ok(success([(field, Value::Array(urls)), ("webhooks_enabled", Value::from(webhooks_enabled(&catalogue, &scope)))]))
 }
 

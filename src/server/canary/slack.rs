@@ -17,6 +17,7 @@ use super::{
 };
 use crate::destination::{Channel, ChannelKind, Destination};
 use crate::notify::slack::config::SlackSettings;
+use crate::secret::{mask_url, mask_url_text};
 use crate::server::error::ApiError;
 use crate::server::openapi::{into_router, optional, required, Endpoint, Route, FLOCK_ID};
 use crate::server::AppState;
@@ -136,9 +137,9 @@ async fn list(State(state): State<AppState>, params: Params) -> Result<Json<Valu
         .filter_map(|destination| match &destination.channel {
             Channel::Slack(settings) => Some(json!({
                 "channel": text(&settings.channel),
-                "configuration_url": text(&settings.configuration_url),
+                "configuration_url": settings.configuration_url.as_deref().map(mask_url_text).unwrap_or_default(),
                 "team": text(&settings.team),
-                "url": settings.url.as_str(),
+                "url": mask_url(&settings.url),
             })),
             _ => None,
         })

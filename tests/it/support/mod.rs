@@ -114,12 +114,12 @@ pub async fn deliver_with_timeout(
     alert: &Alert,
     timeout: std::time::Duration,
 ) -> flockrelay::notify::http::Delivery {
-    use flockrelay::notify::{by_kind, http, AttemptContext};
+    use flockrelay::notify::{build_request, by_kind, http, AttemptContext};
     let renderer = flockrelay::render::Renderer::built_in().expect("built-in templates parse");
     let notifier = by_kind(destination.channel.kind());
     let payload = notifier.render(destination, alert, &renderer, false).expect("renders");
     let attempt = AttemptContext { message_id: "msg_2Xq9s0uTRYbgIsHxO8nsdIjYV4r", now: Utc::now() };
-    let request = notifier.request(destination, &[&payload], &attempt).expect("builds a request");
+    let request = build_request(destination, &[&payload], &attempt).expect("builds a request");
     let sender = http::HttpSender::new(timeout);
     http::deliver(&sender, &request, |answer| notifier.classify_for(destination, answer)).await
 }
