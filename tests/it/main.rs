@@ -7,6 +7,7 @@ mod config;
 mod fuzz;
 mod generic;
 mod hooks;
+mod logs;
 mod monitoring;
 mod openapi;
 mod outbox;
