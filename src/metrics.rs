@@ -181,7 +181,7 @@ impl Metrics {
             self.queue_depth.get_or_create(&labels).set(0);
             self.oldest_pending.get_or_create(&labels).set(0.0);
             // Created at 0 when missing; the worker's reading is kept.
-            self.breaker_open.get_or_create(&labels);
+            drop(self.breaker_open.get_or_create(&labels));
             let current = destination_state(destination);
             for state in DESTINATION_STATES {
                 let labels = StateLabels { destination: destination.id.clone(), state: state.to_owned() };

@@ -14,6 +14,7 @@ mod outbox;
 mod policy;
 mod process;
 mod relay;
+mod secret_files;
 mod signing;
 mod slack;
 mod splunk_hec;
