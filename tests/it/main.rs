@@ -3,6 +3,7 @@
 
 mod canary_api;
 mod cli;
+mod command_line;
 mod config;
 mod fuzz;
 mod generic;
