@@ -138,8 +138,8 @@ impl Resolver<'_> {
             return;
         };
         for (name, value) in dict.iter_mut() {
-            if (*first == "*" || name == first) && matches!(value, Value::Dict(..)) {
-                if let Value::Dict(_, child) = value {
+            if let Value::Dict(_, child) = value {
+                if *first == "*" || name == first {
                     path.push(name.clone());
                     self.walk(child, rest, key, shape, path);
                     path.pop();
