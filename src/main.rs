@@ -6,7 +6,10 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    flockrelay::telemetry::init();
+    if let Err(error) = flockrelay::telemetry::init() {
+        eprintln!("error: {error}");
+        std::process::exit(2);
+    }
     let code = match flockrelay::cli::run() {
         Ok(code) => code,
         Err(error) => {

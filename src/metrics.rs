@@ -1,8 +1,13 @@
 //! Prometheus metrics (`/metrics`, text format). Counters are kept in process;
 //! queue figures are read from the store when scraped, so every instance sharing
-//! a PostgreSQL database reports the same queue.
+//! a PostgreSQL database reports the same queue. Every per-destination gauge has
+//! a series for every destination of the catalogue (0 when there is nothing to
+//! report), so graphs and alerting rules never lose a destination whose queue
+//! drained. The dashboard and alerting rules in `packaging/` query these names.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::AtomicU64;
+use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -12,7 +17,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::destination::ChannelKind;
+use crate::destination::{ChannelKind, Destination};
 use crate::store::QueueDepth;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -47,6 +52,25 @@ pub struct PauseLabels {
     pub cause: String,
 }
 
+/// One series per destination and state; the current state's reads 1.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    pub destination: String,
+    pub state: String,
+}
+
+/// Every value of `flockrelay_destination_state`'s `state` label.
+pub const DESTINATION_STATES: [&str; 2] = ["enabled", "disabled"];
+
+/// The state a destination is reported in.
+fn destination_state(destination: &Destination) -> &'static str {
+    if destination.enabled {
+        "enabled"
+    } else {
+        "disabled"
+    }
+}
+
 type Seconds = Family<KindLabels, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -73,6 +97,10 @@ pub struct Metrics {
     pub destination_paused: Family<PauseLabels, Gauge>,
     queue_depth: Family<QueueLabels, Gauge>,
     oldest_pending: Family<QueueLabels, Gauge<f64, AtomicU64>>,
+    destination_state: Family<StateLabels, Gauge>,
+    /// The destinations the last reading reported, so that the breaker series
+    /// of a deleted destination goes away with it.
+    reported: Mutex<BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -103,6 +131,8 @@ impl Metrics {
             destination_paused: Family::default(),
             queue_depth: Family::default(),
             oldest_pending: Family::default(),
+            destination_state: Family::default(),
+            reported: Mutex::default(),
             registry: Registry::default(),
         };
         registry.register("alerts_received", "Alerts accepted at ingest, by source", metrics.received.clone());
@@ -133,6 +163,11 @@ impl Metrics {
             "Age of the oldest queued message",
             metrics.oldest_pending.clone(),
         );
+        registry.register(
+            "destination_state",
+            "1 for the state each destination is in (enabled, disabled), 0 for the others",
+            metrics.destination_state.clone(),
+        );
         Self { registry, ..metrics }
     }
 
@@ -148,10 +183,33 @@ impl Metrics {
         self.rejected.get_or_create(&ReasonLabels { reason: reason.to_owned() }).inc();
     }
 
-    /// Replaces the queue figures with a fresh reading.
-    pub fn set_queue(&self, depths: &[QueueDepth], now: DateTime<Utc>) {
+    /// Replaces the queue figures and destination states with a fresh reading.
+    /// Every destination gets a series: queue depth and oldest age 0 when its
+    /// queue is empty, breaker 0 until its worker opens the breaker.
+    pub fn set_queue(&self, destinations: &[Destination], depths: &[QueueDepth], now: DateTime<Utc>) {
         self.queue_depth.clear();
         self.oldest_pending.clear();
+        self.destination_state.clear();
+        let mut known = BTreeSet::new();
+        for destination in destinations {
+            let labels = QueueLabels { destination: destination.id.clone() };
+            self.queue_depth.get_or_create(&labels).set(0);
+            self.oldest_pending.get_or_create(&labels).set(0.0);
+            // Created at 0 when missing; the worker's reading is kept.
+            drop(self.breaker_open.get_or_create(&labels));
+            let current = destination_state(destination);
+            for state in DESTINATION_STATES {
+                let labels = StateLabels { destination: destination.id.clone(), state: state.to_owned() };
+                self.destination_state.get_or_create(&labels).set(i64::from(state == current));
+            }
+            known.insert(destination.id.clone());
+        }
+        let mut reported = self.reported.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for gone in reported.difference(&known) {
+            self.breaker_open.remove(&QueueLabels { destination: gone.clone() });
+        }
+        *reported = known;
+        drop(reported);
         for depth in depths {
             let labels = QueueLabels { destination: depth.destination_id.clone() };
             self.queue_depth.get_or_create(&labels).set(i64::try_from(depth.queued).unwrap_or(i64::MAX));

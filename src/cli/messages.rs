@@ -3,62 +3,122 @@
 //! they work whether or not a server is running.
 
 use anyhow::Context as _;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use clap::Subcommand;
 
 use crate::config::Config;
 use crate::secret::mask_url_text;
-use crate::server::messages::{parse_time, MAX_LIST};
-use crate::store::{self, MessageFilter, MessageStatus};
+use crate::server::messages::{parse_time_at, MAX_LIST};
+use crate::store::{self, Message, MessageFilter, MessageStatus, Store};
+
+/// What `--since` and `--until` take.
+const TIME_HELP: &str = "RFC 3339 (2026-11-25T10:00:00Z), Unix seconds, or a duration ago (30m, 1h, 7d)";
 
 #[derive(Debug, Subcommand)]
 pub enum MessagesCommand {
-    /// List messages, newest first.
+    /// List messages, newest first: a header line and one line per message, or JSON.
     List {
-        /// pending, delivering, delivered, failed or cancelled.
+        /// Only messages in this status: pending, delivering, delivered, failed or cancelled.
         #[arg(long)]
         status: Option<String>,
-        /// Destination id (its name in the config file).
+        /// Only messages of this destination (its name in the config file, or its API id).
         #[arg(long)]
         destination: Option<String>,
+        /// Only messages of alerts of this flock (`flock:…`).
         #[arg(long)]
         flock: Option<String>,
+        /// Only the messages of this alert id.
         #[arg(long)]
         alert: Option<String>,
-        /// Created at or after (RFC 3339 or Unix seconds).
-        #[arg(long)]
+        /// Only messages created at or after this time.
+        #[arg(long, value_name = "TIME", long_help = format!("Only messages created at or after this time: {TIME_HELP}."))]
         since: Option<String>,
-        /// Created before (RFC 3339 or Unix seconds).
-        #[arg(long)]
+        /// Only messages created before this time.
+        #[arg(long, value_name = "TIME", long_help = format!("Only messages created before this time: {TIME_HELP}."))]
         until: Option<String>,
+        /// At most this many messages (1 to 1000).
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        /// Print a JSON array of the messages instead of a table.
+        #[arg(long)]
+        json: bool,
     },
-    /// Show one message with every attempt.
-    Show { id: String },
+    /// Show one message with every attempt (JSON).
+    Show {
+        /// The message id (`msg_…`).
+        id: String,
+    },
     /// Queue a delivered or failed message again (same message id, so the same webhook-id).
-    Replay { id: String },
+    Replay {
+        /// The message id (`msg_…`).
+        id: String,
+    },
     /// Queue again every failed message of a destination created in a time window.
     Recover {
+        /// The destination whose failed messages are queued again.
         #[arg(long)]
         destination: String,
-        #[arg(long)]
+        /// Window start: messages created at or after this time.
+        #[arg(long, value_name = "TIME", long_help = format!("Window start: messages created at or after this time: {TIME_HELP}."))]
         since: String,
-        /// [default: now]
-        #[arg(long)]
+        /// Window end [default: now].
+        #[arg(long, value_name = "TIME", long_help = format!("Window end [default: now]: {TIME_HELP}."))]
         until: Option<String>,
     },
 }
 
-fn time(name: &str, text: Option<&str>) -> anyhow::Result<Option<chrono::DateTime<Utc>>> {
-    text.map(|text| parse_time(name, text).map_err(|error| anyhow::anyhow!("{error}"))).transpose()
+fn time(name: &str, text: Option<&str>, now: DateTime<Utc>) -> anyhow::Result<Option<DateTime<Utc>>> {
+    text.map(|text| parse_time_at(name, text, now).map_err(|error| anyhow::anyhow!("{error}"))).transpose()
+}
+
+/// Destination names the store and the config file know, for an error.
+async fn known_destinations(store: &dyn Store, config: &Config) -> anyhow::Result<Vec<String>> {
+    let mut names: Vec<String> = store.destinations().await?.into_iter().map(|destination| destination.id).collect();
+    names.extend(config.destinations.keys().cloned());
+    Ok(names)
+}
+
+/// The error for an unknown destination, listing the known ones.
+async fn unknown_destination(store: &dyn Store, config: &Config, name: &str) -> anyhow::Result<anyhow::Error> {
+    let known = known_destinations(store, config).await?;
+    Ok(super::unknown_destination(name, known.iter().map(String::as_str), "in the store or the configuration"))
+}
+
+/// The table `messages list` prints: a header, then one line per message.
+fn print_table(messages: &[Message]) {
+    let width = |header: &str, values: &mut dyn Iterator<Item = usize>| values.max().unwrap_or(0).max(header.len());
+    let id = width("ID", &mut messages.iter().map(|message| message.id.len()));
+    let status = width("STATUS", &mut messages.iter().map(|message| message.status.as_str().len()));
+    let destination = width("DESTINATION", &mut messages.iter().map(|message| message.destination_id.len()));
+    let created = width("CREATED", &mut messages.iter().map(|message| rfc3339(message.created_at).len()));
+    println!(
+        "{:<id$}  {:<status$}  {:<destination$}  ATTEMPTS  {:<created$}  LAST ERROR",
+        "ID", "STATUS", "DESTINATION", "CREATED"
+    );
+    for message in messages {
+        let line = format!(
+            "{:<id$}  {:<status$}  {:<destination$}  {:<8}  {:<created$}  {}",
+            message.id,
+            message.status.as_str(),
+            message.destination_id,
+            message.attempts,
+            rfc3339(message.created_at),
+            message.last_error.as_deref().unwrap_or_default()
+        );
+        println!("{}", line.trim_end());
+    }
+}
+
+fn rfc3339(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 pub async fn run(config: &Config, command: &MessagesCommand) -> anyhow::Result<i32> {
     let url = config.store.url.expose();
     let store = store::open(url).await.with_context(|| format!("cannot open the store {}", mask_url_text(url)))?;
+    let now = Utc::now();
     match command {
-        MessagesCommand::List { status, destination, flock, alert, since, until, limit } => {
+        MessagesCommand::List { status, destination, flock, alert, since, until, limit, json } => {
             let status = status
                 .as_deref()
                 .map(|text| MessageStatus::parse(text).with_context(|| format!("unknown status {text:?}")))
@@ -68,20 +128,21 @@ pub async fn run(config: &Config, command: &MessagesCommand) -> anyhow::Result<i
                 destination_id: destination.clone(),
                 flock_id: flock.clone(),
                 alert_id: alert.clone(),
-                since: time("--since", since.as_deref())?,
-                until: time("--until", until.as_deref())?,
+                since: time("--since", since.as_deref(), now)?,
+                until: time("--until", until.as_deref(), now)?,
                 limit: (*limit).clamp(1, MAX_LIST),
             };
-            for message in store.messages(&filter).await? {
-                println!(
-                    "{}  {:<10}  {:<20}  attempts={}  created={}  {}",
-                    message.id,
-                    message.status.as_str(),
-                    message.destination_id,
-                    message.attempts,
-                    message.created_at.to_rfc3339(),
-                    message.last_error.unwrap_or_default()
-                );
+            let messages = store.messages(&filter).await?;
+            // An empty answer for a name nobody knows is most likely a typo.
+            if let Some(name) = destination.as_deref().filter(|_| messages.is_empty()) {
+                if !known_destinations(store.as_ref(), config).await?.iter().any(|known| known == name) {
+                    return Err(unknown_destination(store.as_ref(), config, name).await?);
+                }
+            }
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&messages)?);
+            } else {
+                print_table(&messages);
             }
             Ok(0)
         }
@@ -100,8 +161,11 @@ pub async fn run(config: &Config, command: &MessagesCommand) -> anyhow::Result<i
             Ok(0)
         }
         MessagesCommand::Recover { destination, since, until } => {
-            let since = time("--since", Some(since))?.context("--since is required")?;
-            let until = time("--until", until.as_deref())?.unwrap_or_else(Utc::now);
+            if !known_destinations(store.as_ref(), config).await?.iter().any(|known| known == destination) {
+                return Err(unknown_destination(store.as_ref(), config, destination).await?);
+            }
+            let since = time("--since", Some(since), now)?.context("--since is required")?;
+            let until = time("--until", until.as_deref(), now)?.unwrap_or(now);
             let recovered = store.recover(destination, since, until, Utc::now()).await?;
             println!("{recovered} failed message(s) of {destination} queued again");
             Ok(0)

@@ -2,6 +2,7 @@
 //! here and in `main.rs` only.
 
 mod check;
+pub mod docs;
 mod messages;
 mod render;
 mod send;
@@ -17,10 +18,14 @@ use clap::{Parser, Subcommand};
 use crate::config::{self, Config};
 use crate::render::Renderer;
 
+/// `flockrelay --version`: the version and the commit it was built from
+/// (`build.rs`; "commit unknown" when it was built without git metadata).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BUILD_COMMIT"), ")");
+
 /// flockrelay — relays security alerts to Slack, Microsoft Teams, Splunk HEC and
 /// JSON webhooks.
 #[derive(Debug, Parser)]
-#[command(name = "flockrelay", version, about)]
+#[command(name = "flockrelay", version = VERSION, about, after_long_help = docs::after_help())]
 pub struct Cli {
     /// Configuration file [default: config/flockrelay.toml when it exists].
     #[arg(long, global = true, env = "FLOCKRELAY_CONFIG", value_name = "PATH")]
@@ -34,6 +39,7 @@ pub enum Command {
     /// Run the relay: HTTP API and delivery workers (SQLite under ./data by default).
     Serve,
     /// Inspect, replay and recover messages in the store.
+    #[command(subcommand_required = true)]
     Messages {
         #[command(subcommand)]
         command: messages::MessagesCommand,
@@ -73,6 +79,19 @@ pub enum Command {
         /// Alert JSON file, or `-` for standard input.
         alert: String,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page, or write one page per command into a directory.
+    Man {
+        /// Write flockrelay.1 and one flockrelay-<command>.1 per command here
+        /// instead of printing the main page.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Parses the command line and runs it; returns the process exit code.
@@ -100,6 +119,21 @@ pub fn run() -> anyhow::Result<i32> {
             let (config, renderer) = load(&cli)?;
             runtime()?.block_on(send::run(&config, &renderer, flock.as_deref(), alert))
         }
+        Command::Completions { shell } => docs::completions(*shell, &mut std::io::stdout().lock()),
+        Command::Man { dir: Some(dir) } => docs::man_pages(dir),
+        Command::Man { dir: None } => docs::man_page(&mut std::io::stdout().lock()),
+    }
+}
+
+/// The error for a destination name that is not there, listing the ones that are.
+fn unknown_destination<'a>(name: &str, known: impl IntoIterator<Item = &'a str>, place: &str) -> anyhow::Error {
+    let mut known: Vec<&str> = known.into_iter().collect();
+    known.sort_unstable();
+    known.dedup();
+    if known.is_empty() {
+        anyhow::anyhow!("no destination named `{name}` {place}, which has none")
+    } else {
+        anyhow::anyhow!("no destination named `{name}` {place}; destinations: {}", known.join(", "))
     }
 }
 

@@ -13,11 +13,10 @@ use crate::origin::AlertOrigin;
 use crate::render::Renderer;
 
 pub fn run(config: &Config, renderer: &Renderer, name: &str, alert: Option<&str>, pretty: bool) -> anyhow::Result<i32> {
-    let destination = config
-        .destinations()
-        .into_iter()
-        .find(|destination| destination.name == name)
-        .with_context(|| format!("no destination named `{name}` in the configuration"))?;
+    let destinations = config.destinations();
+    let destination = destinations.iter().find(|destination| destination.name == name).cloned().ok_or_else(|| {
+        super::unknown_destination(name, destinations.iter().map(|d| d.name.as_str()), "in the configuration")
+    })?;
     let now = Utc::now();
     let (alert, test) = match alert {
         Some(source) => {

@@ -28,7 +28,10 @@ pub async fn run(
     let selected: Vec<Destination> = match (flock, name) {
         (_, Some(name)) => match all.iter().find(|destination| destination.name == name) {
             Some(destination) => vec![destination.clone()],
-            None => bail!("no destination named `{name}` in the configuration"),
+            None => {
+                let known = all.iter().map(|destination| destination.name.as_str());
+                return Err(super::unknown_destination(name, known, "in the configuration"));
+            }
         },
         (Some(GLOBAL), None) => all
             .iter()

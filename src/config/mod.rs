@@ -7,6 +7,7 @@
 //! checks what types cannot, naming the exact key. No network I/O here.
 
 mod duration;
+pub mod secret_files;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -227,7 +228,8 @@ pub enum ConfigError {
 /// Loads defaults < file < environment, then validates. With `path` unset, the
 /// default path is used if it exists (and defaults alone otherwise).
 pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
-    let config = figment(path)?.extract::<Config>().map_err(|error| ConfigError::Load(Box::new(error)))?;
+    let figment = secret_files::resolve(figment(path)?)?;
+    let config = figment.extract::<Config>().map_err(|error| ConfigError::Load(Box::new(error)))?;
     let problems = validate::validate(&config);
     if problems.is_empty() {
         Ok(config)

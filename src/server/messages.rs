@@ -48,8 +48,8 @@ pub fn routes() -> Vec<Route> {
                         "alert",
                         "An alert id, as answered (`api:…`, `hook:<source>:…`) or as posted to /api/v1/alerts.",
                     ),
-                    query("since", "Created at or after (RFC 3339 or Unix seconds)."),
-                    query("until", "Created before (RFC 3339 or Unix seconds)."),
+                    query("since", "Created at or after (RFC 3339, Unix seconds, or a duration ago: 1h, 7d)."),
+                    query("until", "Created before (RFC 3339, Unix seconds, or a duration ago: 1h, 7d)."),
                     query("limit", "At most this many (1-1000, default 100)."),
                 ],
                 &[("messages", "array")],
@@ -97,7 +97,7 @@ pub fn routes() -> Vec<Route> {
                         name: "since",
                         location: In::Query,
                         required: true,
-                        description: "Window start (RFC 3339 or Unix seconds).",
+                        description: "Window start (RFC 3339, Unix seconds, or a duration ago: 1h, 7d).",
                     },
                     query("until", "Window end (default now)."),
                 ],
@@ -123,16 +123,33 @@ pub struct ListQuery {
     limit: Option<u32>,
 }
 
-/// RFC 3339 (`2026-11-25T10:00:00Z`) or Unix seconds.
+/// RFC 3339 (`2026-11-25T10:00:00Z`), Unix seconds, or a duration ago (`90s`,
+/// `30m`, `1h`, `7d`).
 pub fn parse_time(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
+    parse_time_at(name, text, Utc::now())
+}
+
+/// [`parse_time`] with the present passed in: `1h` is an hour before `now`.
+pub fn parse_time_at(name: &str, text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+    let invalid = || {
+        ApiError::BadRequest(format!(
+            "{name} must be an RFC 3339 time, Unix seconds or a duration ago such as 30m, 1h or 7d, not {text:?}"
+        ))
+    };
+    let text = text.trim();
     if let Ok(seconds) = text.parse::<i64>() {
-        if let Some(time) = Utc.timestamp_opt(seconds, 0).single() {
-            return Ok(time);
-        }
+        return Utc.timestamp_opt(seconds, 0).single().ok_or_else(invalid);
     }
-    DateTime::parse_from_rfc3339(text)
-        .map(|time| time.with_timezone(&Utc))
-        .map_err(|_| ApiError::BadRequest(format!("{name} must be an RFC 3339 time or Unix seconds, not {text:?}")))
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    // A duration needs its unit, so that a bare number stays Unix seconds.
+    if text.ends_with(|ch: char| ch.is_ascii_alphabetic()) {
+        let ago = crate::config::Seconds::parse(text).map_err(|_| invalid())?;
+        let ago = chrono::Duration::from_std(ago.0).map_err(|_| invalid())?;
+        return now.checked_sub_signed(ago).ok_or_else(invalid);
+    }
+    Err(invalid())
 }
 
 fn optional_time(name: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {

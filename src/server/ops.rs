@@ -27,7 +27,7 @@ pub fn routes() -> Vec<Route> {
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let metrics = &state.outbox.metrics;
     match state.outbox.store.queue_depths().await {
-        Ok(depths) => metrics.set_queue(&depths, Utc::now()),
+        Ok(depths) => metrics.set_queue(state.outbox.catalogue().destinations(), &depths, Utc::now()),
         Err(error) => tracing::warn!(%error, "Cannot read queue depths for /metrics."),
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics.encode())

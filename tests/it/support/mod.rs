@@ -123,3 +123,16 @@ pub async fn deliver_with_timeout(
     let sender = http::HttpSender::new(timeout);
     http::deliver(&sender, &request, |answer| notifier.classify_for(destination, answer)).await
 }
+
+/// The real `flockrelay` binary, run from the repository root, with none of the
+/// caller's `FLOCKRELAY_*` variables: only what a test sets reaches it.
+pub fn binary() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_flockrelay"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("FLOCKRELAY_") {
+            command.env_remove(key);
+        }
+    }
+    command.env_remove("NO_COLOR").current_dir(root());
+    command
+}
