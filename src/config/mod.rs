@@ -7,6 +7,7 @@
 //! checks what types cannot, naming the exact key. No network I/O here.
 
 mod duration;
+pub mod reachability;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -171,11 +172,14 @@ pub struct DeliveryConfig {
     pub timeout: Seconds,
     /// Allow `http://` destination URLs (labs and loopback tests only).
     pub allow_http: bool,
-    /// When not empty, destinations may only have addresses in these networks
-    /// (CIDRs or single addresses), checked after DNS on every connection.
+    /// Non-public networks destinations may reach all the same (CIDRs or single
+    /// addresses), e.g. an internal Splunk or `127.0.0.0/8` for receivers on this
+    /// machine. By default only public addresses are reachable; checked after DNS
+    /// on every connection.
     pub allowed_cidrs: Vec<String>,
-    /// Destinations may not have addresses in these networks; wins over
-    /// `allowed_cidrs`. Link-local and cloud metadata addresses are always refused.
+    /// Destinations may not have addresses in these networks, public or not;
+    /// wins over `allowed_cidrs`. Link-local, unspecified and cloud metadata
+    /// addresses are always refused.
     pub denied_cidrs: Vec<String>,
     /// Wait before each retry: the first entry is the wait before the second
     /// attempt. When the list is spent, the message fails.

@@ -48,7 +48,7 @@ pub struct Delivery {
 
 impl HttpSender {
     /// `timeout` bounds each request from connect to the last byte of the answer.
-    /// Only the always-refused addresses (link-local, cloud metadata) are refused.
+    /// The default address policy applies: public addresses only.
     pub fn new(timeout: Duration) -> Self {
         Self::with_policy(timeout, AddressPolicy::default())
     }

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 
 use super::{auth, router, AppState};
 use crate::catalogue;
+use crate::config::reachability::unreachable_destinations;
 use crate::config::validate::Problem;
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -64,6 +65,9 @@ pub async fn build(config: &Config, renderer: Renderer, template_problems: Vec<P
     store.apply_config_sources(&sources).await.map_err(ServeError::Catalogue)?;
     for source in sources.iter().filter(|source| source.enabled && source.scheme.name() == SchemeName::None) {
         tracing::warn!(source = %source.id, "Source accepts unverified requests (scheme none).");
+    }
+    for problem in unreachable_destinations(config) {
+        tracing::warn!(key = %problem.key, reason = %problem.reason, "Destination can never be reached.");
     }
     let mapper = Mapper::new(config.templates.dir.as_deref()).map_err(|error| {
         ServeError::Templates(vec![Problem { key: "templates.dir".into(), reason: error.to_string() }])

@@ -30,6 +30,7 @@ fn write_config(dir: &Path, store_url: &str, sink: &str) -> std::path::PathBuf {
         r#"
 [delivery]
 allow_http = true
+allowed_cidrs = ["127.0.0.0/8"]
 timeout = "1s"
 lease = "2s"
 poll_interval = "50ms"

@@ -55,7 +55,13 @@ impl Relay {
         let store_url =
             setup.store_url.clone().unwrap_or_else(|| format!("sqlite://{}", dir.path().join("relay.db").display()));
         // Defaults for keys the setup does not set itself (TOML refuses repeats).
-        let defaults = [("timeout", "\"5s\""), ("retry_schedule", "[\"1s\"]"), ("jitter", "0.0")];
+        // Test receivers listen on loopback, which the default policy refuses.
+        let defaults = [
+            ("timeout", "\"5s\""),
+            ("retry_schedule", "[\"1s\"]"),
+            ("jitter", "0.0"),
+            ("allowed_cidrs", "[\"127.0.0.0/8\"]"),
+        ];
         let mut delivery = format!("allow_http = {}\n", !setup.https_only);
         for (key, value) in defaults {
             if !setup.delivery.lines().any(|line| line.trim_start().starts_with(&format!("{key} ="))) {
@@ -192,12 +198,12 @@ pub async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
     (status, value)
 }
 
-/// Writes `dir/relay.toml`: HTTP allowed, the store in `dir`, the test token, a
+/// Writes `dir/relay.toml`: HTTP and loopback (127.0.0.0/8) allowed, the store in `dir`, the test token, a
 /// 4 KiB body limit, then `extra` (destinations, flocks, sources …).
 pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
     let path = dir.join("relay.toml");
     let text = format!(
-        "[delivery]\nallow_http = true\n\n[store]\nurl = \"sqlite://{store}\"\n\n[server]\nlisten = \"127.0.0.1:0\"\nauth_tokens = [\"{TOKEN}\"]\ntoken_file = \"{token}\"\nbody_limit = 4096\n\n{extra}",
+        "[delivery]\nallow_http = true\nallowed_cidrs = [\"127.0.0.0/8\"]\n\n[store]\nurl = \"sqlite://{store}\"\n\n[server]\nlisten = \"127.0.0.1:0\"\nauth_tokens = [\"{TOKEN}\"]\ntoken_file = \"{token}\"\nbody_limit = 4096\n\n{extra}",
         store = dir.join("relay.db").display(),
         token = dir.join("token").display(),
     );
