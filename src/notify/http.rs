@@ -3,8 +3,10 @@
 //!
 //! Redirects are never followed (a 3xx is the channel's answer) and proxies from
 //! the environment are ignored, so a request goes exactly where it was configured.
-//! Every connection passes the [`AddressPolicy`]: names through the clients' DNS
-//! resolver, IP literals before the request is sent.
+//! Every connection passes the [`AddressPolicy`] and the loop guard
+//! ([`OwnAddresses`]): names through the clients' DNS resolver, IP literals
+//! before the request is sent. Every request carries the hop count
+//! (`X-Flockrelay-Hops`, see [`crate::hops`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,8 +15,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use reqwest::Client;
 
-use super::policy::{AddressPolicy, PolicyResolver};
+use super::policy::{AddressPolicy, OwnAddresses, PolicyResolver};
 use super::{ChannelAnswer, NotifyError, OutboundRequest, Outcome, TlsPolicy};
+use crate::hops;
 
 /// The most of a response body kept for classification and the attempt log.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -22,11 +25,14 @@ pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// The relay's `User-Agent`.
 pub const USER_AGENT: &str = concat!("flockrelay/", env!("CARGO_PKG_VERSION"));
 
-/// Sends requests; keeps one client per TLS policy so connections are reused.
+/// Sends requests; keeps one client per TLS policy and port so connections are
+/// reused (the port, so that each client's resolver knows where its
+/// connections go: the loop guard compares address *and* port).
 pub struct HttpSender {
     timeout: Duration,
     policy: Arc<AddressPolicy>,
-    clients: Mutex<HashMap<TlsPolicy, Client>>,
+    own: Arc<OwnAddresses>,
+    clients: Mutex<HashMap<(TlsPolicy, u16), Client>>,
 }
 
 impl std::fmt::Debug for HttpSender {
@@ -55,7 +61,18 @@ impl HttpSender {
 
     /// As [`HttpSender::new`], connecting only where `policy` allows.
     pub fn with_policy(timeout: Duration, policy: AddressPolicy) -> Self {
-        Self { timeout, policy: Arc::new(policy), clients: Mutex::new(HashMap::new()) }
+        Self {
+            timeout,
+            policy: Arc::new(policy),
+            own: Arc::new(OwnAddresses::default()),
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The loop guard: from now on, connections to these listening sockets of
+    /// the relay itself (after DNS, on every connection) are refused.
+    pub fn guard_listening(&self, listening: Vec<std::net::SocketAddr>) {
+        self.own.set(listening);
     }
 
     /// The address policy every connection passes.
@@ -63,16 +80,17 @@ impl HttpSender {
         &self.policy
     }
 
-    fn client(&self, tls: &TlsPolicy) -> Result<Client, NotifyError> {
+    fn client(&self, tls: &TlsPolicy, port: u16) -> Result<Client, NotifyError> {
         let mut clients = self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(client) = clients.get(tls) {
+        let key = (tls.clone(), port);
+        if let Some(client) = clients.get(&key) {
             return Ok(client.clone());
         }
         let mut builder = Client::builder()
             .user_agent(USER_AGENT)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
-            .dns_resolver(Arc::new(PolicyResolver::new(Arc::clone(&self.policy))))
+            .dns_resolver(Arc::new(PolicyResolver::new(Arc::clone(&self.policy), Arc::clone(&self.own), port)))
             .timeout(self.timeout)
             .connect_timeout(self.timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(60));
@@ -92,7 +110,7 @@ impl HttpSender {
             builder = builder.danger_accept_invalid_certs(true);
         }
         let client = builder.build().map_err(|error| NotifyError::Tls(error.to_string()))?;
-        clients.insert(tls.clone(), client.clone());
+        clients.insert(key, client.clone());
         Ok(client)
     }
 
@@ -100,10 +118,25 @@ impl HttpSender {
     pub async fn send(&self, request: &OutboundRequest) -> Result<ChannelAnswer, NotifyError> {
         // IP literals skip the resolver, so they are checked here.
         self.policy.check_url(&request.url).map_err(|refused| NotifyError::Refused(refused.to_string()))?;
-        let client = self.client(&request.tls)?;
+        let port = request.url.port_or_known_default().unwrap_or(443);
+        let literal = match request.url.host() {
+            Some(url::Host::Ipv4(address)) => Some(std::net::IpAddr::V4(address)),
+            Some(url::Host::Ipv6(address)) => Some(std::net::IpAddr::V6(address)),
+            _ => None,
+        };
+        if let Some(address) = literal {
+            self.own
+                .check(std::net::SocketAddr::new(address, port))
+                .map_err(|refused| NotifyError::Refused(refused.to_string()))?;
+        }
+        let client = self.client(&request.tls, port)?;
         let mut builder = client.post(request.url.clone()).body(request.body.clone());
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
+        }
+        // Every request carries a hop count; one that says none starts a chain.
+        if !request.headers.iter().any(|(name, _)| name.eq_ignore_ascii_case(hops::HOPS_HEADER)) {
+            builder = builder.header(hops::HOPS_HEADER, hops::outbound(0));
         }
         let mut response = builder.send().await.map_err(|error| transport_error(&error, self.timeout, request))?;
         let status = response.status().as_u16();

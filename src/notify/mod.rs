@@ -69,6 +69,13 @@ impl OutboundRequest {
         self.mask(&text)
     }
 
+    /// Carries the hop count of the loop guard: `X-Flockrelay-Hops: hops + 1`
+    /// (see [`crate::hops`]). Requests without it are sent as hop 1.
+    pub fn set_hops(&mut self, hops: u32) {
+        self.headers.retain(|(name, _)| !name.eq_ignore_ascii_case(crate::hops::HOPS_HEADER));
+        self.headers.push((crate::hops::HOPS_HEADER.to_owned(), crate::hops::outbound(hops)));
+    }
+
     /// Replaces every redaction in `text` with the mask.
     pub fn mask(&self, text: &str) -> String {
         let mut masked = text.to_owned();

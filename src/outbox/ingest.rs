@@ -32,6 +32,9 @@ pub struct Incoming {
     pub alert: Alert,
     /// The client's `Idempotency-Key`.
     pub idempotency_key: Option<String>,
+    /// Relays it passed through before this one (`X-Flockrelay-Hops` of the
+    /// inbound request; 0 for the API and the CLI). See [`crate::hops`].
+    pub hops: u32,
 }
 
 /// Why alerts were not accepted. Nothing is stored when ingest fails.
@@ -56,7 +59,7 @@ impl Outbox {
         let catalogue = self.catalogue();
         let mut alerts = Vec::with_capacity(incoming.len());
         let mut woken = BTreeSet::new();
-        for (index, Incoming { alert, idempotency_key }) in incoming.iter().enumerate() {
+        for (index, Incoming { alert, idempotency_key, hops }) in incoming.iter().enumerate() {
             let destinations =
                 catalogue.resolve(alert).map_err(|source| IngestError::UnknownFlock { index, source })?;
             let mut messages = Vec::with_capacity(destinations.len());
@@ -90,6 +93,7 @@ impl Outbox {
                 flock_id: alert.flock_id.clone(),
                 kind: alert.kind.clone(),
                 received_at: chrono::Utc::now(),
+                hops: *hops,
                 messages,
             });
         }
@@ -259,6 +263,7 @@ mod tests {
             flock_id: "flock:default".to_owned(),
             kind: "canary.incident".to_owned(),
             received_at: chrono::Utc::now(),
+            hops: 0,
             messages: vec![NewMessage {
                 id: message_id.to_owned(),
                 destination_id: "hook".to_owned(),

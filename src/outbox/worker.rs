@@ -180,8 +180,13 @@ async fn send_batch(outbox: &Outbox, destination: &Destination, batch: Vec<Messa
     let refs: Vec<&Payload> = payloads.iter().collect();
     let first_id = batch.first().map(|message| message.id.as_str()).unwrap_or_default();
     let attempt = AttemptContext { message_id: first_id, now: started_at };
+    // One request carries the hop count of its furthest-travelled alert.
+    let hops = batch.iter().map(|message| message.hops).max().unwrap_or(0);
     let delivery = match notifier.request(destination, &refs, &attempt) {
-        Ok(request) => deliver(&outbox.sender, &request, |answer| notifier.classify(answer)).await,
+        Ok(mut request) => {
+            request.set_hops(hops);
+            deliver(&outbox.sender, &request, |answer| notifier.classify(answer)).await
+        }
         Err(error) => Delivery {
             outcome: Outcome::failed(error.to_string()),
             status: None,

@@ -102,6 +102,8 @@ pub async fn serve(
     let (stop, stopped) = watch::channel(false);
     let delivery = tokio::spawn(Arc::clone(&relay.outbox).run(stopped, grace));
     let address = listener.local_addr().map_err(ServeError::Http)?;
+    // The loop guard: destinations that lead back here are refused.
+    relay.outbox.sender.guard_listening(vec![address]);
     tracing::info!(%address, store = relay.outbox.store.backend(), owner = %relay.outbox.owner, "flockrelay is serving.");
     // The peer address is kept so that API changes are logged with who made them.
     let app = router(relay.state).into_make_service_with_connect_info::<std::net::SocketAddr>();

@@ -75,6 +75,9 @@ pub struct NewAlert {
     pub flock_id: String,
     pub kind: String,
     pub received_at: DateTime<Utc>,
+    /// Relays the alert passed through before this one (loop guard); its
+    /// messages are sent with `X-Flockrelay-Hops: hops + 1`.
+    pub hops: u32,
     pub messages: Vec<NewMessage>,
 }
 
@@ -151,6 +154,8 @@ pub struct Message {
     pub last_error: Option<String>,
     /// When it was delivered, failed or cancelled.
     pub finished_at: Option<DateTime<Utc>>,
+    /// Its alert's hop count: every attempt sends `X-Flockrelay-Hops: hops + 1`.
+    pub hops: u32,
 }
 
 /// One recorded try.

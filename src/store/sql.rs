@@ -88,10 +88,10 @@ struct Vacuum {
 
 /// The columns every message query returns, in [`message_from_row`]'s order.
 pub const MESSAGE_COLUMNS: &str = "id, alert_id, destination_id, flock_id, kind, status, body, attempts, tries, \
-     created_at, next_attempt_at, last_error, finished_at";
+     created_at, next_attempt_at, last_error, finished_at, hops";
 
-const MESSAGE_FIELDS: usize = 11;
-const ALERT_FIELDS: usize = 6;
+const MESSAGE_FIELDS: usize = 12;
+const ALERT_FIELDS: usize = 7;
 const ATTEMPT_FIELDS: usize = 7;
 const OUTCOME_FIELDS: usize = 6;
 
@@ -184,14 +184,14 @@ impl Statements {
         Self {
             insert_alerts: RowsStatement::new(dialect, ALERT_FIELDS, |values| {
                 format!(
-                    "INSERT INTO alerts (id, idempotency_key, flock_id, kind, received_at, messages) \
+                    "INSERT INTO alerts (id, idempotency_key, flock_id, kind, received_at, messages, hops) \
                      VALUES {values} ON CONFLICT DO NOTHING RETURNING id"
                 )
             }),
             insert_messages: RowsStatement::new(dialect, MESSAGE_FIELDS, |values| {
                 format!(
                     "INSERT INTO messages (id, alert_id, destination_id, flock_id, kind, status, body, created_at, \
-                     next_attempt_at, last_error, finished_at) VALUES {values}"
+                     next_attempt_at, last_error, finished_at, hops) VALUES {values}"
                 )
             }),
             insert_attempts: RowsStatement::new(dialect, ATTEMPT_FIELDS, |values| {
@@ -288,6 +288,7 @@ fn message_from_row(row: &AnyRow) -> Result<Message, StoreError> {
         next_attempt_at: time(row.try_get(10)?, "messages")?,
         last_error: row.try_get(11)?,
         finished_at: finished_at.map(|at| time(at, "messages")).transpose()?,
+        hops: count(row.try_get(13)?),
     })
 }
 
@@ -519,6 +520,7 @@ impl SqlStore {
                     Field::Text(Some(&alert.kind)),
                     Field::BigInt(Some(millis(alert.received_at))),
                     Field::BigInt(Some(i64::try_from(alert.messages.len()).unwrap_or(i64::MAX))),
+                    Field::BigInt(Some(i64::from(alert.hops))),
                 ]
             })
             .collect();
@@ -556,6 +558,7 @@ impl SqlStore {
                     Field::BigInt(Some(created)),
                     Field::Text(message.error.as_deref()),
                     Field::BigInt(message.error.as_ref().map(|_| created)),
+                    Field::BigInt(Some(i64::from(alert.hops))),
                 ]
             })
             .collect();

@@ -7,6 +7,7 @@ mod config;
 mod fuzz;
 mod generic;
 mod hooks;
+mod loops;
 mod openapi;
 mod outbox;
 mod policy;

@@ -248,6 +248,7 @@ async fn the_messages_commands_work_on_the_store_directly() {
         flock_id: "flock:default".to_owned(),
         kind: "canary.incident".to_owned(),
         received_at: chrono::Utc::now(),
+        hops: 0,
         messages: vec![
             message("msg_failed_1", Some("template broke")),
             message("msg_failed_2", Some("template broke")),

@@ -36,6 +36,7 @@ fn alert(id: &str, received: DateTime<Utc>, destinations: &[&str]) -> NewAlert {
         flock_id: "flock:default".to_owned(),
         kind: "canary.incident".to_owned(),
         received_at: received,
+        hops: 0,
         messages: destinations
             .iter()
             .map(|destination| NewMessage {
