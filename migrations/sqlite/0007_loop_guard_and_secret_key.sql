@@ -5,3 +5,14 @@
 
 ALTER TABLE alerts ADD COLUMN hops INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE messages ADD COLUMN hops INTEGER NOT NULL DEFAULT 0;
+
+-- Secrets at rest: destinations.spec and sources.spec are sealed with the
+-- relay's secret key (enc:v1:…); this row recognises the key (an HMAC of a
+-- constant under it), so a relay started with another key is refused instead
+-- of reading garbage. Plaintext specs of earlier versions are sealed when the
+-- first relay with this migration starts.
+CREATE TABLE flockrelay_secret_key (
+    id          BIGINT PRIMARY KEY,
+    key_check   TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+);

@@ -56,8 +56,9 @@ fn time(name: &str, text: Option<&str>) -> anyhow::Result<Option<chrono::DateTim
 
 pub async fn run(config: &Config, command: &MessagesCommand) -> anyhow::Result<i32> {
     let url = config.store.url.expose();
+    let key = crate::server::run::secret_key(config)?;
     let store =
-        store::open(url).await.with_context(|| format!("cannot open the store {}", redact_url_password(url)))?;
+        store::open(url, &key).await.with_context(|| format!("cannot open the store {}", redact_url_password(url)))?;
     match command {
         MessagesCommand::List { status, destination, flock, alert, since, until, limit } => {
             let status = status

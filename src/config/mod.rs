@@ -79,6 +79,16 @@ pub struct StoreConfig {
     /// commit); each is still answered only after its own alerts are committed.
     /// 1 commits every request on its own.
     pub max_alerts_per_commit: usize,
+    /// The key that encrypts the secrets of destinations and sources in the
+    /// database: 32 random bytes in base64 (`openssl rand -base64 32`). Unset:
+    /// the key in `secret_key_file` is used. Relays sharing one PostgreSQL
+    /// database need the same key; a wrong key stops the relay at start.
+    #[serde(default)]
+    pub secret_key: Option<Secret>,
+    /// Where the key is kept when `secret_key` is not set; generated (mode
+    /// 0600) at first start. Back it up with the database: without it the
+    /// stored secrets cannot be read.
+    pub secret_key_file: PathBuf,
 }
 
 /// The HTTP server.

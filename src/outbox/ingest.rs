@@ -277,7 +277,8 @@ mod tests {
     async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite://{}", dir.path().join("relay.db").display());
-        (crate::store::open(&url).await.expect("SQLite store opens"), dir)
+        let key = crate::store::key::SecretKey::generate();
+        (crate::store::open(&url, &key).await.expect("SQLite store opens"), dir)
     }
 
     fn request(alerts: Vec<NewAlert>) -> (Pending, oneshot::Receiver<Committed>) {

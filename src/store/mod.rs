@@ -12,6 +12,7 @@
 //! whose lease (`lease_until`, a column of its own) has run out: a worker that
 //! died. Claiming a message changes no indexed column (see migration 0004).
 
+pub mod key;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
@@ -238,6 +239,13 @@ pub enum StoreError {
     DeclaredInConfig(String),
     #[error("source {0} not found")]
     SourceNotFound(String),
+    #[error(
+        "the secret key (key {given}) is not the one this database's secrets are encrypted with (key {database}): \
+         start with the key the other relays use (store.secret_key, or the file store.secret_key_file names)"
+    )]
+    WrongKey { given: String, database: String },
+    #[error("cannot read {table} {id}: {source}")]
+    Sealed { table: &'static str, id: String, source: key::KeyError },
 }
 
 /// What [`Store::add_destination`] does when a destination with the same id exists.
@@ -362,12 +370,13 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// Opens the store a URL names (`sqlite://PATH`, `postgres://…`), creating and
-/// migrating the schema as needed.
-pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+/// migrating the schema as needed; `key` seals the secrets of destinations and
+/// sources (a database holding secrets sealed with another key is refused).
+pub async fn open(url: &str, key: &key::SecretKey) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::open(url).await?))
+        Ok(Arc::new(sqlite::open(url, key.clone()).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::open(url).await?))
+        Ok(Arc::new(postgres::open(url, key.clone()).await?))
     } else {
         Err(StoreError::UnsupportedUrl { url: crate::secret::redact_url_password(url) })
     }

@@ -13,6 +13,7 @@ mod outbox;
 mod policy;
 mod process;
 mod relay;
+mod secrets;
 mod signing;
 mod slack;
 mod splunk_hec;
