@@ -7,6 +7,9 @@
 //! [`sql::SqlStore`]; what differs — connecting, migrations, the claim query —
 //! lives in each backend's module.
 //!
+//! The specs of destinations and sources hold their secrets and are stored
+//! sealed with the relay's secret key ([`key`]).
+//!
 //! Times are stored as Unix epoch milliseconds. A message is due when its
 //! `next_attempt_at` has come and it is pending, or being delivered by a worker
 //! whose lease (`lease_until`, a column of its own) has run out: a worker that
@@ -241,7 +244,7 @@ pub enum StoreError {
     SourceNotFound(String),
     #[error(
         "the secret key (key {given}) is not the one this database's secrets are encrypted with (key {database}): \
-         start with the key the other relays use (store.secret_key, or the file store.secret_key_file names)"
+         give that key (store.secret_key, or the file store.secret_key_file names; relays sharing a database need the same key)"
     )]
     WrongKey { given: String, database: String },
     #[error("cannot read {table} {id}: {source}")]
