@@ -461,11 +461,13 @@ impl SqlStore {
         tx.commit().await?;
         if sealed > 0 {
             tracing::info!(rows = sealed, key = %self.key.id(), "Encrypted the secrets an earlier version stored in plaintext.");
-            if self.dialect.backend == "sqlite" {
-                // The plaintext is still in free pages and in the WAL: rewrite
-                // the file and empty the WAL.
-                sqlx::raw_sql("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);").execute(&self.write).await?;
-            }
+            // The plaintext is still in the old row versions (PostgreSQL), free
+            // pages and the WAL (SQLite): rewrite the tables (the catalogue is small).
+            let rewrite = match self.dialect.backend {
+                "sqlite" => "VACUUM; PRAGMA wal_checkpoint(TRUNCATE);",
+                _ => "VACUUM (FULL) destinations, sources",
+            };
+            sqlx::raw_sql(rewrite).execute(&self.write).await?;
         }
         Ok(())
     }
