@@ -29,6 +29,8 @@
 //!   Canary-style management API (flocks and their webhooks), with its OpenAPI document.
 //! - [`config`] — figment layers, `deny_unknown_fields`, `validate` naming keys.
 //! - [`secret`] — `Secret`, a string that prints as `********`.
+//! - [`files`] — the data directory and secret-holding files: created 0700/0600.
+//! - [`hops`] — the loop guard's hop count (`X-Flockrelay-Hops`). Pure.
 //! - [`telemetry`] — tracing set-up.
 //! - [`cli`] — the `flockrelay` commands; the only place `anyhow` is used.
 
@@ -38,7 +40,9 @@ pub mod cli;
 pub mod config;
 pub mod destination;
 pub mod direct;
+pub mod files;
 pub mod flock;
+pub mod hops;
 pub mod limits;
 pub mod metrics;
 pub mod notify;

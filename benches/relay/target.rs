@@ -98,6 +98,7 @@ impl Target {
             r#"
 [delivery]
 allow_http = true
+allowed_cidrs = ["127.0.0.0/8"]
 
 [store]
 url = "{store_url}"

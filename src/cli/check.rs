@@ -1,6 +1,8 @@
 //! `flockrelay check`: configuration and templates, validated without sending
 //! anything. Every destination is rendered with a test alert and a Canary
-//! incident so template mistakes show up now rather than at 3 a.m.
+//! incident so template mistakes show up now rather than at 3 a.m. A destination
+//! the address policy will always refuse (an IP literal or `localhost` it does
+//! not allow) is a problem too.
 
 use std::path::Path;
 
@@ -8,6 +10,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use crate::alert::Alert;
+use crate::config::reachability::unreachable_destinations;
 use crate::config::{self, validate::Problem, Config};
 use crate::notify::by_kind;
 use crate::render::Renderer;
@@ -29,7 +32,8 @@ pub fn run(path: Option<&Path>) -> i32 {
             return 1;
         }
     };
-    let problems = template_problems(&config, &renderer);
+    let mut problems = template_problems(&config, &renderer);
+    problems.extend(unreachable_destinations(&config));
     if !problems.is_empty() {
         eprintln!("invalid configuration:");
         for problem in &problems {

@@ -7,6 +7,7 @@
 //! checks what types cannot, naming the exact key. No network I/O here.
 
 mod duration;
+pub mod reachability;
 pub mod secret_files;
 pub mod validate;
 
@@ -79,6 +80,16 @@ pub struct StoreConfig {
     /// commit); each is still answered only after its own alerts are committed.
     /// 1 commits every request on its own.
     pub max_alerts_per_commit: usize,
+    /// The key that encrypts the secrets of destinations and sources in the
+    /// database: 32 random bytes in base64 (`openssl rand -base64 32`). Unset:
+    /// the key in `secret_key_file` is used. Relays sharing one PostgreSQL
+    /// database need the same key; a wrong key stops the relay at start.
+    #[serde(default)]
+    pub secret_key: Option<Secret>,
+    /// Where the key is kept when `secret_key` is not set; generated (mode
+    /// 0600) at first start. Back it up with the database: without it the
+    /// stored secrets cannot be read.
+    pub secret_key_file: PathBuf,
 }
 
 /// The HTTP server.
@@ -178,11 +189,14 @@ pub struct DeliveryConfig {
     pub timeout: Seconds,
     /// Allow `http://` destination URLs (labs and loopback tests only).
     pub allow_http: bool,
-    /// When not empty, destinations may only have addresses in these networks
-    /// (CIDRs or single addresses), checked after DNS on every connection.
+    /// Non-public networks destinations may reach all the same (CIDRs or single
+    /// addresses), e.g. an internal Splunk or `127.0.0.0/8` for receivers on this
+    /// machine. By default only public addresses are reachable; checked after DNS
+    /// on every connection.
     pub allowed_cidrs: Vec<String>,
-    /// Destinations may not have addresses in these networks; wins over
-    /// `allowed_cidrs`. Link-local and cloud metadata addresses are always refused.
+    /// Destinations may not have addresses in these networks, public or not;
+    /// wins over `allowed_cidrs`. Link-local, unspecified and cloud metadata
+    /// addresses are always refused.
     pub denied_cidrs: Vec<String>,
     /// Wait before each retry: the first entry is the wait before the second
     /// attempt. When the list is spent, the message fails.

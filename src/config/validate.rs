@@ -226,6 +226,11 @@ fn relay_problems(config: &Config, problems: &mut Problems) {
     if !(store.starts_with("sqlite:") || store.starts_with("postgres://") || store.starts_with("postgresql://")) {
         problems.add("store.url", "must start with sqlite:// or postgres://");
     }
+    if let Some(key) = &config.store.secret_key {
+        if let Err(error) = crate::store::key::SecretKey::from_base64(key.expose()) {
+            problems.add("store.secret_key", error.to_string());
+        }
+    }
     if config.store.max_alerts_per_commit == 0 {
         problems.add("store.max_alerts_per_commit", "must be at least 1 (1 commits every request on its own)");
     }

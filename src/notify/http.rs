@@ -3,8 +3,10 @@
 //!
 //! Redirects are never followed (a 3xx is the channel's answer) and proxies from
 //! the environment are ignored, so a request goes exactly where it was configured.
-//! Every connection passes the [`AddressPolicy`]: names through the clients' DNS
-//! resolver, IP literals before the request is sent.
+//! Every connection passes the [`AddressPolicy`] and the loop guard
+//! ([`OwnAddresses`]): names through the clients' DNS resolver, IP literals
+//! before the request is sent. Every request carries the hop count
+//! (`X-Flockrelay-Hops`, see [`crate::hops`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,7 +15,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use reqwest::Client;
 
-use super::policy::{AddressPolicy, PolicyResolver};
+use super::policy::{AddressPolicy, OwnAddresses, PolicyResolver};
 use super::{ChannelAnswer, NotifyError, OutboundRequest, Outcome, TlsPolicy};
 use crate::secret::Scrubber;
 
@@ -28,11 +30,14 @@ pub const USER_AGENT: &str = concat!("flockrelay/", env!("CARGO_PKG_VERSION"));
 /// and printed).
 pub const TRANSPORT_HEADERS: [(&str, &str); 2] = [("user-agent", USER_AGENT), ("accept", "*/*")];
 
-/// Sends requests; keeps one client per TLS policy so connections are reused.
+/// Sends requests; keeps one client per TLS policy and port so connections are
+/// reused (the port, so that each client's resolver knows where its
+/// connections go: the loop guard compares address *and* port).
 pub struct HttpSender {
     timeout: Duration,
     policy: Arc<AddressPolicy>,
-    clients: Mutex<HashMap<TlsPolicy, Client>>,
+    own: Arc<OwnAddresses>,
+    clients: Mutex<HashMap<(TlsPolicy, u16), Client>>,
 }
 
 impl std::fmt::Debug for HttpSender {
@@ -54,14 +59,25 @@ pub struct Delivery {
 
 impl HttpSender {
     /// `timeout` bounds each request from connect to the last byte of the answer.
-    /// Only the always-refused addresses (link-local, cloud metadata) are refused.
+    /// The default address policy applies: public addresses only.
     pub fn new(timeout: Duration) -> Self {
         Self::with_policy(timeout, AddressPolicy::default())
     }
 
     /// As [`HttpSender::new`], connecting only where `policy` allows.
     pub fn with_policy(timeout: Duration, policy: AddressPolicy) -> Self {
-        Self { timeout, policy: Arc::new(policy), clients: Mutex::new(HashMap::new()) }
+        Self {
+            timeout,
+            policy: Arc::new(policy),
+            own: Arc::new(OwnAddresses::default()),
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The loop guard: from now on, connections to these listening sockets of
+    /// the relay itself (after DNS, on every connection) are refused.
+    pub fn guard_listening(&self, listening: Vec<std::net::SocketAddr>) {
+        self.own.set(listening);
     }
 
     /// The address policy every connection passes.
@@ -69,9 +85,10 @@ impl HttpSender {
         &self.policy
     }
 
-    fn client(&self, tls: &TlsPolicy) -> Result<Client, NotifyError> {
+    fn client(&self, tls: &TlsPolicy, port: u16) -> Result<Client, NotifyError> {
         let mut clients = self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(client) = clients.get(tls) {
+        let key = (tls.clone(), port);
+        if let Some(client) = clients.get(&key) {
             return Ok(client.clone());
         }
         // No default headers here: every header a request carries comes from
@@ -79,7 +96,7 @@ impl HttpSender {
         let mut builder = Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
-            .dns_resolver(Arc::new(PolicyResolver::new(Arc::clone(&self.policy))))
+            .dns_resolver(Arc::new(PolicyResolver::new(Arc::clone(&self.policy), Arc::clone(&self.own), port)))
             .timeout(self.timeout)
             .connect_timeout(self.timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(60));
@@ -99,7 +116,7 @@ impl HttpSender {
             builder = builder.danger_accept_invalid_certs(true);
         }
         let client = builder.build().map_err(|error| NotifyError::Tls(error.to_string()))?;
-        clients.insert(tls.clone(), client.clone());
+        clients.insert(key, client.clone());
         Ok(client)
     }
 
@@ -116,7 +133,18 @@ impl HttpSender {
     async fn exchange(&self, method: reqwest::Method, request: &OutboundRequest) -> Result<ChannelAnswer, NotifyError> {
         // IP literals skip the resolver, so they are checked here.
         self.policy.check_url(&request.url).map_err(|refused| NotifyError::Refused(refused.to_string()))?;
-        let client = self.client(&request.tls)?;
+        let port = request.url.port_or_known_default().unwrap_or(443);
+        let literal = match request.url.host() {
+            Some(url::Host::Ipv4(address)) => Some(std::net::IpAddr::V4(address)),
+            Some(url::Host::Ipv6(address)) => Some(std::net::IpAddr::V6(address)),
+            _ => None,
+        };
+        if let Some(address) = literal {
+            self.own
+                .check(std::net::SocketAddr::new(address, port))
+                .map_err(|refused| NotifyError::Refused(refused.to_string()))?;
+        }
+        let client = self.client(&request.tls, port)?;
         let get = method == reqwest::Method::GET;
         let mut builder = client.request(method, request.url.clone());
         if !get {

@@ -68,6 +68,10 @@ impl OutboundRequest {
                 headers.push((name.to_owned(), value.to_owned()));
             }
         }
+        // Every request carries a hop count; one that says none starts a chain.
+        if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case(crate::hops::HOPS_HEADER)) {
+            headers.push((crate::hops::HOPS_HEADER.to_owned(), crate::hops::outbound(0)));
+        }
         headers
     }
 
@@ -102,6 +106,13 @@ impl OutboundRequest {
         text.push_str(body);
         text.push('\n');
         self.mask(&text)
+    }
+
+    /// Carries the hop count of the loop guard: `X-Flockrelay-Hops: hops + 1`
+    /// (see [`crate::hops`]). Requests without it are sent as hop 1.
+    pub fn set_hops(&mut self, hops: u32) {
+        self.headers.retain(|(name, _)| !name.eq_ignore_ascii_case(crate::hops::HOPS_HEADER));
+        self.headers.push((crate::hops::HOPS_HEADER.to_owned(), crate::hops::outbound(hops)));
     }
 
     /// Replaces every redaction in `text` with the mask.

@@ -35,6 +35,9 @@ pub struct Incoming {
     /// The client's `Idempotency-Key` (`key#<index>` in an array), or the
     /// verified `webhook-id` of an inbound webhook.
     pub idempotency_key: Option<String>,
+    /// Relays it passed through before this one (`X-Flockrelay-Hops` of the
+    /// inbound request; 0 for the API and the CLI). See [`crate::hops`].
+    pub hops: u32,
 }
 
 /// Why alerts were not accepted. Nothing is stored when ingest fails.
@@ -62,14 +65,14 @@ impl Outbox {
         mut incoming: Vec<Incoming>,
         origin: AlertOrigin<'_>,
     ) -> Result<Vec<Enqueued>, IngestError> {
-        for Incoming { alert, idempotency_key } in &mut incoming {
+        for Incoming { alert, idempotency_key, .. } in &mut incoming {
             alert.id = origin.alert_id(&alert.id);
             *idempotency_key = idempotency_key.as_deref().map(|key| origin.idempotency_key(key));
         }
         let catalogue = self.catalogue();
         let mut alerts = Vec::with_capacity(incoming.len());
         let mut woken = BTreeSet::new();
-        for (index, Incoming { alert, idempotency_key }) in incoming.iter().enumerate() {
+        for (index, Incoming { alert, idempotency_key, hops }) in incoming.iter().enumerate() {
             let destinations =
                 catalogue.resolve(alert).map_err(|source| IngestError::UnknownFlock { index, source })?;
             let mut messages = Vec::with_capacity(destinations.len());
@@ -103,6 +106,7 @@ impl Outbox {
                 flock_id: alert.flock_id.clone(),
                 kind: alert.kind.clone(),
                 received_at: chrono::Utc::now(),
+                hops: *hops,
                 messages,
             });
         }
@@ -272,6 +276,7 @@ mod tests {
             flock_id: "flock:default".to_owned(),
             kind: "canary.incident".to_owned(),
             received_at: chrono::Utc::now(),
+            hops: 0,
             messages: vec![NewMessage {
                 id: message_id.to_owned(),
                 destination_id: "hook".to_owned(),
@@ -285,7 +290,8 @@ mod tests {
     async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite://{}", dir.path().join("relay.db").display());
-        (crate::store::open(&url).await.expect("SQLite store opens"), dir)
+        let key = crate::store::key::SecretKey::generate();
+        (crate::store::open(&url, &key).await.expect("SQLite store opens"), dir)
     }
 
     fn request(alerts: Vec<NewAlert>) -> (Pending, oneshot::Receiver<Committed>) {

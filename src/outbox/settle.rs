@@ -96,8 +96,13 @@ async fn send(outbox: &Outbox, destination: &Destination, batch: &[Message], sta
     let attempt = AttemptContext { message_id: first_id, now: started_at };
     // `deliver` masks every secret of the destination in the reason (a pause's
     // reason is shown by the API and the metrics) and the excerpt.
+    // One request carries the hop count of its furthest-travelled alert.
+    let hops = batch.iter().map(|message| message.hops).max().unwrap_or(0);
     let delivery = match build_request(destination, &refs, &attempt) {
-        Ok(request) => deliver(&outbox.sender, &request, |answer| notifier.classify_for(destination, answer)).await,
+        Ok(mut request) => {
+            request.set_hops(hops);
+            deliver(&outbox.sender, &request, |answer| notifier.classify_for(destination, answer)).await
+        }
         Err(error) => Delivery {
             outcome: Outcome::failed(error.to_string()),
             status: None,
@@ -200,6 +205,7 @@ mod tests {
             next_attempt_at: now,
             last_error: None,
             finished_at: None,
+            hops: 0,
         }
     }
 

@@ -92,7 +92,8 @@ fn parse(body: &[u8], key: Option<&str>) -> Result<Vec<Incoming>, ApiError> {
             (Some(key), Some(index)) => Some(format!("{key}#{index}")),
             (key, _) => key.map(str::to_owned),
         };
-        Ok(Incoming { alert, idempotency_key })
+        // Alerts posted to the API start a chain of relays: hop 0.
+        Ok(Incoming { alert, idempotency_key, hops: 0 })
     };
     match document {
         Value::Array(items) if items.is_empty() => Err(ApiError::BadRequest("the array holds no alert".into())),

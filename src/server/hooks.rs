@@ -1,7 +1,8 @@
 //! `POST /hooks/{source_id}`: webhooks other systems post to the relay. No API
 //! token: the source's own verification is the authentication.
 //!
-//! Order: read the body (413 past the limit) → find the source → verify (401,
+//! Order: the hop count (400 past [`hops::MAX_HOPS`]: a loop between relays) →
+//! read the body (413 past the limit) → find the source → verify (401,
 //! the same answer for an unknown source, a missing or a wrong credential) →
 //! parse the JSON body (400) → drop the credential field → map to an alert (400)
 //! → enqueue durably → 202. A `webhook-id` accepted before is recognised through
@@ -22,6 +23,7 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use super::openapi::{Auth, Endpoint, In, Param, Route};
 use super::AppState;
+use crate::hops;
 use crate::origin::AlertOrigin;
 use crate::outbox::ingest::{Incoming, IngestError};
 use crate::sources::mapping::MappingError;
@@ -62,6 +64,12 @@ pub async fn receive(
         metrics.reject(reason);
         error
     };
+    // A request that passed too many relays is a loop: refused before anything
+    // else is read (never a 5xx: the sender must not retry it).
+    let hops = hops::inbound(&headers).map_err(|error| {
+        tracing::warn!(source = shown, reason = error.reason(), %error, "Inbound webhook refused.");
+        refuse(error.reason(), ApiError::BadRequest(error.to_string()))
+    })?;
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -119,7 +127,7 @@ pub async fn receive(
     let idempotency_key = verified.event_id.clone();
     let stored = state
         .outbox
-        .ingest(vec![Incoming { alert, idempotency_key }], AlertOrigin::Hook { source: &source.id })
+        .ingest(vec![Incoming { alert, idempotency_key, hops }], AlertOrigin::Hook { source: &source.id })
         .await
         .map_err(|error| match error {
             IngestError::UnknownFlock { .. } => {

@@ -4,7 +4,6 @@
 //! tests run the real relay on `127.0.0.1:0`.
 
 use std::future::Future;
-use std::path::Path;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -12,8 +11,10 @@ use tokio::sync::watch;
 
 use super::{auth, router, AppState};
 use crate::catalogue;
+use crate::config::reachability::unreachable_destinations;
 use crate::config::validate::Problem;
 use crate::config::Config;
+use crate::files;
 use crate::metrics::Metrics;
 use crate::notify::http::HttpSender;
 use crate::notify::policy::AddressPolicy;
@@ -22,6 +23,7 @@ use crate::render::Renderer;
 use crate::secret::{mask_url_text, Secret};
 use crate::sources::mapping::Mapper;
 use crate::sources::SchemeName;
+use crate::store::key::{self, KeyError, SecretKey};
 use crate::store::{self, StoreError};
 
 /// Why the relay could not start or stopped abnormally.
@@ -31,6 +33,8 @@ pub enum ServeError {
     Templates(Vec<Problem>),
     #[error("cannot open the store {url}: {source}")]
     Store { url: String, source: StoreError },
+    #[error("{0}")]
+    SecretKey(KeyError),
     #[error("cannot apply the config file's flocks, destinations and sources: {0}")]
     Catalogue(StoreError),
     #[error("the address policy is invalid: {0}")]
@@ -57,13 +61,17 @@ pub async fn build(config: &Config, renderer: Renderer, template_problems: Vec<P
         return Err(ServeError::Templates(template_problems));
     }
     let url = config.store.url.expose();
-    let store = store::open(url).await.map_err(|source| ServeError::Store { url: mask_url_text(url), source })?;
+    let key = secret_key(config)?;
+    let store = store::open(url, &key).await.map_err(|source| ServeError::Store { url: mask_url_text(url), source })?;
     let (flocks, destinations) = catalogue::from_config(config);
     store.apply_config(&flocks, &destinations).await.map_err(ServeError::Catalogue)?;
     let sources = config.sources();
     store.apply_config_sources(&sources).await.map_err(ServeError::Catalogue)?;
     for source in sources.iter().filter(|source| source.enabled && source.scheme.name() == SchemeName::None) {
         tracing::warn!(source = %source.id, "Source accepts unverified requests (scheme none).");
+    }
+    for problem in unreachable_destinations(config) {
+        tracing::warn!(key = %problem.key, reason = %problem.reason, "Destination can never be reached.");
     }
     let mapper = Mapper::new(config.templates.dir.as_deref()).map_err(|error| {
         ServeError::Templates(vec![Problem { key: "templates.dir".into(), reason: error.to_string() }])
@@ -98,6 +106,8 @@ pub async fn serve(
     let (stop, stopped) = watch::channel(false);
     let delivery = tokio::spawn(Arc::clone(&relay.outbox).run(stopped, grace));
     let address = listener.local_addr().map_err(ServeError::Http)?;
+    // The loop guard: destinations that lead back here are refused.
+    relay.outbox.sender.guard_listening(vec![address]);
     tracing::info!(%address, store = relay.outbox.store.backend(), owner = %relay.outbox.owner, "flockrelay is serving.");
     // The peer address is kept so that API changes are logged with who made them.
     let app = router(relay.state).into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -112,6 +122,12 @@ pub async fn serve(
     Ok(())
 }
 
+/// The key that seals secrets in the store (`store.secret_key`, or the key file,
+/// generated at first start).
+pub fn secret_key(config: &Config) -> Result<SecretKey, ServeError> {
+    key::load_or_create(config.store.secret_key.as_ref(), &config.store.secret_key_file).map_err(ServeError::SecretKey)
+}
+
 /// The configured tokens, or the generated one kept in `server.token_file`.
 fn api_tokens(config: &Config) -> Result<Vec<Secret>, ServeError> {
     if !config.server.auth_tokens.is_empty() {
@@ -120,6 +136,7 @@ fn api_tokens(config: &Config) -> Result<Vec<Secret>, ServeError> {
     let path = &config.server.token_file;
     let problem = |reason: String| ServeError::TokenFile { path: path.display().to_string(), reason };
     if path.exists() {
+        files::warn_if_loose(path, "The token file");
         let token = std::fs::read_to_string(path).map_err(|error| problem(error.to_string()))?;
         let token = token.trim();
         if token.len() < 16 {
@@ -129,20 +146,7 @@ fn api_tokens(config: &Config) -> Result<Vec<Secret>, ServeError> {
         return Ok(vec![Secret::new(token)]);
     }
     let token = auth::generate();
-    write_private(path, &token).map_err(|error| problem(error.to_string()))?;
+    files::write_private(path, &token).map_err(|error| problem(error.to_string()))?;
     tracing::warn!(file = %path.display(), "No API token configured: generated one and wrote it to the token file.");
     Ok(vec![Secret::new(token)])
-}
-
-/// Writes a file only its owner can read.
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    if let Some(directory) = path.parent().filter(|directory| !directory.as_os_str().is_empty()) {
-        std::fs::create_dir_all(directory)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    std::io::Write::write_all(&mut file, format!("{contents}\n").as_bytes())
 }

@@ -7,11 +7,15 @@
 //! [`sql::SqlStore`]; what differs — connecting, migrations, the claim query —
 //! lives in each backend's module.
 //!
+//! The specs of destinations and sources hold their secrets and are stored
+//! sealed with the relay's secret key ([`key`]).
+//!
 //! Times are stored as Unix epoch milliseconds. A message is due when its
 //! `next_attempt_at` has come and it is pending, or being delivered by a worker
 //! whose lease (`lease_until`, a column of its own) has run out: a worker that
 //! died. Claiming a message changes no indexed column (see migration 0004).
 
+pub mod key;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
@@ -75,6 +79,9 @@ pub struct NewAlert {
     pub flock_id: String,
     pub kind: String,
     pub received_at: DateTime<Utc>,
+    /// Relays the alert passed through before this one (loop guard); its
+    /// messages are sent with `X-Flockrelay-Hops: hops + 1`.
+    pub hops: u32,
     pub messages: Vec<NewMessage>,
 }
 
@@ -151,6 +158,8 @@ pub struct Message {
     pub last_error: Option<String>,
     /// When it was delivered, failed or cancelled.
     pub finished_at: Option<DateTime<Utc>>,
+    /// Its alert's hop count: every attempt sends `X-Flockrelay-Hops: hops + 1`.
+    pub hops: u32,
 }
 
 /// One recorded try.
@@ -239,6 +248,13 @@ pub enum StoreError {
     DeclaredInConfig(String),
     #[error("source {0} not found")]
     SourceNotFound(String),
+    #[error(
+        "the secret key (key {given}) is not the one this database's secrets are encrypted with (key {database}): \
+         give that key (store.secret_key, or the file store.secret_key_file names; relays sharing a database need the same key)"
+    )]
+    WrongKey { given: String, database: String },
+    #[error("cannot read {table} {id}: {source}")]
+    Sealed { table: &'static str, id: String, source: key::KeyError },
 }
 
 /// What [`Store::add_destination`] does when a destination with the same id exists.
@@ -367,12 +383,13 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// Opens the store a URL names (`sqlite://PATH`, `postgres://…`), creating and
-/// migrating the schema as needed.
-pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+/// migrating the schema as needed; `key` seals the secrets of destinations and
+/// sources (a database holding secrets sealed with another key is refused).
+pub async fn open(url: &str, key: &key::SecretKey) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::open(url).await?))
+        Ok(Arc::new(sqlite::open(url, key.clone()).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::open(url).await?))
+        Ok(Arc::new(postgres::open(url, key.clone()).await?))
     } else {
         Err(StoreError::UnsupportedUrl { url: crate::secret::mask_url_text(url) })
     }

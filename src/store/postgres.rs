@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
 
+use super::key::SecretKey;
 use super::sql::{Dialect, Migration, SqlStore};
 use super::StoreError;
 
@@ -15,6 +16,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, sql: include_str!("../../migrations/postgres/0003_leaner_indexes.sql") },
     Migration { version: 4, sql: include_str!("../../migrations/postgres/0004_lease_column.sql") },
     Migration { version: 6, sql: include_str!("../../migrations/postgres/0006_origin_namespaces.sql") },
+    Migration { version: 7, sql: include_str!("../../migrations/postgres/0007_loop_guard_and_secret_key.sql") },
 ];
 
 /// Held for the length of each migration transaction, so that instances starting
@@ -22,7 +24,7 @@ const MIGRATIONS: &[Migration] = &[
 const MIGRATION_LOCK: &str = "SELECT pg_advisory_xact_lock(7308604897068083065)";
 
 /// Connects to a `postgres://` URL and migrates the schema.
-pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
+pub async fn open(url: &str, key: SecretKey) -> Result<SqlStore, StoreError> {
     sqlx::any::install_default_drivers();
     let pool = AnyPoolOptions::new()
         .max_connections(16)
@@ -43,7 +45,8 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         // SKIP_LOCKED: when another instance (or autovacuum) is at it, no need to wait.
         vacuum: Some("VACUUM (SKIP_LOCKED) messages"),
     };
-    let store = SqlStore::new(pool.clone(), pool, dialect);
+    let store = SqlStore::new(pool.clone(), pool, dialect, key);
     store.migrate(MIGRATIONS, Some(MIGRATION_LOCK)).await?;
+    store.adopt_key(Some(MIGRATION_LOCK)).await?;
     Ok(store)
 }

@@ -17,6 +17,7 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyPool, Row as _};
 
+use super::key::{is_sealed, SecretKey};
 use super::{
     Attempt, Enqueued, Finished, FlockRecord, IfExists, Message, MessageFilter, MessageStatus, NewAlert, Next, Origin,
     QueueDepth, SourceRecord, Store, StoreError,
@@ -88,10 +89,10 @@ struct Vacuum {
 
 /// The columns every message query returns, in [`message_from_row`]'s order.
 pub const MESSAGE_COLUMNS: &str = "id, alert_id, destination_id, flock_id, kind, status, body, attempts, tries, \
-     created_at, next_attempt_at, last_error, finished_at";
+     created_at, next_attempt_at, last_error, finished_at, hops";
 
-const MESSAGE_FIELDS: usize = 11;
-const ALERT_FIELDS: usize = 6;
+const MESSAGE_FIELDS: usize = 12;
+const ALERT_FIELDS: usize = 7;
 const ATTEMPT_FIELDS: usize = 7;
 const OUTCOME_FIELDS: usize = 7;
 
@@ -184,14 +185,14 @@ impl Statements {
         Self {
             insert_alerts: RowsStatement::new(dialect, ALERT_FIELDS, |values| {
                 format!(
-                    "INSERT INTO alerts (id, idempotency_key, flock_id, kind, received_at, messages) \
+                    "INSERT INTO alerts (id, idempotency_key, flock_id, kind, received_at, messages, hops) \
                      VALUES {values} ON CONFLICT DO NOTHING RETURNING id"
                 )
             }),
             insert_messages: RowsStatement::new(dialect, MESSAGE_FIELDS, |values| {
                 format!(
                     "INSERT INTO messages (id, alert_id, destination_id, flock_id, kind, status, body, created_at, \
-                     next_attempt_at, last_error, finished_at) VALUES {values}"
+                     next_attempt_at, last_error, finished_at, hops) VALUES {values}"
                 )
             }),
             insert_attempts: RowsStatement::new(dialect, ATTEMPT_FIELDS, |values| {
@@ -233,6 +234,8 @@ pub struct SqlStore {
     claim: String,
     statements: Arc<Statements>,
     vacuum: Arc<Vacuum>,
+    /// Seals the secret-holding specs of destinations and sources.
+    key: Arc<SecretKey>,
 }
 
 pub fn millis(time: DateTime<Utc>) -> i64 {
@@ -288,18 +291,31 @@ fn message_from_row(row: &AnyRow) -> Result<Message, StoreError> {
         next_attempt_at: time(row.try_get(10)?, "messages")?,
         last_error: row.try_get(11)?,
         finished_at: finished_at.map(|at| time(at, "messages")).transpose()?,
+        hops: count(row.try_get(13)?),
     })
 }
 
-fn destination_from_row(row: &AnyRow) -> Result<Destination, StoreError> {
-    let spec: String = row.try_get(0)?;
-    serde_json::from_str(&spec)
+/// The row name sealed values are bound to (`destinations:soc_hec`).
+fn row_name(table: &str, id: &str) -> String {
+    format!("{table}:{id}")
+}
+
+/// Opens a stored spec (sealed, or an earlier version's plaintext).
+fn open_spec(key: &SecretKey, table: &'static str, id: &str, spec: &str) -> Result<String, StoreError> {
+    key.open(&row_name(table, id), spec).map_err(|error| StoreError::Sealed { table, id: id.to_owned(), source: error })
+}
+
+/// A destination from a row of `spec, id`.
+fn destination_from_row(key: &SecretKey, row: &AnyRow) -> Result<Destination, StoreError> {
+    let (spec, id): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+    serde_json::from_str(&open_spec(key, "destinations", &id, &spec)?)
         .map_err(|error| StoreError::Corrupt { table: "destinations", reason: error.to_string() })
 }
 
-fn source_from_row(row: &AnyRow) -> Result<SourceRecord, StoreError> {
-    let spec: String = row.try_get(0)?;
-    let source = serde_json::from_str(&spec)
+/// A source from a row of `spec, origin, id`.
+fn source_from_row(key: &SecretKey, row: &AnyRow) -> Result<SourceRecord, StoreError> {
+    let (spec, id): (String, String) = (row.try_get(0)?, row.try_get(2)?);
+    let source = serde_json::from_str(&open_spec(key, "sources", &id, &spec)?)
         .map_err(|error| StoreError::Corrupt { table: "sources", reason: error.to_string() })?;
     Ok(SourceRecord { source, origin: origin_from(&row.try_get::<String, _>(1)?) })
 }
@@ -321,7 +337,7 @@ fn placeholders(first: usize, n: usize) -> String {
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 
 impl SqlStore {
-    pub fn new(write: AnyPool, read: AnyPool, dialect: Dialect) -> Self {
+    pub fn new(write: AnyPool, read: AnyPool, dialect: Dialect, key: SecretKey) -> Self {
         let claim = format!(
             "UPDATE messages SET status = 'delivering', lease_owner = $1, lease_until = $2 \
              WHERE id IN (SELECT id FROM messages WHERE destination_id = $4 AND finished_at IS NULL \
@@ -330,7 +346,7 @@ impl SqlStore {
             dialect.claim_lock
         );
         let statements = Arc::new(Statements::new(&dialect));
-        Self { write, read, dialect, claim, statements, vacuum: Arc::default() }
+        Self { write, read, dialect, claim, statements, vacuum: Arc::default(), key: Arc::new(key) }
     }
 
     /// Counts enqueued and finished messages and, past [`VACUUM_AFTER_ENQUEUED`]
@@ -398,6 +414,60 @@ impl SqlStore {
                 );
             }
             tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Makes `key` the database's secret key: records its check value when the
+    /// database has none (a new database, or one of an earlier version), refuses
+    /// a different key ([`StoreError::WrongKey`]), and seals the specs still in
+    /// plaintext (written by an earlier version). One transaction; safe when
+    /// several instances start together.
+    pub async fn adopt_key(&self, lock: Option<&str>) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        if let Some(lock) = lock {
+            sqlx::query(lock).execute(&mut *tx).await?;
+        }
+        sqlx::query(
+            "INSERT INTO flockrelay_secret_key (id, key_check, created_at) VALUES (1, $1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(self.key.check_value())
+        .bind(millis(Utc::now()))
+        .execute(&mut *tx)
+        .await?;
+        let stored: String = sqlx::query("SELECT key_check FROM flockrelay_secret_key WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        if stored != self.key.check_value() {
+            return Err(StoreError::WrongKey { given: self.key.id(), database: stored.chars().take(8).collect() });
+        }
+        let mut sealed = 0_u64;
+        for table in ["destinations", "sources"] {
+            let rows = sqlx::query(&format!("SELECT id, spec FROM {table}")).fetch_all(&mut *tx).await?;
+            for row in rows {
+                let (id, spec): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+                if is_sealed(&spec) {
+                    continue;
+                }
+                sqlx::query(&format!("UPDATE {table} SET spec = $1 WHERE id = $2"))
+                    .bind(self.key.seal(&row_name(table, &id), &spec))
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                sealed += 1;
+            }
+        }
+        tx.commit().await?;
+        if sealed > 0 {
+            tracing::info!(rows = sealed, key = %self.key.id(), "Encrypted the secrets an earlier version stored in plaintext.");
+            // The plaintext is still in the old row versions (PostgreSQL), free
+            // pages and the WAL (SQLite): rewrite the tables (the catalogue is small).
+            let rewrite = match self.dialect.backend {
+                "sqlite" => "VACUUM; PRAGMA wal_checkpoint(TRUNCATE);",
+                _ => "VACUUM (FULL) destinations, sources",
+            };
+            sqlx::raw_sql(rewrite).execute(&self.write).await?;
         }
         Ok(())
     }
@@ -480,9 +550,11 @@ impl SqlStore {
         .bind(millis(Utc::now()))
     }
 
-    fn source_spec(source: &Source) -> Result<String, StoreError> {
-        serde_json::to_string(source)
-            .map_err(|error| StoreError::Corrupt { table: "sources", reason: error.to_string() })
+    /// The source as stored: its JSON, sealed (it holds the source's secrets).
+    fn source_spec(&self, source: &Source) -> Result<String, StoreError> {
+        let json = serde_json::to_string(source)
+            .map_err(|error| StoreError::Corrupt { table: "sources", reason: error.to_string() })?;
+        Ok(self.key.seal(&row_name("sources", &source.id), &json))
     }
 
     fn cancel_messages_of(destination_id: &str) -> AnyQuery<'_> {
@@ -494,9 +566,12 @@ impl SqlStore {
         .bind(millis(Utc::now()))
     }
 
-    fn spec(destination: &Destination) -> Result<String, StoreError> {
-        serde_json::to_string(destination)
-            .map_err(|error| StoreError::Corrupt { table: "destinations", reason: error.to_string() })
+    /// The destination as stored: its JSON, sealed (its channel settings hold
+    /// tokens, passwords, signing secrets and secret URLs).
+    fn spec(&self, destination: &Destination) -> Result<String, StoreError> {
+        let json = serde_json::to_string(destination)
+            .map_err(|error| StoreError::Corrupt { table: "destinations", reason: error.to_string() })?;
+        Ok(self.key.seal(&row_name("destinations", &destination.id), &json))
     }
 
     /// Inserts the alerts `indices` names, none of which clash with another in
@@ -519,6 +594,7 @@ impl SqlStore {
                     Field::Text(Some(&alert.kind)),
                     Field::BigInt(Some(millis(alert.received_at))),
                     Field::BigInt(Some(i64::try_from(alert.messages.len()).unwrap_or(i64::MAX))),
+                    Field::BigInt(Some(i64::from(alert.hops))),
                 ]
             })
             .collect();
@@ -556,6 +632,7 @@ impl SqlStore {
                     Field::BigInt(Some(created)),
                     Field::Text(message.error.as_deref()),
                     Field::BigInt(message.error.as_ref().map(|_| created)),
+                    Field::BigInt(Some(i64::from(alert.hops))),
                 ]
             })
             .collect();
@@ -706,26 +783,26 @@ impl Store for SqlStore {
     }
 
     async fn destinations(&self) -> Result<Vec<Destination>, StoreError> {
-        let rows = sqlx::query("SELECT spec FROM destinations ORDER BY name").fetch_all(&self.read).await?;
-        rows.iter().map(destination_from_row).collect()
+        let rows = sqlx::query("SELECT spec, id FROM destinations ORDER BY name").fetch_all(&self.read).await?;
+        rows.iter().map(|row| destination_from_row(&self.key, row)).collect()
     }
 
     async fn put_destination(&self, destination: &Destination, origin: Origin) -> Result<(), StoreError> {
-        Self::upsert_destination(destination, Self::spec(destination)?, origin).execute(&self.write).await?;
+        Self::upsert_destination(destination, self.spec(destination)?, origin).execute(&self.write).await?;
         Ok(())
     }
 
     async fn set_destination_enabled(&self, id: &str, enabled: bool) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
-        let row = sqlx::query("SELECT spec FROM destinations WHERE id = $1")
+        let row = sqlx::query("SELECT spec, id FROM destinations WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| StoreError::DestinationNotFound(id.to_owned()))?;
-        let mut destination = destination_from_row(&row)?;
+        let mut destination = destination_from_row(&self.key, &row)?;
         destination.enabled = enabled;
         sqlx::query("UPDATE destinations SET spec = $1, enabled = $2, updated_at = $3 WHERE id = $4")
-            .bind(Self::spec(&destination)?)
+            .bind(self.spec(&destination)?)
             .bind(flag(enabled))
             .bind(millis(Utc::now()))
             .bind(id)
@@ -750,7 +827,7 @@ impl Store for SqlStore {
         origin: Origin,
         if_exists: IfExists,
     ) -> Result<(), StoreError> {
-        let spec = Self::spec(destination)?;
+        let spec = self.spec(destination)?;
         let mut tx = self.write.begin().await?;
         let flock = destination.scope.as_str();
         if sqlx::query("SELECT id FROM flocks WHERE id = $1").bind(flock).fetch_optional(&mut *tx).await?.is_none() {
@@ -826,25 +903,27 @@ impl Store for SqlStore {
                 .bind(destination.id.as_str())
                 .execute(&mut *tx)
                 .await?;
-            Self::upsert_destination(destination, Self::spec(destination)?, Origin::Config).execute(&mut *tx).await?;
+            Self::upsert_destination(destination, self.spec(destination)?, Origin::Config).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
     async fn sources(&self) -> Result<Vec<SourceRecord>, StoreError> {
-        let rows = sqlx::query("SELECT spec, origin FROM sources ORDER BY id").fetch_all(&self.read).await?;
-        rows.iter().map(source_from_row).collect()
+        let rows = sqlx::query("SELECT spec, origin, id FROM sources ORDER BY id").fetch_all(&self.read).await?;
+        rows.iter().map(|row| source_from_row(&self.key, row)).collect()
     }
 
     async fn source(&self, id: &str) -> Result<Option<SourceRecord>, StoreError> {
-        let row =
-            sqlx::query("SELECT spec, origin FROM sources WHERE id = $1").bind(id).fetch_optional(&self.read).await?;
-        row.as_ref().map(source_from_row).transpose()
+        let row = sqlx::query("SELECT spec, origin, id FROM sources WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(|row| source_from_row(&self.key, row)).transpose()
     }
 
     async fn put_source(&self, source: &Source, origin: Origin) -> Result<(), StoreError> {
-        Self::upsert_source(source, Self::source_spec(source)?, origin).execute(&self.write).await?;
+        Self::upsert_source(source, self.source_spec(source)?, origin).execute(&self.write).await?;
         Ok(())
     }
 
@@ -863,7 +942,7 @@ impl Store for SqlStore {
             tracing::info!(source = %id, "A source removed from the config file was deleted.");
         }
         for source in sources {
-            Self::upsert_source(source, Self::source_spec(source)?, Origin::Config).execute(&mut *tx).await?;
+            Self::upsert_source(source, self.source_spec(source)?, Origin::Config).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -9,8 +9,10 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::Executor as _;
 
+use super::key::SecretKey;
 use super::sql::{Dialect, Migration, SqlStore};
 use super::StoreError;
+use crate::files;
 
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sql: include_str!("../../migrations/sqlite/0001_outbox.sql") },
@@ -18,6 +20,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, sql: include_str!("../../migrations/sqlite/0003_leaner_indexes.sql") },
     Migration { version: 4, sql: include_str!("../../migrations/sqlite/0004_lease_column.sql") },
     Migration { version: 6, sql: include_str!("../../migrations/sqlite/0006_origin_namespaces.sql") },
+    Migration { version: 7, sql: include_str!("../../migrations/sqlite/0007_loop_guard_and_secret_key.sql") },
 ];
 
 /// Connection settings every connection gets. `synchronous = NORMAL` in WAL mode
@@ -27,14 +30,21 @@ const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; P
                        PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;";
 
 /// Opens (creating if needed) the database a `sqlite://PATH` URL names, and
-/// migrates it. The file's directory is created too.
-pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
+/// migrates it. The file's directory is created too: 0700, the database 0600
+/// (SQLite gives `-wal` and `-shm` the database's mode); looser existing ones
+/// are reported.
+pub async fn open(url: &str, key: SecretKey) -> Result<SqlStore, StoreError> {
     sqlx::any::install_default_drivers();
     let options = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
     let path = options.get_filename();
-    if let Some(directory) = path.parent().filter(|directory| !directory.as_os_str().is_empty()) {
-        std::fs::create_dir_all(directory)
-            .map_err(|source| StoreError::DataDir { path: directory.display().to_string(), source })?;
+    if path != Path::new(":memory:") {
+        files::private_file(path, "The database file")
+            .map_err(|source| StoreError::DataDir { path: path.display().to_string(), source })?;
+        for suffix in ["-wal", "-shm"] {
+            let mut companion = path.as_os_str().to_owned();
+            companion.push(suffix);
+            files::warn_if_loose(Path::new(&companion), "A database file");
+        }
     }
     let url = file_url(path);
     let pool = |size: u32| {
@@ -60,8 +70,9 @@ pub async fn open(url: &str) -> Result<SqlStore, StoreError> {
         anonymous_placeholders: true,
         vacuum: None,
     };
-    let store = SqlStore::new(write, read, dialect);
+    let store = SqlStore::new(write, read, dialect, key);
     store.migrate(MIGRATIONS, None).await?;
+    store.adopt_key(None).await?;
     Ok(store)
 }
 

@@ -62,6 +62,7 @@ impl Lab {
             r#"
 [delivery]
 allow_http = true
+allowed_cidrs = ["127.0.0.0/8"]
 timeout = "3s"
 
 [flocks."flock:dc"]
@@ -141,6 +142,49 @@ async fn check_accepts_the_example_and_names_the_key_of_a_mistake() {
         "{}",
         text(&output.stderr)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_reports_destinations_the_address_policy_always_refuses() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("lab.toml");
+    let destinations = r#"
+[destinations.lab.generic]
+url = "http://127.0.0.1:9000/hook"
+
+[destinations.local.generic]
+url = "http://localhost:9000/hook"
+
+[destinations.chat.slack]
+url = "https://[::ffff:a9fe:a9fe]/services/T0/B0/secretpart"
+
+[destinations.hec.splunk]
+host = "10.1.2.3"
+token = "9a8b7c6d-0000-1111-2222-333344445555"
+
+[destinations.public.generic]
+url = "https://hooks.example.com/x"
+"#;
+    std::fs::write(&path, format!("[delivery]\nallow_http = true\n{destinations}")).expect("writes");
+    let output = run(flockrelay().arg("--config").arg(&path).arg("check"), None).await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    for expected in [
+        "destinations.lab.generic.url: the address policy refuses every delivery to 127.0.0.1: 127.0.0.1 is not a public address (loopback); list it in delivery.allowed_cidrs to reach it",
+        "destinations.local.generic.url: the address policy refuses every delivery to localhost: 127.0.0.1 is not a public address (loopback)",
+        "destinations.chat.slack.url: the address policy refuses every delivery to [::ffff:a9fe:a9fe]: 169.254.169.254 is a cloud metadata address, which is always refused",
+        "destinations.hec.splunk.host: the address policy refuses every delivery to 10.1.2.3: 10.1.2.3 is not a public address (private (RFC 1918))",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n in:\n{stderr}");
+    }
+    assert!(!stderr.contains("destinations.public"), "{stderr}");
+    assert!(!stderr.contains("secretpart"), "the URL's secret part is never printed: {stderr}");
+
+    let opened = "[delivery]\nallow_http = true\nallowed_cidrs = [\"127.0.0.0/8\", \"10.0.0.0/8\"]\n";
+    let destinations = destinations.replace("[::ffff:a9fe:a9fe]", "hooks.slack.com");
+    std::fs::write(&path, format!("{opened}{destinations}")).expect("writes");
+    let output = run(flockrelay().arg("--config").arg(&path).arg("check"), None).await;
+    assert!(output.status.success(), "opened networks are fine: {}", text(&output.stderr));
 }
 
 #[tokio::test(flavor = "multi_thread")]

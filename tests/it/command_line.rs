@@ -158,12 +158,15 @@ async fn store_with_messages(dir: &Path) -> std::path::PathBuf {
     std::fs::write(
         &config,
         format!(
-            "[store]\nurl = \"{store_url}\"\n\n[destinations.sink.generic]\nurl = \"https://sink.example/\"\n\n\
-             [destinations.other.generic]\nurl = \"https://other.example/\"\n"
+            "[store]\nurl = \"{store_url}\"\nsecret_key_file = \"{key_file}\"\n\n[destinations.sink.generic]\nurl = \"https://sink.example/\"\n\n\
+             [destinations.other.generic]\nurl = \"https://other.example/\"\n",
+            key_file = dir.join("secret_key").display(),
         ),
     )
     .expect("writes the config");
-    let store = flockrelay::store::open(&store_url).await.expect("store opens");
+    // The key the commands will find in the configured key file.
+    let key = flockrelay::store::key::load_or_create(None, &dir.join("secret_key")).expect("key");
+    let store = flockrelay::store::open(&store_url, &key).await.expect("store opens");
     let now = Utc::now();
     for (id, age, error) in [("old", Duration::hours(3), Some("HTTP 500: down")), ("new", Duration::zero(), None)] {
         let alert = NewAlert {
@@ -172,6 +175,7 @@ async fn store_with_messages(dir: &Path) -> std::path::PathBuf {
             flock_id: "flock:default".to_owned(),
             kind: "canary.incident".to_owned(),
             received_at: now - age,
+            hops: 0,
             messages: vec![NewMessage {
                 id: format!("msg_{id}"),
                 destination_id: "sink".to_owned(),

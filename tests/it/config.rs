@@ -140,6 +140,17 @@ fn address_policy_entries_are_checked_and_named() {
 }
 
 #[test]
+fn a_malformed_secret_key_is_named_without_its_value() {
+    let text = problems("[store]\nsecret_key = \"c2hvcnQta2V5LXZhbHVl\"\n");
+    assert!(text.contains("store.secret_key: must be 32 random bytes in base64"), "{text}");
+    assert!(!text.contains("c2hvcnQta2V5LXZhbHVl"), "{text}");
+    let key = "dGVzdCBrZXkgb2YgdGhlIGZsb2NrcmVsYXkgc3VpdGU=";
+    let config = load_text(&format!("[store]\nsecret_key = \"{key}\"\n")).expect("valid");
+    assert!(config.store.secret_key.is_some());
+    assert_eq!(config.store.secret_key_file, Path::new("data/secret_key"), "the default key file");
+}
+
+#[test]
 fn the_example_sources_load_disabled() {
     let config = config::load(Some(&root().join("config/flockrelay.toml"))).expect("example is valid");
     let sources = config.sources();

@@ -257,6 +257,7 @@ fn new_alert(id: &str, key: Option<&str>, message: &str) -> flockrelay::store::N
         flock_id: "flock:soc".to_owned(),
         kind: "k".to_owned(),
         received_at: Utc::now(),
+        hops: 0,
         messages: vec![flockrelay::store::NewMessage {
             id: message.to_owned(),
             destination_id: "sink".to_owned(),
@@ -326,7 +327,8 @@ async fn upgrading_moves_old_ids_into_their_namespaces(url: &str, migrations: [&
     }
     old.close().await.expect("closes");
 
-    let store = flockrelay::store::open(url).await.expect("opens and upgrades");
+    let store =
+        flockrelay::store::open(url, &flockrelay::store::key::SecretKey::generate()).await.expect("opens and upgrades");
     let mut check = sqlx::AnyConnection::connect(url).await.expect("connects");
     let rows =
         sqlx::query("SELECT id, idempotency_key FROM alerts ORDER BY id").fetch_all(&mut check).await.expect("reads");

@@ -30,6 +30,7 @@ fn write_config(dir: &Path, store_url: &str, sink: &str) -> std::path::PathBuf {
         r#"
 [delivery]
 allow_http = true
+allowed_cidrs = ["127.0.0.0/8"]
 timeout = "1s"
 lease = "2s"
 poll_interval = "50ms"
@@ -37,6 +38,7 @@ retry_schedule = ["0s", "100ms", "200ms", "400ms", "800ms"]
 
 [store]
 url = "{store_url}"
+secret_key_file = "{key_file}"
 
 [server]
 auth_tokens = ["{TOKEN}"]
@@ -45,7 +47,8 @@ shutdown_grace = "5s"
 [destinations.sink.generic]
 url = "{sink}"
 signing = {{ scheme = "standard_webhooks", secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"] }}
-"#
+"#,
+        key_file = dir.join("secret_key").display(),
     );
     std::fs::write(&path, text).expect("writes config");
     path
@@ -234,7 +237,9 @@ async fn the_messages_commands_work_on_the_store_directly() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let store_url = format!("sqlite://{}", dir.path().join("relay.db").display());
     let config = write_config(dir.path(), &store_url, "http://127.0.0.1:9/hook");
-    let store = flockrelay::store::open(&store_url).await.expect("store opens");
+    // The key the commands will find in the configured key file.
+    let key = flockrelay::store::key::load_or_create(None, &dir.path().join("secret_key")).expect("key");
+    let store = flockrelay::store::open(&store_url, &key).await.expect("store opens");
     let message = |id: &str, error: Option<&str>| NewMessage {
         id: id.to_owned(),
         destination_id: "sink".to_owned(),
@@ -248,6 +253,7 @@ async fn the_messages_commands_work_on_the_store_directly() {
         flock_id: "flock:default".to_owned(),
         kind: "canary.incident".to_owned(),
         received_at: chrono::Utc::now(),
+        hops: 0,
         messages: vec![
             message("msg_failed_1", Some("template broke")),
             message("msg_failed_2", Some("template broke")),

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use flockrelay::destination::{Channel, Destination};
-use flockrelay::notify::http::{deliver, HttpSender};
+use flockrelay::notify::http::deliver;
 use flockrelay::notify::splunk_hec::config::SplunkSettings;
 use flockrelay::notify::{by_kind, AttemptContext, Outcome};
 use flockrelay::render::Renderer;
@@ -51,9 +51,10 @@ async fn several_due_events_travel_in_one_request() {
     let batch: Vec<_> = payloads.iter().collect();
     let attempt = AttemptContext { message_id: "batch", now: Utc::now() };
     let request = notifier.request(&destination, &batch, &attempt).expect("request");
-    let delivery =
-        deliver(&HttpSender::new(std::time::Duration::from_secs(5)), &request, |answer| notifier.classify(answer))
-            .await;
+    let delivery = deliver(&crate::support::loopback_sender(std::time::Duration::from_secs(5)), &request, |answer| {
+        notifier.classify(answer)
+    })
+    .await;
     assert_eq!(delivery.outcome, Outcome::Delivered);
     let events = json_stream(&receiver.single().body);
     assert_eq!(events.len(), 3);

@@ -45,6 +45,7 @@ fn alert(id: &str, received: DateTime<Utc>, destinations: &[&str]) -> NewAlert {
         flock_id: "flock:default".to_owned(),
         kind: "canary.incident".to_owned(),
         received_at: received,
+        hops: 0,
         messages: destinations
             .iter()
             .map(|destination| NewMessage {
@@ -636,7 +637,8 @@ async fn upgrading_keeps_leases_running(url: &str, migrations: [&str; 3]) {
     }
     old.close().await.expect("closes");
 
-    let store = flockrelay::store::open(url).await.expect("opens and upgrades");
+    let key = flockrelay::store::key::SecretKey::generate();
+    let store = flockrelay::store::open(url, &key).await.expect("opens and upgrades");
     assert_eq!(claim_ids(&*store, "hook", "new-worker", at(30)).await, ["queued"], "the lease still runs");
     assert_eq!(claim_ids(&*store, "hook", "new-worker", at(62)).await, ["in_flight"], "and then ends");
     assert_eq!(store.queue_depths().await.expect("reads")[0].queued, 2);

@@ -11,7 +11,7 @@ use crate::notify::{AttemptContext, OutboundRequest};
 use crate::signing::{flock_hmac, json_stringify, standard_webhooks, SignatureError};
 
 /// Headers a configuration may not set: they belong to the transport or to us.
-pub const RESERVED_HEADERS: [&str; 14] = [
+pub const RESERVED_HEADERS: [&str; 15] = [
     "connection",
     "keep-alive",
     "proxy-authenticate",
@@ -26,6 +26,7 @@ pub const RESERVED_HEADERS: [&str; 14] = [
     standard_webhooks::ID_HEADER,
     standard_webhooks::TIMESTAMP_HEADER,
     standard_webhooks::SIGNATURE_HEADER,
+    crate::hops::HOPS_HEADER,
 ];
 
 /// Adds the configured custom headers; a custom `Content-Type` replaces ours.

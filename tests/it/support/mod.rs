@@ -120,8 +120,15 @@ pub async fn deliver_with_timeout(
     let payload = notifier.render(destination, alert, &renderer, false).expect("renders");
     let attempt = AttemptContext { message_id: "msg_2Xq9s0uTRYbgIsHxO8nsdIjYV4r", now: Utc::now() };
     let request = build_request(destination, &[&payload], &attempt).expect("builds a request");
-    let sender = http::HttpSender::new(timeout);
-    http::deliver(&sender, &request, |answer| notifier.classify_for(destination, answer)).await
+    http::deliver(&loopback_sender(timeout), &request, |answer| notifier.classify_for(destination, answer)).await
+}
+
+/// A sender whose address policy opens loopback (127.0.0.0/8 and ::1), where
+/// the test receivers listen; the default policy reaches public addresses only.
+pub fn loopback_sender(timeout: std::time::Duration) -> flockrelay::notify::http::HttpSender {
+    let opened = ["127.0.0.0/8".to_owned(), "::1".to_owned()];
+    let policy = flockrelay::notify::policy::AddressPolicy::new(&opened, &[]).expect("valid policy");
+    flockrelay::notify::http::HttpSender::with_policy(timeout, policy)
 }
 
 /// The real `flockrelay` binary, run from the repository root, with none of the

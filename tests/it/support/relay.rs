@@ -16,6 +16,11 @@ use tokio::sync::oneshot;
 /// The API token every test relay accepts.
 pub const TOKEN: &str = "test-token-0123456789abcdef";
 
+/// The secret key of every relay [`Relay::with`] starts, so that relays sharing
+/// a store (a restart, two instances on one database) can read its secrets.
+/// [`write_config`] keeps the key in a file in the test's directory instead.
+pub const TEST_SECRET_KEY: &str = "dGVzdCBrZXkgb2YgdGhlIGZsb2NrcmVsYXkgc3VpdGU=";
+
 /// A served relay; stops when dropped.
 pub struct Relay {
     /// `http://127.0.0.1:<port>`.
@@ -55,7 +60,13 @@ impl Relay {
         let store_url =
             setup.store_url.clone().unwrap_or_else(|| format!("sqlite://{}", dir.path().join("relay.db").display()));
         // Defaults for keys the setup does not set itself (TOML refuses repeats).
-        let defaults = [("timeout", "\"5s\""), ("retry_schedule", "[\"1s\"]"), ("jitter", "0.0")];
+        // Test receivers listen on loopback, which the default policy refuses.
+        let defaults = [
+            ("timeout", "\"5s\""),
+            ("retry_schedule", "[\"1s\"]"),
+            ("jitter", "0.0"),
+            ("allowed_cidrs", "[\"127.0.0.0/8\"]"),
+        ];
         let mut delivery = format!("allow_http = {}\n", !setup.https_only);
         for (key, value) in defaults {
             if !setup.delivery.lines().any(|line| line.trim_start().starts_with(&format!("{key} ="))) {
@@ -64,7 +75,7 @@ impl Relay {
         }
         let text = format!(
             "[delivery]\n{delivery}{}\n\n\
-             [store]\nurl = \"{store_url}\"\n\n\
+             [store]\nurl = \"{store_url}\"\nsecret_key = \"{TEST_SECRET_KEY}\"\n\n\
              [server]\nauth_tokens = [\"{TOKEN}\"]\nbody_limit = 65536\nshutdown_grace = \"5s\"\ntoken_file = \"{}\"\n\n{}\n",
             setup.delivery,
             dir.path().join("auth_token").display(),
@@ -192,14 +203,15 @@ pub async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
     (status, value)
 }
 
-/// Writes `dir/relay.toml`: HTTP allowed, the store in `dir`, the test token, a
+/// Writes `dir/relay.toml`: HTTP and loopback (127.0.0.0/8) allowed, the store in `dir`, the test token, a
 /// 4 KiB body limit, then `extra` (destinations, flocks, sources …).
 pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
     let path = dir.join("relay.toml");
     let text = format!(
-        "[delivery]\nallow_http = true\n\n[store]\nurl = \"sqlite://{store}\"\n\n[server]\nlisten = \"127.0.0.1:0\"\nauth_tokens = [\"{TOKEN}\"]\ntoken_file = \"{token}\"\nbody_limit = 4096\n\n{extra}",
+        "[delivery]\nallow_http = true\nallowed_cidrs = [\"127.0.0.0/8\"]\n\n[store]\nurl = \"sqlite://{store}\"\nsecret_key_file = \"{key}\"\n\n[server]\nlisten = \"127.0.0.1:0\"\nauth_tokens = [\"{TOKEN}\"]\ntoken_file = \"{token}\"\nbody_limit = 4096\n\n{extra}",
         store = dir.join("relay.db").display(),
         token = dir.join("token").display(),
+        key = dir.join("secret_key").display(),
     );
     std::fs::write(&path, text).expect("writes the config file");
     path

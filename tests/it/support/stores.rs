@@ -5,6 +5,7 @@
 use std::io::Write as _;
 use std::sync::Arc;
 
+use flockrelay::store::key::SecretKey;
 use flockrelay::store::{self, Store};
 use sqlx::Connection as _;
 
@@ -15,7 +16,7 @@ pub const PG_URL_VAR: &str = "FLOCKRELAY_TEST_PG_URL";
 pub async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite://{}", dir.path().join("relay.db").display());
-    (store::open(&url).await.expect("SQLite store opens"), dir)
+    (store::open(&url, &SecretKey::generate()).await.expect("SQLite store opens"), dir)
 }
 
 /// The URL of a new, empty PostgreSQL database, or `None` (reported loudly) when
@@ -58,5 +59,5 @@ async fn drop_stale_databases(admin: &mut sqlx::PgConnection) {
 /// A PostgreSQL store on a new, empty database.
 pub async fn postgres(test: &str) -> Option<Arc<dyn Store>> {
     let url = postgres_url(test).await?;
-    Some(store::open(&url).await.expect("PostgreSQL store opens"))
+    Some(store::open(&url, &SecretKey::generate()).await.expect("PostgreSQL store opens"))
 }
