@@ -14,9 +14,6 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use crate::config::{self, Config};
-use crate::render::Renderer;
-
 /// flockrelay — relays security alerts to Slack, Microsoft Teams, Splunk HEC and
 /// JSON webhooks.
 #[derive(Debug, Parser)]
@@ -70,36 +67,32 @@ pub enum Command {
 /// Parses the command line and runs it; returns the process exit code.
 pub fn run() -> anyhow::Result<i32> {
     let cli = Cli::parse();
+    if let Command::Check = &cli.command {
+        return Ok(check::run(cli.config.as_deref()));
+    }
+    // `serve` starts only from a configuration `check` accepts; every command
+    // says why not exactly as `check` does (exit 1, not a usage error).
+    let loaded = match &cli.command {
+        Command::Serve => check::validated(cli.config.as_deref()),
+        _ => check::loaded(cli.config.as_deref()),
+    };
+    let (config, renderer) = match loaded {
+        Ok(valid) => valid,
+        Err(refused) => {
+            eprintln!("{refused}");
+            return Ok(check::INVALID);
+        }
+    };
     match &cli.command {
-        Command::Check => Ok(check::run(cli.config.as_deref())),
-        Command::Serve => {
-            let (config, renderer) = load(&cli)?;
-            runtime()?.block_on(serve::run(&config, renderer))
-        }
-        Command::Messages { command } => {
-            let (config, _) = load(&cli)?;
-            runtime()?.block_on(messages::run(&config, command))
-        }
-        Command::Render { destination, alert } => {
-            let (config, renderer) = load(&cli)?;
-            render::run(&config, &renderer, destination, alert.as_deref())
-        }
+        Command::Check => Ok(0),
+        Command::Serve => runtime()?.block_on(serve::run(cli.config.as_deref(), config, renderer)),
+        Command::Messages { command } => runtime()?.block_on(messages::run(&config, command)),
+        Command::Render { destination, alert } => render::run(&config, &renderer, destination, alert.as_deref()),
         Command::Test { flock, destination } => {
-            let (config, renderer) = load(&cli)?;
             runtime()?.block_on(test::run(&config, &renderer, flock.as_deref(), destination.as_deref()))
         }
-        Command::Send { flock, alert } => {
-            let (config, renderer) = load(&cli)?;
-            runtime()?.block_on(send::run(&config, &renderer, flock.as_deref(), alert))
-        }
+        Command::Send { flock, alert } => runtime()?.block_on(send::run(&config, &renderer, flock.as_deref(), alert)),
     }
-}
-
-/// Configuration and templates, or an error that names what is wrong.
-fn load(cli: &Cli) -> anyhow::Result<(Config, Renderer)> {
-    let config = config::load(cli.config.as_deref())?;
-    let renderer = Renderer::new(config.templates.dir.as_deref())?;
-    Ok((config, renderer))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

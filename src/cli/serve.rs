@@ -2,22 +2,36 @@
 //! config names (embedded SQLite under ./data by default), until SIGTERM or Ctrl-C.
 
 use std::net::SocketAddr;
+use std::path::Path;
 
 use anyhow::Context as _;
 
-use super::check::template_problems;
 use crate::config::Config;
 use crate::render::Renderer;
 use crate::server::run::{build, serve};
 
-pub async fn run(config: &Config, renderer: Renderer) -> anyhow::Result<i32> {
-    let problems = template_problems(config, &renderer);
-    let relay = build(config, renderer, problems).await?;
+/// Exit code when the relay cannot start or stops abnormally (README's table).
+const FAILED: i32 = 1;
+
+/// Serves with a configuration `check` accepted; exits 0 after SIGTERM or
+/// Ctrl-C, 1 (with the reason on standard error) when the relay cannot run.
+pub async fn run(_path: Option<&Path>, config: Config, renderer: Renderer) -> anyhow::Result<i32> {
+    match start(&config, renderer).await {
+        Ok(()) => Ok(0),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            Ok(FAILED)
+        }
+    }
+}
+
+async fn start(config: &Config, renderer: Renderer) -> anyhow::Result<()> {
+    let relay = build(config, renderer, Vec::new()).await?;
     let address: SocketAddr = config.server.listen.parse().context("server.listen")?;
     let listener =
         tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
     serve(relay, listener, config.server.shutdown_grace.0, shutdown_signal()).await?;
-    Ok(0)
+    Ok(())
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -256,3 +256,89 @@ async fn render_prints_the_exact_request_with_secrets_masked() {
     // No request was sent by render.
     assert!(lab.hook.requests().is_empty());
 }
+
+/// What Kubernetes injects into every pod for a Service named `flockrelay`.
+pub const KUBERNETES_SERVICE_VARIABLES: [(&str, &str); 8] = [
+    ("FLOCKRELAY_PORT", "tcp://10.96.0.12:8080"),
+    ("FLOCKRELAY_PORT_8080_TCP", "tcp://10.96.0.12:8080"),
+    ("FLOCKRELAY_PORT_8080_TCP_PROTO", "tcp"),
+    ("FLOCKRELAY_PORT_8080_TCP_PORT", "8080"),
+    ("FLOCKRELAY_PORT_8080_TCP_ADDR", "10.96.0.12"),
+    ("FLOCKRELAY_SERVICE_HOST", "10.96.0.12"),
+    ("FLOCKRELAY_SERVICE_PORT", "8080"),
+    ("FLOCKRELAY_SERVICE_PORT_HTTP", "8080"),
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unrelated_flockrelay_variables_are_ignored() {
+    let mut command = flockrelay();
+    command.arg("check").envs(KUBERNETES_SERVICE_VARIABLES).env("FLOCKRELAY_BIN", "x");
+    let output = run(&mut command, None).await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("configuration OK"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mistyped_known_key_in_the_environment_is_an_error_naming_it() {
+    for command in ["check", "serve"] {
+        let mut binary = flockrelay();
+        binary.arg(command).envs(KUBERNETES_SERVICE_VARIABLES).env("FLOCKRELAY_DELIVERY__TIMEOUT", "banana");
+        let output = run(&mut binary, None).await;
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{command}: {stderr}");
+        assert!(
+            stderr.contains(
+                "  - delivery.timeout: must be a duration such as 500ms, 10s, 5m, 2h or 1d, or a number of seconds \
+                 (environment variable FLOCKRELAY_DELIVERY__TIMEOUT)"
+            ),
+            "{command}: {stderr}"
+        );
+        assert!(!stderr.contains("banana"), "{command}: {stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_in_a_mistyped_variable_is_never_printed() {
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    for (variable, expected) in [
+        ("FLOCKRELAY_SERVER__AUTH_TOKENS", "  - server.auth_tokens: must be a list, not text (environment variable FLOCKRELAY_SERVER__AUTH_TOKENS)"),
+        ("FLOCKRELAY_DELIVERY__RETRY_SCHEDULE", "  - delivery.retry_schedule: must be a list, not text (environment variable FLOCKRELAY_DELIVERY__RETRY_SCHEDULE)"),
+        ("FLOCKRELAY_SERVER__BODY_LIMIT", "  - server.body_limit: must be a whole number, 0 or more, not text (environment variable FLOCKRELAY_SERVER__BODY_LIMIT)"),
+    ] {
+        for command in ["check", "serve", "test"] {
+            let output = run(flockrelay().arg(command).env(variable, SECRET), None).await;
+            let stderr = text(&output.stderr);
+            assert_eq!(output.status.code(), Some(1), "{command} {variable}: {stderr}");
+            assert!(stderr.contains(expected), "{command}: expected `{expected}` in:\n{stderr}");
+            assert!(!stderr.contains("whsec_") && !text(&output.stdout).contains("whsec_"), "{command}: {stderr}");
+        }
+    }
+}
+
+/// README: "Exit codes: 0 success, 1 a destination failed or the configuration
+/// is invalid, 2 a usage error": every command exits 1 on an invalid file,
+/// with the message `check` prints.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_command_exits_1_on_an_invalid_configuration() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[destinations.dc_hec.splunk]\nhost = \"splunk.example.com\"\nport = 70000\ntoken = \"t\"\n")
+        .expect("writes");
+    let commands: [&[&str]; 6] = [
+        &["check"],
+        &["serve"],
+        &["test"],
+        &["render", "--destination", "dc_hec"],
+        &["send", "-"],
+        &["messages", "list"],
+    ];
+    for args in commands {
+        let output = run(flockrelay().arg("--config").arg(&path).args(args), Some(b"{}")).await;
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr, "invalid configuration:\n  - destinations.dc_hec.splunk.port: must be 1-65535\n",
+            "{args:?}"
+        );
+    }
+}

@@ -53,6 +53,11 @@ signing = {{ scheme = "standard_webhooks", secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8
 
 impl Relay {
     async fn start(config: &Path, dir: &Path) -> Self {
+        Self::start_with_env(config, dir, &[]).await
+    }
+
+    /// As [`Relay::start`], with extra environment variables.
+    async fn start_with_env(config: &Path, dir: &Path, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let mut command = Command::new(env!("CARGO_BIN_EXE_flockrelay"));
         for (key, _) in std::env::vars() {
@@ -66,6 +71,7 @@ impl Relay {
             .arg("--config")
             .arg(config)
             .env("FLOCKRELAY_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+            .envs(env.iter().copied())
             .current_dir(dir)
             .stdout(Stdio::null())
             .stderr(log)
@@ -196,6 +202,26 @@ async fn sigterm_stops_the_relay_cleanly() {
         .collect::<String>();
     assert!(log.contains("SIGTERM"), "{log}");
     assert!(!log.contains(TOKEN) && !log.contains("whsec_"), "no secret in the log");
+}
+
+/// SIGTERM, then the exit status (waiting minutes at most: only a hang fails).
+async fn terminate(relay: &mut Relay) -> std::process::ExitStatus {
+    let status = Command::new("kill").arg("-TERM").arg(relay.pid()).status().await.expect("kill runs");
+    assert!(status.success());
+    tokio::time::timeout(Duration::from_secs(120), relay.child.wait()).await.expect("exits").expect("waits")
+}
+
+#[tokio::test]
+async fn serve_ignores_the_variables_kubernetes_injects() {
+    let sink = Receiver::start(Reply::new(200, "ok")).await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = format!("sqlite://{}", dir.path().join("relay.db").display());
+    let config = write_config(dir.path(), &store, &sink.url("/hook"));
+    let mut relay = Relay::start_with_env(&config, dir.path(), &crate::cli::KUBERNETES_SERVICE_VARIABLES).await;
+    let client = reqwest::Client::new();
+    relay.post(&client, &batch(0, 1)).await;
+    eventually(Duration::from_secs(60), "the alert is delivered", || async { !sink.requests().is_empty() }).await;
+    assert_eq!(terminate(&mut relay).await.code(), Some(0));
 }
 
 #[tokio::test]

@@ -116,11 +116,13 @@ async fn an_array_of_canary_incidents_is_enqueued_in_one_go() {
 async fn bad_requests_get_a_4xx_naming_the_problem_and_store_nothing() {
     let receiver = Receiver::start(Reply::new(200, "ok")).await;
     let relay = Relay::configured(FAST, &hook(&receiver)).await;
-    let cases: [(&str, u16, &str); 6] = [
+    let cases: [(&str, u16, &str); 7] = [
         ("{not json", 400, "not valid JSON"),
         (r#"{"title": "no kind"}"#, 400, "kind"),
-        (r#"[{"kind": "a", "title": "ok"}, {"kind": "b"}]"#, 400, "alert 1"),
-        (r#"{"kind": "a", "title": "t", "flock_id": "flock:nope"}"#, 400, "flock:nope"),
+        // Alerts are counted from 1, as README quotes them.
+        (r#"[{"kind": "a", "title": "ok"}, {"kind": "b"}]"#, 400, "alert 2: missing required field `title`"),
+        (r#"[{"title": "no kind"}]"#, 400, "alert 1: missing required field `kind`"),
+        (r#"{"kind": "a", "title": "t", "flock_id": "flock:nope"}"#, 400, "alert 1: unknown flock \"flock:nope\""),
         ("[]", 400, "no alert"),
         ("42", 400, "alert object"),
     ];
