@@ -29,6 +29,7 @@
 //! - [`secret`] — `Secret`, a string that prints as `********`.
 //! - [`telemetry`] — tracing set-up.
 //! - [`cli`] — the `flockrelay` commands; the only place `anyhow` is used.
+//! - `fault` — test-only fault injection (feature `fault-injection`).
 
 pub mod alert;
 pub mod catalogue;
@@ -36,6 +37,8 @@ pub mod cli;
 pub mod config;
 pub mod destination;
 pub mod direct;
+#[cfg(feature = "fault-injection")]
+pub mod fault;
 pub mod flock;
 pub mod metrics;
 pub mod notify;

@@ -9,6 +9,7 @@
 //! Each destination has its own worker, so a slow or dead destination only ever
 //! holds its own messages.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -132,13 +133,17 @@ fn queue_labels(destination_id: &str) -> crate::metrics::QueueLabels {
     crate::metrics::QueueLabels { destination: destination_id.to_owned() }
 }
 
-/// Sends one round of claimed messages and returns what to record.
+/// Sends one round of claimed messages and returns what to record: one
+/// attempt per message, also for a send that panicked (the net below every
+/// send: a panic must never leave a message `delivering` and unrecorded).
 async fn send_round(outbox: &Arc<Outbox>, destination: &Destination, claimed: Vec<Message>) -> Vec<Finished> {
     let notifier = by_kind(destination.channel.kind());
     let limiter = outbox.limiter(&destination.id, destination.rate_limit);
     let permits = Arc::new(Semaphore::new(outbox.settings.concurrency as usize));
     let destination = Arc::new(destination.clone());
     let mut sends = JoinSet::new();
+    // What each send carries, to record its attempts should it panic.
+    let mut in_flight: HashMap<tokio::task::Id, (DateTime<Utc>, Vec<Message>)> = HashMap::new();
     let mut claimed = claimed.into_iter().peekable();
     while claimed.peek().is_some() {
         let batch: Vec<Message> = claimed.by_ref().take(notifier.max_batch().max(1)).collect();
@@ -154,26 +159,81 @@ async fn send_round(outbox: &Arc<Outbox>, destination: &Destination, claimed: Ve
         };
         let outbox = Arc::clone(outbox);
         let destination = Arc::clone(&destination);
-        sends.spawn(async move {
+        let carried = batch.iter().map(without_body).collect();
+        let task = sends.spawn(async move {
             let results = send_batch(&outbox, &destination, batch).await;
             drop(permit);
             results
         });
+        in_flight.insert(task.id(), (Utc::now(), carried));
     }
     let mut results = Vec::new();
-    while let Some(joined) = sends.join_next().await {
+    while let Some(joined) = sends.join_next_with_id().await {
         match joined {
-            Ok(batch) => results.extend(batch),
-            // A panicking send loses only its lease: the messages are retried.
-            Err(error) => tracing::error!(%error, "A send task ended abnormally."),
+            Ok((_, batch)) => results.extend(batch),
+            Err(error) => {
+                let (started_at, batch) = in_flight.remove(&error.id()).unwrap_or_default();
+                let reason = abnormal_end(error);
+                tracing::error!(destination = %destination.name, messages = batch.len(), %reason, "A send ended abnormally; recording it as a failed attempt.");
+                let delivery = Delivery {
+                    outcome: Outcome::retry(None, reason.clone()),
+                    status: None,
+                    latency: (Utc::now() - started_at).to_std().unwrap_or_default(),
+                    excerpt: reason,
+                };
+                let finished_at = Utc::now();
+                results.extend(
+                    batch
+                        .iter()
+                        .map(|message| finished(outbox, &destination, message, &delivery, started_at, finished_at)),
+                );
+            }
         }
     }
     results
 }
 
+/// Why a send task ended without a result: its panic message, as the
+/// attempt's detail (at most 1,024 characters).
+fn abnormal_end(error: tokio::task::JoinError) -> String {
+    let reason = if error.is_panic() {
+        let payload = error.into_panic();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|text| (*text).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_owned());
+        format!("the send panicked: {message}")
+    } else {
+        "the send was cancelled".to_owned()
+    };
+    reason.chars().take(1024).collect()
+}
+
+/// A message without its body: what the panic net keeps of a message in flight.
+fn without_body(message: &Message) -> Message {
+    Message {
+        id: message.id.clone(),
+        alert_id: message.alert_id.clone(),
+        destination_id: message.destination_id.clone(),
+        flock_id: message.flock_id.clone(),
+        kind: message.kind,
+        status: message.status,
+        body: String::new(),
+        attempts: message.attempts,
+        tries: message.tries,
+        created_at: message.created_at,
+        next_attempt_at: message.next_attempt_at,
+        last_error: None,
+        finished_at: message.finished_at,
+    }
+}
+
 /// Sends one request (one message, or several HEC events) and decides what
 /// happens to each message in it.
 async fn send_batch(outbox: &Outbox, destination: &Destination, batch: Vec<Message>) -> Vec<Finished> {
+    #[cfg(feature = "fault-injection")]
+    crate::fault::before_send(&destination.id);
     let notifier = by_kind(destination.channel.kind());
     let started_at = Utc::now();
     let payloads: Vec<Payload> = batch.iter().map(|message| Payload { body: message.body.clone() }).collect();
@@ -191,48 +251,56 @@ async fn send_batch(outbox: &Outbox, destination: &Destination, batch: Vec<Messa
     };
     let finished_at = Utc::now();
     let kind = destination.channel.kind();
-    let labels = Metrics::destination(&destination.id, kind);
     outbox.metrics.attempt_duration.get_or_create(&Metrics::kind(kind)).observe(delivery.latency.as_secs_f64());
     if let Outcome::Failed { disable_destination: true, reason } = &delivery.outcome {
         disable(outbox, destination, reason).await;
     }
-    batch
-        .into_iter()
-        .map(|message| {
-            let next = next_step(outbox, &message, &delivery.outcome, finished_at);
-            match &next {
-                Next::Delivered => {
-                    outbox.metrics.delivered.get_or_create(&labels).inc();
-                    let latency = (finished_at - message.created_at).num_microseconds().unwrap_or(i64::MAX);
-                    outbox.metrics.delivery_latency.get_or_create(&Metrics::kind(kind)).observe(latency as f64 / 1e6);
-                }
-                Next::RetryAt(_) => {
-                    outbox.metrics.retried.get_or_create(&labels).inc();
-                }
-                Next::Failed => {
-                    outbox.metrics.failed.get_or_create(&labels).inc();
-                }
-            }
-            let detail = match &delivery.outcome {
-                Outcome::Delivered => delivery.excerpt.clone(),
-                other => other.reason().unwrap_or(&delivery.excerpt).to_owned(),
-            };
-            tracing::debug!(message = %message.id, alert = %message.alert_id, destination = %destination.name, outcome = delivery.outcome.label(), status = ?delivery.status, "Attempt made.");
-            Finished {
-                message_id: message.id.clone(),
-                owner: outbox.owner.clone(),
-                attempt: Attempt {
-                    number: message.attempts + 1,
-                    started_at,
-                    duration_ms: u64::try_from(delivery.latency.as_millis()).unwrap_or(u64::MAX),
-                    http_status: delivery.status,
-                    outcome: delivery.outcome.label().to_owned(),
-                    detail,
-                },
-                next,
-            }
-        })
-        .collect()
+    batch.iter().map(|message| finished(outbox, destination, message, &delivery, started_at, finished_at)).collect()
+}
+
+/// What to record for one message of an attempt, counted in the metrics.
+fn finished(
+    outbox: &Outbox,
+    destination: &Destination,
+    message: &Message,
+    delivery: &Delivery,
+    started_at: DateTime<Utc>,
+    finished_at: DateTime<Utc>,
+) -> Finished {
+    let kind = destination.channel.kind();
+    let labels = Metrics::destination(&destination.id, kind);
+    let next = next_step(outbox, message, &delivery.outcome, finished_at);
+    match &next {
+        Next::Delivered => {
+            outbox.metrics.delivered.get_or_create(&labels).inc();
+            let latency = (finished_at - message.created_at).num_microseconds().unwrap_or(i64::MAX);
+            outbox.metrics.delivery_latency.get_or_create(&Metrics::kind(kind)).observe(latency as f64 / 1e6);
+        }
+        Next::RetryAt(_) => {
+            outbox.metrics.retried.get_or_create(&labels).inc();
+        }
+        Next::Failed => {
+            outbox.metrics.failed.get_or_create(&labels).inc();
+        }
+    }
+    let detail = match &delivery.outcome {
+        Outcome::Delivered => delivery.excerpt.clone(),
+        other => other.reason().unwrap_or(&delivery.excerpt).to_owned(),
+    };
+    tracing::debug!(message = %message.id, alert = %message.alert_id, destination = %destination.name, outcome = delivery.outcome.label(), status = ?delivery.status, "Attempt made.");
+    Finished {
+        message_id: message.id.clone(),
+        owner: outbox.owner.clone(),
+        attempt: Attempt {
+            number: message.attempts.saturating_add(1),
+            started_at,
+            duration_ms: u64::try_from(delivery.latency.as_millis()).unwrap_or(u64::MAX),
+            http_status: delivery.status,
+            outcome: delivery.outcome.label().to_owned(),
+            detail,
+        },
+        next,
+    }
 }
 
 /// Delivered, retried at the next scheduled time, or failed for good.
@@ -240,10 +308,15 @@ fn next_step(outbox: &Outbox, message: &Message, outcome: &Outcome, now: DateTim
     match outcome {
         Outcome::Delivered => Next::Delivered,
         Outcome::Retry { after, .. } => {
-            match outbox.settings.retry.next_attempt(message.tries + 1, *after, now, rand::random::<f64>()) {
+            match outbox.settings.retry.next_attempt(
+                message.tries.saturating_add(1),
+                *after,
+                now,
+                rand::random::<f64>(),
+            ) {
                 Some(at) => Next::RetryAt(at),
                 None => {
-                    tracing::warn!(message = %message.id, alert = %message.alert_id, attempts = message.attempts + 1, "Retry schedule spent; the message failed.");
+                    tracing::warn!(message = %message.id, alert = %message.alert_id, attempts = message.attempts.saturating_add(1), "Retry schedule spent; the message failed.");
                     Next::Failed
                 }
             }

@@ -72,7 +72,10 @@ pub async fn build(config: &Config, renderer: Renderer, template_problems: Vec<P
     let metrics = Arc::new(Metrics::new());
     let policy = AddressPolicy::new(&config.delivery.allowed_cidrs, &config.delivery.denied_cidrs)
         .map_err(ServeError::Policy)?;
-    let sender = Arc::new(HttpSender::with_policy(config.delivery.timeout.0, policy));
+    let sender = Arc::new(
+        HttpSender::with_policy(config.delivery.timeout.0, policy)
+            .with_max_retry_after(config.delivery.max_retry_after.0),
+    );
     let outbox = Outbox::new(store, Arc::new(renderer), sender, metrics, Settings::from_config(config))
         .await
         .map_err(ServeError::Catalogue)?;

@@ -12,6 +12,7 @@ mod outbox;
 mod policy;
 mod process;
 mod relay;
+mod resilience;
 mod signing;
 mod slack;
 mod splunk_hec;
