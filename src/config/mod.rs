@@ -94,8 +94,15 @@ pub struct ServerConfig {
     pub token_file: PathBuf,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
-    /// How long in-flight sends may take to finish after SIGTERM / Ctrl-C.
+    /// How long in-flight sends and requests may take to finish after SIGTERM /
+    /// Ctrl-C; then whatever is still open is closed and the process exits.
     pub shutdown_grace: Seconds,
+    /// How long a client may take to send a request head (also how long an idle
+    /// connection stays open): a slow client cannot hold connections forever.
+    pub header_read_timeout: Seconds,
+    /// How long a client may take to send a request body once its head has
+    /// arrived; a late body is answered 408 and its connection closed.
+    pub body_read_timeout: Seconds,
 }
 
 /// The global destination set.

@@ -12,12 +12,14 @@
 //! - [`ops`] — `/metrics`, `/healthz`, `/readyz`.
 //! - [`openapi`] — the route table's types and `/api/openapi.json`.
 //! - [`run`] — start (store, config, tokens), serve on a listener, drain.
+//! - [`listen`] — the accept loop: header and body timeouts, bounded shutdown.
 
 pub mod alerts;
 pub mod auth;
 pub mod canary;
 pub mod error;
 pub mod hooks;
+pub mod listen;
 pub mod messages;
 pub mod openapi;
 pub mod ops;

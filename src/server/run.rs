@@ -10,6 +10,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::listen::{self, ClientLimits};
 use super::{auth, router, AppState};
 use crate::catalogue;
 use crate::config::validate::Problem;
@@ -48,6 +49,8 @@ pub enum ServeError {
 pub struct Relay {
     pub outbox: Arc<Outbox>,
     pub state: AppState,
+    /// How long clients may take to send requests.
+    pub limits: ClientLimits,
 }
 
 /// Opens the store and builds the relay; `template_problems` is the result of
@@ -87,11 +90,17 @@ pub async fn build(config: &Config, renderer: Renderer, template_problems: Vec<P
         declared_flocks: Arc::new(config.flocks.keys().cloned().collect()),
         mapper: Arc::new(mapper),
     };
-    Ok(Relay { outbox, state })
+    let limits = ClientLimits {
+        header_read_timeout: config.server.header_read_timeout.0,
+        body_read_timeout: config.server.body_read_timeout.0,
+    };
+    Ok(Relay { outbox, state, limits })
 }
 
-/// Serves until `shutdown` resolves: then stops accepting, lets in-flight sends
-/// finish within `grace`, and hands back unfinished leases.
+/// Serves until `shutdown` resolves: then stops accepting and stops delivery
+/// at once, lets in-flight requests and sends finish within `grace`, closes
+/// what is still open, and hands back unfinished leases. No client can make
+/// this take longer than `grace` (plus handing back the leases).
 pub async fn serve(
     relay: Relay,
     listener: TcpListener,
@@ -102,15 +111,14 @@ pub async fn serve(
     let delivery = tokio::spawn(Arc::clone(&relay.outbox).run(stopped, grace));
     let address = listener.local_addr().map_err(ServeError::Http)?;
     tracing::info!(%address, store = relay.outbox.store.backend(), owner = %relay.outbox.owner, "flockrelay is serving.");
-    // The peer address is kept so that API changes are logged with who made them.
-    let app = router(relay.state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
-    tracing::info!("No longer accepting requests.");
-    // The receiver lives in the delivery task, so sending can only fail once it ended.
-    let _ = stop.send(true);
-    let drained = delivery.await;
-    served.map_err(ServeError::Http)?;
-    drained.map_err(ServeError::Supervisor)?;
+    let shutdown = async move {
+        shutdown.await;
+        tracing::info!("No longer accepting requests.");
+        // The receiver lives in the delivery task, so sending can only fail once it ended.
+        let _ = stop.send(true);
+    };
+    listen::serve(listener, router(relay.state), relay.limits, grace, shutdown).await;
+    delivery.await.map_err(ServeError::Supervisor)?;
     tracing::info!("Stopped.");
     Ok(())
 }

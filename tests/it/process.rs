@@ -224,6 +224,102 @@ async fn serve_ignores_the_variables_kubernetes_injects() {
     assert_eq!(terminate(&mut relay).await.code(), Some(0));
 }
 
+/// A config whose client timeouts are `timeouts` (header, body) and whose
+/// shutdown grace is 2 s; no destination.
+fn write_slow_client_config(dir: &Path, timeouts: (&str, &str)) -> std::path::PathBuf {
+    let path = dir.join("flockrelay.toml");
+    let (header, body) = timeouts;
+    let text = format!(
+        "[store]\nurl = \"sqlite://{store}\"\n\n[server]\nauth_tokens = [\"{TOKEN}\"]\nshutdown_grace = \"2s\"\n\
+         header_read_timeout = \"{header}\"\nbody_read_timeout = \"{body}\"\n",
+        store = dir.join("relay.db").display(),
+    );
+    std::fs::write(&path, text).expect("writes config");
+    path
+}
+
+/// A connection that sent part of a request head, or a whole head and part of
+/// the body, and then nothing more.
+async fn stalled_connection(relay: &Relay, head_only: bool) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt as _;
+    let address = relay.url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connects");
+    let bytes: &[u8] = if head_only {
+        b"POST /api/v1/alerts HTTP/1.1\r\nHost: relay\r\nX-Canary-Auth"
+    } else {
+        b"POST /api/v1/alerts HTTP/1.1\r\nHost: relay\r\nX-Canary-Auth-Token: test-token-0123456789abcdef\r\n\
+          Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"kind\": \"slow"
+    };
+    stream.write_all(bytes).await.expect("writes");
+    stream
+}
+
+/// Reads until the server closes the connection; returns what it sent.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt as _;
+    let mut received = Vec::new();
+    let mut buffer = [0_u8; 4096];
+    loop {
+        match stream.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(read) => received.extend_from_slice(&buffer[..read]),
+        }
+    }
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+#[tokio::test]
+async fn sigterm_exits_within_the_grace_period_whatever_clients_do() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    // Client timeouts far longer than the test: only the grace period can end them.
+    let config = write_slow_client_config(dir.path(), ("10m", "10m"));
+    let mut relay = Relay::start(&config, dir.path()).await;
+    let mut stalled = Vec::new();
+    for index in 0..40 {
+        stalled.push(stalled_connection(&relay, index % 2 == 0).await);
+    }
+    // Connections are accepted in order: once this request is answered, every
+    // stalled connection is open on the server side.
+    relay.post(&reqwest::Client::new(), &batch(0, 1)).await;
+    // Grace is 2 s; two minutes of margin, so only a hang fails.
+    assert_eq!(terminate(&mut relay).await.code(), Some(0));
+    let log = relay_log(dir.path());
+    assert!(log.contains("Grace period over; closing the connections still open."), "{log}");
+    drop(stalled);
+}
+
+#[tokio::test]
+async fn a_stalled_head_or_body_is_closed_after_its_timeout() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let config = write_slow_client_config(dir.path(), ("1s", "1s"));
+    let mut relay = Relay::start(&config, dir.path()).await;
+    let mut head = stalled_connection(&relay, true).await;
+    let mut body = stalled_connection(&relay, false).await;
+    // One second each; a minute of margin, so only a connection left open fails.
+    let closed = tokio::time::timeout(Duration::from_secs(60), async {
+        (read_until_closed(&mut head).await, read_until_closed(&mut body).await)
+    })
+    .await
+    .expect("the server closes both connections");
+    assert!(!closed.0.contains("202"), "a partial head is never served: {closed:?}");
+    assert!(closed.1.starts_with("HTTP/1.1 408"), "{closed:?}");
+    assert!(closed.1.contains("server.body_read_timeout"), "{closed:?}");
+    // The relay itself is unharmed.
+    let client = reqwest::Client::new();
+    relay.post(&client, &batch(0, 1)).await;
+    assert_eq!(terminate(&mut relay).await.code(), Some(0));
+}
+
+/// Everything the relays in `dir` logged.
+fn relay_log(dir: &Path) -> String {
+    std::fs::read_dir(dir)
+        .expect("lists")
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with("relay-"))
+        .map(|entry| std::fs::read_to_string(entry.path()).unwrap_or_default())
+        .collect()
+}
+
 #[tokio::test]
 async fn two_relays_on_one_postgres_database_deliver_everything_once() {
     const ALERTS: usize = 200;
