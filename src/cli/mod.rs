@@ -2,6 +2,7 @@
 //! here and in `main.rs` only.
 
 mod check;
+mod destinations;
 mod messages;
 mod render;
 mod send;
@@ -34,6 +35,11 @@ pub enum Command {
     Messages {
         #[command(subcommand)]
         command: messages::MessagesCommand,
+    },
+    /// List destinations with their state; re-enable or disable one.
+    Destinations {
+        #[command(subcommand)]
+        command: destinations::DestinationsCommand,
     },
     /// Validate the configuration and every template; exit non-zero with the reason.
     Check,
@@ -87,6 +93,7 @@ pub fn run() -> anyhow::Result<i32> {
         Command::Check => Ok(0),
         Command::Serve => runtime()?.block_on(serve::run(cli.config.as_deref(), config, renderer)),
         Command::Messages { command } => runtime()?.block_on(messages::run(&config, command)),
+        Command::Destinations { command } => runtime()?.block_on(destinations::run(&config, command)),
         Command::Render { destination, alert } => render::run(&config, &renderer, destination, alert.as_deref()),
         Command::Test { flock, destination } => {
             runtime()?.block_on(test::run(&config, &renderer, flock.as_deref(), destination.as_deref()))

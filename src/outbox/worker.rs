@@ -325,10 +325,13 @@ fn next_step(outbox: &Outbox, message: &Message, outcome: &Outcome, now: DateTim
     }
 }
 
-/// The channel said the endpoint is gone (410): stop sending to it.
+/// The channel said the endpoint is gone (410): stop sending to it, and keep
+/// that verdict (the config file does not undo it) until an operator re-enables
+/// the destination.
 async fn disable(outbox: &Outbox, destination: &Destination, reason: &str) {
-    tracing::warn!(destination = %destination.name, %reason, "The channel says the endpoint is gone; disabling the destination.");
-    if let Err(error) = outbox.store.set_destination_enabled(&destination.id, false).await {
+    tracing::warn!(destination = %destination.name, %reason, "The channel says the endpoint is gone; disabling the destination until an operator re-enables it.");
+    let state = crate::store::DestinationState::DisabledByChannel;
+    if let Err(error) = outbox.store.set_destination_state(&destination.id, state, Some(reason), Utc::now()).await {
         tracing::error!(destination = %destination.name, %error, "Cannot disable the destination.");
     } else if let Err(error) = outbox.reload().await {
         tracing::warn!(%error, "Cannot re-read the catalogue.");

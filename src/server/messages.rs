@@ -75,7 +75,7 @@ pub fn routes() -> Vec<Route> {
             operator(
                 Method::GET,
                 "/api/v1/destinations",
-                "Every destination's id, name, kind, flock, state and circuit breaker (never its secrets).",
+                "Every destination's id, name, kind, flock, state (enabled, disabled_by_operator or disabled_by_channel, with reason and time) and circuit breaker (never its secrets).",
                 &[],
                 &[("destinations", "array")],
             ),
@@ -207,15 +207,22 @@ pub async fn destinations(State(state): State<AppState>) -> Result<Json<Value>, 
         .destinations()
         .iter()
         .map(|destination| {
-            json!({
+            let mut shown = json!({
                 "id": destination.id,
                 "name": destination.name,
                 "kind": destination.channel.kind(),
                 "flock_id": destination.scope.as_str(),
-                "enabled": destination.enabled,
                 "rate_limit": destination.rate_limit,
                 "breaker": state.outbox.breaker(&destination.id).state(),
-            })
+            });
+            // enabled, state, state_reason, state_changed_at
+            if let (Some(shown), Value::Object(fields)) = (
+                shown.as_object_mut(),
+                super::destinations::state_fields(destination, catalogue.state(&destination.id)),
+            ) {
+                shown.extend(fields);
+            }
+            shown
         })
         .collect();
     Ok(Json(json!({"result": "success", "destinations": destinations})))

@@ -8,6 +8,7 @@
 //! - [`hooks`] — `POST /hooks/{source_id}`: verified webhooks from other systems.
 //! - [`sources`] — `/api/v1/sources`: list, add, remove inbound sources.
 //! - [`messages`] — messages, attempts, replay, recover, destination states.
+//! - [`destinations`] — re-enable or disable a destination (stored state).
 //! - [`canary`] — flocks and their webhooks, as a Canary console's API.
 //! - [`ops`] — `/metrics`, `/healthz`, `/readyz`.
 //! - [`openapi`] — the route table's types and `/api/openapi.json`.
@@ -17,6 +18,7 @@
 pub mod alerts;
 pub mod auth;
 pub mod canary;
+pub mod destinations;
 pub mod error;
 pub mod hooks;
 pub mod listen;
@@ -73,6 +75,7 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
 pub fn routes() -> Vec<Route> {
     let mut routes = alerts::routes();
     routes.extend(messages::routes());
+    routes.extend(destinations::routes());
     routes.extend(sources::routes());
     routes.extend(hooks::routes());
     routes.extend(canary::routes());

@@ -239,7 +239,7 @@ pub fn millis(time: DateTime<Utc>) -> i64 {
     time.timestamp_millis()
 }
 
-fn time(millis: i64, table: &'static str) -> Result<DateTime<Utc>, StoreError> {
+pub(super) fn time(millis: i64, table: &'static str) -> Result<DateTime<Utc>, StoreError> {
     Utc.timestamp_millis_opt(millis)
         .single()
         .ok_or_else(|| StoreError::Corrupt { table, reason: format!("time {millis} out of range") })
@@ -321,6 +321,16 @@ fn placeholders(first: usize, n: usize) -> String {
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 
 impl SqlStore {
+    /// The pool writes go through (one connection on SQLite).
+    pub(super) fn writer(&self) -> &AnyPool {
+        &self.write
+    }
+
+    /// The pool reads go through.
+    pub(super) fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
     pub fn new(write: AnyPool, read: AnyPool, dialect: Dialect) -> Self {
         let claim = format!(
             "UPDATE messages SET status = 'delivering', lease_owner = $1, lease_until = $2 \
@@ -706,32 +716,33 @@ impl Store for SqlStore {
     }
 
     async fn destinations(&self) -> Result<Vec<Destination>, StoreError> {
-        let rows = sqlx::query("SELECT spec FROM destinations ORDER BY name").fetch_all(&self.read).await?;
-        rows.iter().map(destination_from_row).collect()
+        let rows = sqlx::query("SELECT spec, state FROM destinations ORDER BY name").fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|row| {
+                let mut destination = destination_from_row(row)?;
+                destination.enabled &=
+                    super::states::state_from(&row.try_get::<String, _>(1)?) == super::DestinationState::Enabled;
+                Ok(destination)
+            })
+            .collect()
+    }
+
+    async fn destination_states(&self) -> Result<Vec<super::StateRecord>, StoreError> {
+        self.read_destination_states().await
+    }
+
+    async fn set_destination_state(
+        &self,
+        id: &str,
+        state: super::DestinationState,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.write_destination_state(id, state, reason, at).await
     }
 
     async fn put_destination(&self, destination: &Destination, origin: Origin) -> Result<(), StoreError> {
         Self::upsert_destination(destination, Self::spec(destination)?, origin).execute(&self.write).await?;
-        Ok(())
-    }
-
-    async fn set_destination_enabled(&self, id: &str, enabled: bool) -> Result<(), StoreError> {
-        let mut tx = self.write.begin().await?;
-        let row = sqlx::query("SELECT spec FROM destinations WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::DestinationNotFound(id.to_owned()))?;
-        let mut destination = destination_from_row(&row)?;
-        destination.enabled = enabled;
-        sqlx::query("UPDATE destinations SET spec = $1, enabled = $2, updated_at = $3 WHERE id = $4")
-            .bind(Self::spec(&destination)?)
-            .bind(flag(enabled))
-            .bind(millis(Utc::now()))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -781,6 +792,7 @@ impl Store for SqlStore {
                         return Err(StoreError::DeclaredInConfig(destination.id.clone()));
                     }
                 }
+                Self::lift_stale_verdict(&mut tx, destination).await?;
                 Self::upsert_destination(destination, spec, origin).execute(&mut *tx).await?;
             }
         }
@@ -826,6 +838,7 @@ impl Store for SqlStore {
                 .bind(destination.id.as_str())
                 .execute(&mut *tx)
                 .await?;
+            Self::lift_stale_verdict(&mut tx, destination).await?;
             Self::upsert_destination(destination, Self::spec(destination)?, Origin::Config).execute(&mut *tx).await?;
         }
         tx.commit().await?;

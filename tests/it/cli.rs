@@ -324,13 +324,14 @@ async fn every_command_exits_1_on_an_invalid_configuration() {
     let path = dir.path().join("bad.toml");
     std::fs::write(&path, "[destinations.dc_hec.splunk]\nhost = \"splunk.example.com\"\nport = 70000\ntoken = \"t\"\n")
         .expect("writes");
-    let commands: [&[&str]; 6] = [
+    let commands: [&[&str]; 7] = [
         &["check"],
         &["serve"],
         &["test"],
         &["render", "--destination", "dc_hec"],
         &["send", "-"],
         &["messages", "list"],
+        &["destinations", "list"],
     ];
     for args in commands {
         let output = run(flockrelay().arg("--config").arg(&path).args(args), Some(b"{}")).await;

@@ -4,6 +4,7 @@
 mod canary_api;
 mod cli;
 mod config;
+mod destination_state;
 mod fuzz;
 mod generic;
 mod hooks;

@@ -319,15 +319,16 @@ async fn replay_and_recover_redeliver_with_the_same_webhook_id() {
 async fn a_disabled_destination_keeps_its_queue_and_a_deleted_one_cancels_it() {
     let receiver = Receiver::start(Reply::new(200, "ok")).await;
     let relay = Relay::configured(FAST, &hook(&receiver)).await;
-    let store = std::sync::Arc::clone(&relay.outbox.store);
-    store.set_destination_enabled("hook", false).await.expect("disables");
-    relay.outbox.reload().await.expect("reloads");
+    let (status, answer) = relay.post_raw("/api/v1/destinations/hook/disable?reason=maintenance", "").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["destination"]["state"], "disabled_by_operator");
+    assert_eq!(answer["destination"]["state_reason"], "maintenance");
     // Alerts resolved while it is disabled get no message; those queued before wait.
     let waiting = relay.ingest(&alert("queued before")).await;
     assert_eq!(waiting[0]["messages"], 0);
 
-    store.set_destination_enabled("hook", true).await.expect("enables");
-    relay.outbox.reload().await.expect("reloads");
+    let (status, answer) = relay.post_raw("/api/v1/destinations/hook/enable", "").await;
+    assert_eq!((status, &answer["destination"]["state"]), (200, &json!("enabled")), "{answer}");
     let alert_id = relay.ingest(&alert("while enabled")).await[0]["alert_id"].as_str().expect("id").to_owned();
     wait_for_status(&relay, &alert_id, "delivered").await;
 
@@ -341,8 +342,8 @@ poll_interval = "50ms"
     .await;
     let alert_id = relay.ingest(&alert("pending")).await[0]["alert_id"].as_str().expect("id").to_owned();
     wait_for_requests(&blocked, 1).await;
-    relay.outbox.store.set_destination_enabled("hook", false).await.expect("disables");
-    relay.outbox.reload().await.expect("reloads");
+    let (status, answer) = relay.post_raw("/api/v1/destinations/hook/disable", "").await;
+    assert_eq!(status, 200, "{answer}");
     assert_eq!(
         relay.message_of(&alert_id).await["message"]["status"],
         "pending",
