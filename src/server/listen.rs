@@ -7,6 +7,10 @@
 //!
 //! axum's own `serve` has neither a header timeout nor a deadline on its
 //! graceful shutdown, hence this small accept loop on hyper's HTTP/1 server.
+//!
+//! What is served is a [`Site`] that a reload replaces: every request is
+//! answered by the site current when it arrives (also on a connection opened
+//! before), and every new connection gets the current limits.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -39,22 +43,36 @@ pub struct ClientLimits {
     pub body_read_timeout: Duration,
 }
 
+/// The router with its client limits: what the listener serves until a
+/// reload publishes the next one.
+#[derive(Debug, Clone)]
+pub struct Site {
+    app: Router,
+    limits: ClientLimits,
+}
+
+impl Site {
+    /// `router` answering within `limits` (the body deadline is applied here).
+    pub fn new(router: Router, limits: ClientLimits) -> Self {
+        let body = limits.body_read_timeout;
+        let app = router.layer(middleware::from_fn(move |request, next| read_body_within(body, request, next)));
+        Self { app, limits }
+    }
+}
+
 /// Pause after a failed `accept` (out of file descriptors, say), so the loop
 /// does not spin while the condition lasts.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
-/// Serves `app` on `listener` until `shutdown` resolves; then stops accepting,
-/// lets open connections finish their requests for up to `grace`, and closes
-/// whatever is still open.
+/// Serves the current [`Site`] on `listener` until `shutdown` resolves; then
+/// stops accepting, lets open connections finish their requests for up to
+/// `grace`, and closes whatever is still open.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
-    limits: ClientLimits,
+    site: watch::Receiver<Site>,
     grace: Duration,
     shutdown: impl Future<Output = ()> + Send,
 ) {
-    let app =
-        app.layer(middleware::from_fn(move |request, next| read_body_within(limits.body_read_timeout, request, next)));
     let (draining, drain) = watch::channel(false);
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -66,7 +84,7 @@ pub async fn serve(
         while connections.try_join_next().is_some() {}
         match accepted {
             Ok((stream, peer)) => {
-                connections.spawn(connection(stream, peer, app.clone(), limits, drain.clone()));
+                connections.spawn(connection(stream, peer, site.clone(), drain.clone()));
             }
             Err(error) => {
                 tracing::warn!(%error, "Cannot accept a connection.");
@@ -95,18 +113,18 @@ pub async fn serve(
 async fn connection(
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
-    app: Router,
-    limits: ClientLimits,
+    site: watch::Receiver<Site>,
     mut drain: watch::Receiver<bool>,
 ) {
+    let header_read_timeout = site.borrow().limits.header_read_timeout;
     let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
         // Handlers log API changes with the client's address.
         request.extensions_mut().insert(ConnectInfo(peer));
-        let mut app = app.clone();
+        let mut app = site.borrow().app.clone();
         async move { tower_service::Service::call(&mut app, request).await }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    builder.timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     let mut connection = std::pin::pin!(connection);
     let mut draining = false;

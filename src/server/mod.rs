@@ -14,6 +14,7 @@
 //! - [`openapi`] — the route table's types and `/api/openapi.json`.
 //! - [`run`] — start (store, config, tokens), serve on a listener, drain.
 //! - [`listen`] — the accept loop: header and body timeouts, bounded shutdown.
+//! - [`reload`] — applying a new configuration while serving (SIGHUP).
 
 pub mod alerts;
 pub mod auth;
@@ -25,6 +26,7 @@ pub mod listen;
 pub mod messages;
 pub mod openapi;
 pub mod ops;
+pub mod reload;
 pub mod run;
 pub mod sources;
 

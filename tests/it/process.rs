@@ -310,6 +310,89 @@ async fn a_stalled_head_or_body_is_closed_after_its_timeout() {
     assert_eq!(terminate(&mut relay).await.code(), Some(0));
 }
 
+/// Sends SIGHUP to the relay.
+async fn hang_up(relay: &Relay) {
+    let status = Command::new("kill").arg("-HUP").arg(relay.pid()).status().await.expect("kill runs");
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn sighup_reloads_the_file_and_an_invalid_one_keeps_the_running_configuration() {
+    const SECOND_TOKEN: &str = "second-token-0123456789abcdef";
+    let first = Receiver::start(Reply::new(200, "ok")).await;
+    let second = Receiver::start(Reply::new(200, "ok")).await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = format!("sqlite://{}", dir.path().join("relay.db").display());
+    let config = write_config(dir.path(), &store, &first.url("/hook"));
+    let mut relay = Relay::start(&config, dir.path()).await;
+    let client = reqwest::Client::new();
+    relay.post(&client, &batch(0, 1)).await;
+    eventually(Duration::from_secs(60), "the first receiver got the alert", || async { first.requests().len() == 1 })
+        .await;
+
+    // The destination moves to another receiver under another name; a token is
+    // added; the grace period (read only at start) changes too.
+    let original = std::fs::read_to_string(&config).expect("reads");
+    let moved = original
+        .replace("[destinations.sink.generic]", "[destinations.moved.generic]")
+        .replace(&first.url("/hook"), &second.url("/hook"))
+        .replace(&format!("auth_tokens = [\"{TOKEN}\"]"), &format!("auth_tokens = [\"{TOKEN}\", \"{SECOND_TOKEN}\"]"))
+        .replace("shutdown_grace = \"5s\"", "shutdown_grace = \"6s\"");
+    assert_ne!(moved, original);
+    std::fs::write(&config, &moved).expect("rewrites the config");
+    hang_up(&relay).await;
+    eventually(Duration::from_secs(60), "the reloaded destination is listed", || async {
+        let listed = relay.get(&client, "/api/v1/destinations").await;
+        listed["destinations"].as_array().is_some_and(|all| all.len() == 1 && all[0]["name"] == "moved")
+    })
+    .await;
+    relay.post(&client, &batch(1, 1)).await;
+    eventually(Duration::from_secs(60), "the moved destination delivered", || async { second.requests().len() == 1 })
+        .await;
+    assert_eq!(first.requests().len(), 1, "nothing more went to the old receiver");
+    let answer = client
+        .get(format!("{}/api/v1/destinations", relay.url))
+        .header("X-Canary-Auth-Token", SECOND_TOKEN)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), 200, "the added token is accepted");
+    let log = relay_log(dir.path());
+    assert!(log.contains("Configuration reloaded."), "{log}");
+    assert!(log.contains("server.shutdown_grace"), "a restart-only change is named: {log}");
+
+    // Invalid files: a mistyped value, then a template that does not exist.
+    for (broken, key) in [
+        (moved.replace("timeout = \"1s\"", "timeout = \"banana\""), "delivery.timeout"),
+        (
+            moved.replace(
+                "[destinations.moved.generic]",
+                "[destinations.moved]\ntemplate = \"nope\"\n[destinations.moved.generic]",
+            ),
+            "destinations.moved.template",
+        ),
+    ] {
+        let refusals = relay_log(dir.path()).matches("The new configuration is invalid").count();
+        std::fs::write(&config, broken).expect("breaks the config");
+        hang_up(&relay).await;
+        eventually(Duration::from_secs(60), "the reload is refused", || async {
+            relay_log(dir.path()).matches("The new configuration is invalid").count() > refusals
+        })
+        .await;
+        let log = relay_log(dir.path());
+        let refusal = log.lines().rfind(|line| line.contains("ERROR")).unwrap_or_default().to_owned();
+        assert!(log.contains(key), "the refusal names {key}: {log}");
+        assert!(!refusal.contains("banana"), "{refusal}");
+    }
+    assert!(relay.child.try_wait().expect("waits").is_none(), "the relay keeps running");
+    relay.post(&client, &batch(2, 1)).await;
+    eventually(Duration::from_secs(60), "the running configuration still delivers", || async {
+        second.requests().len() == 2
+    })
+    .await;
+    assert_eq!(terminate(&mut relay).await.code(), Some(0));
+}
+
 /// Everything the relays in `dir` logged.
 fn relay_log(dir: &Path) -> String {
     std::fs::read_dir(dir)
