@@ -184,8 +184,10 @@ pub struct DeliveryConfig {
     /// Destinations may not have addresses in these networks; wins over
     /// `allowed_cidrs`. Link-local and cloud metadata addresses are always refused.
     pub denied_cidrs: Vec<String>,
-    /// Wait before each retry: the first entry is the wait before the second
-    /// attempt. When the list is spent, the message fails.
+    /// One entry per attempt. The first attempt is made as soon as the message
+    /// is queued (its entry is not waited for); entry n (counting from 0) is
+    /// the wait, after attempt n failed, before attempt n+1. When the list is
+    /// spent, the message fails.
     pub retry_schedule: Vec<Seconds>,
     /// Fraction of each wait added or removed at random, so that retries of many
     /// messages do not arrive together (0 to 1).

@@ -443,3 +443,33 @@ async fn a_transport_error_never_shows_the_url_and_its_secrets() {
     assert!(detail.contains("connect"), "{detail}");
     assert!(!shown.to_string().contains("query-secret-123"), "{shown}");
 }
+
+/// `retry_schedule` as `config/flockrelay.default.toml` explains it: one entry
+/// per attempt; the first attempt is made at once (its entry, here an hour, is
+/// not waited for), and the second entry is the wait after the first failure.
+#[tokio::test]
+async fn the_first_attempt_is_immediate_and_the_second_entry_is_the_wait_after_it_failed() {
+    let receiver = Receiver::start(Reply::new(500, "down")).await;
+    let relay = Relay::configured(
+        "retry_schedule = [\"1h\", \"2h\"]\njitter = 0.0\npoll_interval = \"50ms\"\n",
+        &hook(&receiver),
+    )
+    .await;
+    let before = chrono::Utc::now();
+    let alert_id = relay.ingest(&alert("schedule")).await[0]["alert_id"].as_str().expect("id").to_owned();
+    let mut shown = relay.message_of(&alert_id).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while shown["attempts"].as_array().is_none_or(Vec::is_empty) {
+        assert!(tokio::time::Instant::now() < deadline, "the first attempt was not made at once: {shown}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        shown = relay.message_of(&alert_id).await;
+    }
+    assert_eq!(shown["message"]["status"], "pending", "{shown}");
+    let next: DateTime<chrono::Utc> =
+        shown["message"]["next_attempt_at"].as_str().and_then(|at| at.parse().ok()).expect("a due time");
+    let wait = next - before;
+    assert!(
+        wait > chrono::Duration::minutes(110) && wait < chrono::Duration::minutes(130),
+        "the second entry (2h) is the wait before the second attempt, not {wait}: {shown}"
+    );
+}
