@@ -343,3 +343,56 @@ async fn every_command_exits_1_on_an_invalid_configuration() {
         );
     }
 }
+
+/// README quotes a syntax error as the binary prints it: by position, without
+/// the line (which here holds a secret).
+#[tokio::test(flavor = "multi_thread")]
+async fn readme_syntax_error_quote_is_what_check_prints() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("flockrelay.toml"),
+        "[destinations.dc_hec.splunk]\nhost = \"splunk.example.com\"\ntoken = \"SECRETVALUE\n",
+    )
+    .expect("writes");
+    let mut command = flockrelay();
+    command.current_dir(dir.path()).args(["--config", "flockrelay.toml", "check"]);
+    let output = run(&mut command, None).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(text(&output.stderr), "config file flockrelay.toml, line 3, column 21: invalid basic string\n");
+}
+
+/// README: `serve` exits 1 when it cannot start (here: the address is taken).
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_exits_1_when_it_cannot_start() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let address = taken.local_addr().expect("address").to_string();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = flockrelay();
+    command
+        .current_dir(dir.path())
+        .arg("serve")
+        .env("FLOCKRELAY_SERVER__LISTEN", &address)
+        .env("FLOCKRELAY_SERVER__AUTH_TOKENS", "[\"0123456789abcdef0123\"]")
+        .env("FLOCKRELAY_STORE__URL", format!("sqlite://{}", dir.path().join("relay.db").display()));
+    let output = run(&mut command, None).await;
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains(&format!("error: cannot listen on {address}")), "{}", text(&output.stderr));
+}
+
+/// README: 2 is a usage error — unknown flock or destination, unreadable or
+/// invalid alert, unknown command.
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_errors_exit_2() {
+    let lab = Lab::start().await;
+    for (args, expected) in [
+        (&["render", "--destination", "nope"][..], "error: no destination named `nope` in the configuration"),
+        (&["test", "--destination", "nope"][..], "error: no destination named `nope` in the configuration"),
+        (&["send", "/nonexistent/alert.json"][..], "error: cannot read alert file /nonexistent/alert.json"),
+        (&["send", "--flock", "flock:nope", "-"][..], "error: unknown flock `flock:nope`"),
+        (&["bogus"][..], "unrecognized subcommand 'bogus'"),
+    ] {
+        let output = run(&mut lab.command(args), Some(b"{\"kind\": \"k\", \"title\": \"t\"}")).await;
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output.stderr));
+        assert!(text(&output.stderr).contains(expected), "{args:?}: {}", text(&output.stderr));
+    }
+}
