@@ -62,7 +62,7 @@ impl Lab {
             r#"
 [delivery]
 allow_http = true
-timeout = "3s"
+timeout = "30s"
 
 [flocks."flock:dc"]
 name = "Datacenter"

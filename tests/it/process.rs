@@ -24,14 +24,26 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("binds").local_addr().expect("address").port()
 }
 
+/// A lease of minutes: a relay never loses a claim to a slow machine.
+const LONG_LEASE: &str = "120s";
+
 fn write_config(dir: &Path, store_url: &str, sink: &str) -> std::path::PathBuf {
+    write_config_with_lease(dir, store_url, sink, (LONG_LEASE, "30s"))
+}
+
+/// As [`write_config`] with a `(lease, timeout)`: a short lease only where a
+/// test needs a killed relay's claims to run out (and tolerates a second
+/// delivery); the timeout must be shorter than the lease.
+fn write_config_with_lease(dir: &Path, store_url: &str, sink: &str, lease: (&str, &str)) -> std::path::PathBuf {
+    let (lease, timeout) = lease;
     let path = dir.join("flockrelay.toml");
     let text = format!(
         r#"
 [delivery]
 allow_http = true
-timeout = "1s"
-lease = "2s"
+allowed_cidrs = ["127.0.0.0/8"]
+timeout = "{timeout}"
+lease = "{lease}"
 poll_interval = "50ms"
 retry_schedule = ["0s", "100ms", "200ms", "400ms", "800ms"]
 
@@ -79,7 +91,7 @@ impl Relay {
         let child = command.spawn().expect("relay starts");
         let relay = Self { child, url: format!("http://127.0.0.1:{port}") };
         let client = reqwest::Client::new();
-        eventually(Duration::from_secs(20), "the relay answers /readyz", || {
+        eventually(Duration::from_secs(120), "the relay answers /readyz", || {
             let request = client.get(format!("{}/readyz", relay.url)).send();
             async move { request.await.is_ok_and(|response| response.status().is_success()) }
         })
@@ -140,10 +152,12 @@ fn received(sink: &Receiver) -> BTreeMap<String, usize> {
 #[tokio::test]
 async fn a_killed_relay_delivers_everything_it_acknowledged_after_restart() {
     const ALERTS: usize = 300;
-    let sink = Receiver::start(Reply::new(200, "ok").delayed(Duration::from_millis(50))).await;
+    // Slow enough answers that the kill comes mid-delivery even on a loaded machine.
+    let sink = Receiver::start(Reply::new(200, "ok").delayed(Duration::from_millis(200))).await;
     let dir = tempfile::tempdir().expect("temporary directory");
     let store = format!("sqlite://{}", dir.path().join("relay.db").display());
-    let config = write_config(dir.path(), &store, &sink.url("/hook"));
+    // The killed relay's claims must run out for the restarted one to send them.
+    let config = write_config_with_lease(dir.path(), &store, &sink.url("/hook"), ("10s", "5s"));
     let client = reqwest::Client::new();
 
     let mut relay = Relay::start(&config, dir.path()).await;
@@ -151,20 +165,20 @@ async fn a_killed_relay_delivers_everything_it_acknowledged_after_restart() {
     for first in (0..ALERTS).step_by(20) {
         acknowledged.extend(relay.post(&client, &batch(first, 20)).await);
     }
-    eventually(Duration::from_secs(20), "deliveries are under way", || async { sink.requests().len() >= 30 }).await;
+    eventually(Duration::from_secs(120), "deliveries are under way", || async { sink.requests().len() >= 30 }).await;
     relay.child.start_kill().expect("SIGKILL");
     relay.child.wait().await.expect("killed");
     let before_restart = sink.requests().len();
     assert!(before_restart < ALERTS, "the kill came mid-delivery ({before_restart} delivered)");
 
     let restarted = Relay::start(&config, dir.path()).await;
-    eventually(Duration::from_secs(30), "every acknowledged alert reached the sink", || async {
+    eventually(Duration::from_secs(180), "every acknowledged alert reached the sink", || async {
         let counts = received(&sink);
         acknowledged.iter().all(|id| counts.contains_key(id))
     })
     .await;
     // Messages the killed process had leased are sent again when the lease ends.
-    eventually(Duration::from_secs(30), "the queue is empty", || async {
+    eventually(Duration::from_secs(180), "the queue is empty", || async {
         let mut empty = true;
         for status in ["pending", "delivering"] {
             let listed = restarted.get(&client, &format!("/api/v1/messages?status={status}")).await;
@@ -188,11 +202,13 @@ async fn sigterm_stops_the_relay_cleanly() {
     let client = reqwest::Client::new();
     let mut relay = Relay::start(&config, dir.path()).await;
     relay.post(&client, &batch(0, 1)).await;
-    eventually(Duration::from_secs(10), "the send is in flight", || async { !sink.requests().is_empty() }).await;
+    eventually(Duration::from_secs(120), "the send is in flight", || async { !sink.requests().is_empty() }).await;
     let status = Command::new("kill").arg("-TERM").arg(relay.pid()).status().await.expect("kill runs");
     assert!(status.success());
-    let exit =
-        tokio::time::timeout(Duration::from_secs(15), relay.child.wait()).await.expect("exits in time").expect("waits");
+    let exit = tokio::time::timeout(Duration::from_secs(120), relay.child.wait())
+        .await
+        .expect("exits in time")
+        .expect("waits");
     assert_eq!(exit.code(), Some(0));
     let log = std::fs::read_dir(dir.path())
         .expect("lists")
@@ -363,7 +379,7 @@ async fn sighup_reloads_the_file_and_an_invalid_one_keeps_the_running_configurat
 
     // Invalid files: a mistyped value, then a template that does not exist.
     for (broken, key) in [
-        (moved.replace("timeout = \"1s\"", "timeout = \"banana\""), "delivery.timeout"),
+        (moved.replace("timeout = \"30s\"", "timeout = \"banana\""), "delivery.timeout"),
         (
             moved.replace(
                 "[destinations.moved.generic]",
@@ -421,7 +437,7 @@ async fn two_relays_on_one_postgres_database_deliver_everything_once() {
         acknowledged.extend(relay.post(&client, &batch(start, 10)).await);
     }
     assert_eq!(acknowledged.len(), ALERTS);
-    eventually(Duration::from_secs(30), "every alert reached the sink", || async { received(&sink).len() >= ALERTS })
+    eventually(Duration::from_secs(180), "every alert reached the sink", || async { received(&sink).len() >= ALERTS })
         .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let counts = received(&sink);

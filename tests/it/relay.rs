@@ -25,11 +25,13 @@ signing = {{ scheme = "standard_webhooks", secrets = ["{SECRET}"] }}
     )
 }
 
-/// A short schedule so retries happen within a test.
+/// A short schedule so retries happen within a test; a timeout and a lease of
+/// minutes, so that a loaded machine never turns a slow loopback answer into a
+/// retry or a second claim.
 const FAST: &str = r#"retry_schedule = ["0s", "200ms", "400ms"]
 jitter = 0.0
-timeout = "1s"
-lease = "5s"
+timeout = "30s"
+lease = "120s"
 poll_interval = "50ms"
 "#;
 
@@ -38,14 +40,14 @@ fn alert(title: &str) -> Value {
 }
 
 async fn wait_for_requests(receiver: &Receiver, count: usize) {
-    eventually(Duration::from_secs(10), &format!("{count} requests arrived"), || async {
+    eventually(Duration::from_secs(120), &format!("{count} requests arrived"), || async {
         receiver.requests().len() >= count
     })
     .await;
 }
 
 async fn wait_for_status(relay: &Relay, alert_id: &str, status: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
         let shown = relay.message_of(alert_id).await;
         if shown["message"]["status"] == status {
@@ -231,8 +233,9 @@ async fn a_permanent_error_fails_at_once_and_a_spent_schedule_fails_too() {
 #[tokio::test]
 async fn timeouts_and_refused_connections_are_retried_then_fail() {
     let slow = Receiver::start(Reply::new(200, "ok")).await;
-    slow.script([Reply::new(200, "late").delayed(Duration::from_millis(1_500))]);
-    let relay = Relay::configured(FAST, &hook(&slow)).await;
+    // Ten minutes late against a 20 s timeout: only the timeout can end the first attempt.
+    slow.script([Reply::new(200, "late").delayed(Duration::from_secs(600))]);
+    let relay = Relay::configured(&FAST.replace("timeout = \"30s\"", "timeout = \"20s\""), &hook(&slow)).await;
     let alert_id = relay.ingest(&alert("slow")).await[0]["alert_id"].as_str().expect("id").to_owned();
     let shown = wait_for_status(&relay, &alert_id, "delivered").await;
     assert_eq!(attempt_statuses(&shown), [Value::Null, json!(200)]);
@@ -253,26 +256,28 @@ async fn the_circuit_breaker_pauses_a_failing_destination_and_closes_after_a_goo
     receiver.script((0..3).map(|_| Reply::new(500, "down")));
     let delivery = r#"retry_schedule = ["0s", "50ms", "50ms", "50ms", "50ms", "50ms"]
 jitter = 0.0
-timeout = "1s"
-lease = "5s"
+timeout = "30s"
+lease = "120s"
 poll_interval = "50ms"
 breaker_threshold = 3
-breaker_cooldown = "1s"
+breaker_cooldown = "5s"
 "#;
     let relay = Relay::configured(delivery, &hook(&receiver)).await;
     let alert_id = relay.ingest(&alert("breaker")).await[0]["alert_id"].as_str().expect("id").to_owned();
-    eventually(Duration::from_secs(5), "the breaker opened", || async {
+    eventually(Duration::from_secs(120), "the breaker is seen open, in the API and the metrics", || async {
         let (_, listed) = relay.get("/api/v1/destinations", &[]).await;
+        let metrics =
+            relay.client.get(relay.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
         listed["destinations"][0]["breaker"]["state"] == "open"
+            && metrics.contains(r#"flockrelay_breaker_open{destination="hook"} 1"#)
     })
     .await;
-    let metrics = relay.client.get(relay.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
-    assert!(metrics.contains(r#"flockrelay_breaker_open{destination="hook"} 1"#), "{metrics}");
-    assert_eq!(receiver.requests().len(), 3, "no requests while paused");
 
     let shown = wait_for_status(&relay, &alert_id, "delivered").await;
     let times = attempt_times(&shown);
-    assert!((times[3] - times[2]).num_milliseconds() >= 900, "the trial waited for the cool-down: {times:?}");
+    // No request while paused: the fourth attempt (the trial) came a cool-down after the third.
+    assert_eq!(times.len(), 4, "{shown}");
+    assert!((times[3] - times[2]).num_milliseconds() >= 4_900, "the trial waited for the cool-down: {times:?}");
     let (_, listed) = relay.get("/api/v1/destinations", &[]).await;
     assert_eq!(listed["destinations"][0]["breaker"]["state"], "closed");
 }
@@ -393,7 +398,7 @@ async fn a_rate_limited_destination_is_paced() {
     let relay = Relay::configured(FAST, &config).await;
     let alerts: Vec<Value> = (0..20).map(|n| alert(&format!("paced {n}"))).collect();
     relay.ingest(&Value::Array(alerts)).await;
-    eventually(Duration::from_secs(10), "all 20 were delivered", || async {
+    eventually(Duration::from_secs(120), "all 20 were delivered", || async {
         let (_, listed) = relay.get("/api/v1/messages?status=delivered&limit=100", &[]).await;
         listed["messages"].as_array().is_some_and(|messages| messages.len() == 20)
     })
@@ -422,7 +427,7 @@ async fn splunk_events_due_together_go_out_in_one_request() {
     let alerts: Vec<Value> = (0..5).map(|n| alert(&format!("event {n}"))).collect();
     let stored = relay.ingest(&Value::Array(alerts)).await;
     assert!(stored.iter().all(|alert| alert["messages"] == 1));
-    eventually(Duration::from_secs(10), "all five events arrived", || async {
+    eventually(Duration::from_secs(120), "all five events arrived", || async {
         hec.requests().iter().map(|request| crate::support::json_stream(&request.body).len()).sum::<usize>() >= 5
     })
     .await;

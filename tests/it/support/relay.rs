@@ -55,7 +55,9 @@ impl Relay {
         let store_url =
             setup.store_url.clone().unwrap_or_else(|| format!("sqlite://{}", dir.path().join("relay.db").display()));
         // Defaults for keys the setup does not set itself (TOML refuses repeats).
-        let defaults = [("timeout", "\"5s\""), ("retry_schedule", "[\"1s\"]"), ("jitter", "0.0")];
+        // Timeouts and grace of minutes: a loaded machine must not turn a loopback
+        // request into a timeout, or a drain into an abandoned send.
+        let defaults = [("timeout", "\"30s\""), ("retry_schedule", "[\"1s\"]"), ("jitter", "0.0")];
         let mut delivery = format!("allow_http = {}\n", !setup.https_only);
         for (key, value) in defaults {
             if !setup.delivery.lines().any(|line| line.trim_start().starts_with(&format!("{key} ="))) {
@@ -65,7 +67,7 @@ impl Relay {
         let text = format!(
             "[delivery]\n{delivery}{}\n\n\
              [store]\nurl = \"{store_url}\"\n\n\
-             [server]\nauth_tokens = [\"{TOKEN}\"]\nbody_limit = 65536\nshutdown_grace = \"5s\"\ntoken_file = \"{}\"\n\n{}\n",
+             [server]\nauth_tokens = [\"{TOKEN}\"]\nbody_limit = 65536\nshutdown_grace = \"60s\"\ntoken_file = \"{}\"\n\n{}\n",
             setup.delivery,
             dir.path().join("auth_token").display(),
             setup.extra,
