@@ -9,6 +9,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Seconds(pub Duration);
 
+/// The longest duration a configuration may give: 100 years.
+pub const MAX: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// Why a duration longer than [`MAX`] is refused.
+const TOO_LONG: &str = "must be at most 100 years";
+
 /// What a duration looks like, for error messages (which never quote the value).
 const EXPECTED: &str = "a duration such as 500ms, 10s, 5m, 2h or 1d, or a number of seconds";
 
@@ -32,7 +38,21 @@ impl Seconds {
     }
 
     fn from_secs_f64(seconds: f64) -> Result<Self, String> {
-        Duration::try_from_secs_f64(seconds).map(Self).map_err(|_| format!("must be {EXPECTED}, 0 or more and finite"))
+        if seconds.is_finite() && seconds > MAX.as_secs_f64() {
+            return Err(TOO_LONG.to_owned());
+        }
+        let duration =
+            Duration::try_from_secs_f64(seconds).map_err(|_| format!("must be {EXPECTED}, 0 or more and finite"))?;
+        Self::bounded(duration)
+    }
+
+    /// Every configured duration is at most [`MAX`]: longer ones are mistakes,
+    /// and clocks and timers overflow somewhere past a few hundred thousand years.
+    fn bounded(duration: Duration) -> Result<Self, String> {
+        if duration > MAX {
+            return Err(TOO_LONG.to_owned());
+        }
+        Ok(Self(duration))
     }
 }
 
@@ -52,13 +72,13 @@ impl<'de> Deserialize<'de> for Seconds {
             }
 
             fn visit_u64<E: serde::de::Error>(self, seconds: u64) -> Result<Seconds, E> {
-                Ok(Seconds(Duration::from_secs(seconds)))
+                Seconds::bounded(Duration::from_secs(seconds)).map_err(E::custom)
             }
 
             fn visit_i64<E: serde::de::Error>(self, seconds: i64) -> Result<Seconds, E> {
-                u64::try_from(seconds)
-                    .map(|seconds| Seconds(Duration::from_secs(seconds)))
-                    .map_err(|_| E::custom(format!("must be {EXPECTED}, 0 or more")))
+                let seconds =
+                    u64::try_from(seconds).map_err(|_| E::custom(format!("must be {EXPECTED}, 0 or more")))?;
+                self.visit_u64(seconds)
             }
 
             fn visit_f64<E: serde::de::Error>(self, seconds: f64) -> Result<Seconds, E> {
@@ -97,6 +117,10 @@ mod tests {
         assert!(Seconds::parse("5 weeks").is_err());
         assert!(Seconds::parse("-1s").is_err());
         assert!(Seconds::parse("1e400s").is_err(), "out of range is an error, not a panic");
+        assert_eq!(Seconds::parse("36500d"), Ok(Seconds(Duration::from_secs(36_500 * 86_400))));
+        for too_long in ["36501d", "100000000d", "18446744073709551615s", "99999999999999999999999999d"] {
+            assert_eq!(Seconds::parse(too_long), Err("must be at most 100 years".to_owned()), "{too_long}");
+        }
         for bad in ["ten", "5 weeks", "secret-value-9"] {
             let error = Seconds::parse(bad).expect_err("refused");
             assert!(!error.contains(bad), "the value is not echoed: {error}");

@@ -920,7 +920,9 @@ impl Store for SqlStore {
         lease: Duration,
         now: DateTime<Utc>,
     ) -> Result<Vec<Message>, StoreError> {
-        let lease_end = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+        // Checked: a lease past the end of the calendar lasts for good, never panics.
+        let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        let lease_end = now.checked_add_signed(lease).unwrap_or(DateTime::<Utc>::MAX_UTC);
         let rows = sqlx::query(&self.claim)
             .bind(owner)
             .bind(millis(lease_end))

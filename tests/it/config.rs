@@ -85,6 +85,8 @@ fn load_errors_name_the_key_and_what_was_expected_without_the_value() {
             "  - sources.lab.scheme: must be one of `standard_webhooks`, `flock_hmac`, `basic`, `client_secret`, `bearer`, `none`",
         ),
         ("[sources.lab]\nflock = \"flock:default\"\n", "  - sources.lab.scheme: is required"),
+        ("[delivery]\nbreaker_cooldown = \"40000d\"\n", "  - delivery.breaker_cooldown: must be at most 100 years"),
+        ("[server]\nheader_read_timeout = 9999999999999\n", "  - server.header_read_timeout: must be at most 100 years"),
         ("[flocks.\"flock:dc\"]\nname = 5\n", "  - flocks.\"flock:dc\".name: must be text, not a whole number"),
         ("[delivery]\ntimeuot = \"5s\"\n", "  - delivery.timeuot: is not a known key (known here: `timeout`,"),
     ] {

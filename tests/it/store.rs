@@ -336,6 +336,13 @@ async fn a_channel_verdict_survives_the_config_file_until_an_operator_lifts_it(s
     ));
 }
 
+async fn a_lease_too_long_for_any_clock_lasts_for_good(store: Arc<dyn Store>) {
+    store.enqueue(&[alert("a1", at(0), &["hook"])]).await.expect("enqueues");
+    let claimed = store.claim("hook", "worker", 10, Duration::MAX, at(0)).await.expect("claims, never panics");
+    assert_eq!(claimed.len(), 1);
+    assert!(claim_ids(&*store, "hook", "other", at(100_000_000)).await.is_empty(), "the lease has not run out");
+}
+
 fn config_flock(id: &str, use_global: bool) -> FlockRecord {
     FlockRecord {
         id: id.into(),
@@ -617,6 +624,7 @@ conformance!(
     sources_are_stored_with_their_secrets_and_deleted,
     config_sources_are_applied_and_what_left_the_file_is_removed,
     a_channel_verdict_survives_the_config_file_until_an_operator_lifts_it,
+    a_lease_too_long_for_any_clock_lasts_for_good,
 );
 
 /// A database written by the previous schema (version 3, where a message being
