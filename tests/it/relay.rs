@@ -121,10 +121,10 @@ async fn bad_requests_get_a_4xx_naming_the_problem_and_store_nothing() {
     let cases: [(&str, u16, &str); 7] = [
         ("{not json", 400, "not valid JSON"),
         (r#"{"title": "no kind"}"#, 400, "kind"),
-        // Alerts are counted from 1, as README quotes them.
+        // Alerts in an array are counted from 1; README quotes two of these messages.
         (r#"[{"kind": "a", "title": "ok"}, {"kind": "b"}]"#, 400, "alert 2: missing required field `title`"),
         (r#"[{"title": "no kind"}]"#, 400, "alert 1: missing required field `kind`"),
-        (r#"{"kind": "a", "title": "t", "flock_id": "flock:nope"}"#, 400, "alert 1: unknown flock \"flock:nope\""),
+        (r#"{"kind": "a", "title": "t", "flock_id": "flock:x"}"#, 400, "alert 1: unknown flock \"flock:x\""),
         ("[]", 400, "no alert"),
         ("42", 400, "alert object"),
     ];
