@@ -75,11 +75,13 @@ pub fn state_fields(destination: &Destination, record: Option<&StateRecord>) -> 
     })
 }
 
+/// Query parameters of `…/disable`.
 #[derive(Debug, Deserialize)]
 pub struct ReasonQuery {
     reason: Option<String>,
 }
 
+/// `POST /api/v1/destinations/{id}/enable`: lifts any stored verdict.
 pub async fn enable(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -88,6 +90,7 @@ pub async fn enable(
     change(&state, &id, DestinationState::Enabled, None, peer).await
 }
 
+/// `POST /api/v1/destinations/{id}/disable`: the operator's verdict, with a reason.
 pub async fn disable(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,

@@ -38,6 +38,7 @@ pub struct RestartOnly {
 }
 
 impl RestartOnly {
+    /// The restart-only settings of `config`.
     pub fn of(config: &Config) -> Self {
         Self {
             listen: config.server.listen.clone(),
