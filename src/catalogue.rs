@@ -9,12 +9,14 @@ use crate::config::Config;
 use crate::destination::Destination;
 use crate::flock::{FlockSettings, DEFAULT_FLOCK, GLOBAL};
 use crate::routing;
-use crate::store::{FlockRecord, Origin, Store, StoreError};
+use crate::store::{FlockRecord, Origin, StateRecord, Store, StoreError};
 
 #[derive(Debug, Clone, Default)]
 pub struct Catalogue {
     flocks: BTreeMap<String, FlockRecord>,
     destinations: Vec<Destination>,
+    /// Each destination's stored state (who disabled it, why, when).
+    states: BTreeMap<String, StateRecord>,
 }
 
 /// An alert names a flock the relay does not know.
@@ -25,7 +27,14 @@ pub struct UnknownFlock(pub String);
 impl Catalogue {
     pub async fn load(store: &dyn Store) -> Result<Self, StoreError> {
         let flocks = store.flocks().await?.into_iter().map(|flock| (flock.id.clone(), flock)).collect();
-        Ok(Self { flocks, destinations: store.destinations().await? })
+        let states =
+            store.destination_states().await?.into_iter().map(|state| (state.destination_id.clone(), state)).collect();
+        Ok(Self { flocks, destinations: store.destinations().await?, states })
+    }
+
+    /// A destination's stored state, when it is stored.
+    pub fn state(&self, id: &str) -> Option<&StateRecord> {
+        self.states.get(id)
     }
 
     /// Every stored flock, the `global` record included, in id order.

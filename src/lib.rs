@@ -33,6 +33,7 @@
 //! - [`hops`] — the loop guard's hop count (`X-Flockrelay-Hops`). Pure.
 //! - [`telemetry`] — tracing set-up.
 //! - [`cli`] — the `flockrelay` commands; the only place `anyhow` is used.
+//! - `fault` — test-only fault injection (feature `fault-injection`).
 
 pub mod alert;
 pub mod catalogue;
@@ -40,6 +41,8 @@ pub mod cli;
 pub mod config;
 pub mod destination;
 pub mod direct;
+#[cfg(feature = "fault-injection")]
+pub mod fault;
 pub mod files;
 pub mod flock;
 pub mod hops;

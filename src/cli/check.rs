@@ -13,33 +13,58 @@ use crate::alert::Alert;
 use crate::config::reachability::unreachable_destinations;
 use crate::config::{self, validate::Problem, Config};
 use crate::notify::by_kind;
-use crate::render::Renderer;
+use crate::render::{RenderError, Renderer};
 use crate::sources::mapping::Mapper;
+
+/// Exit code of a command whose configuration is invalid (README's table).
+pub const INVALID: i32 = 1;
+
+/// Why a configuration is refused: what `check` prints, naming every key.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("templates: {0}")]
+    Templates(#[source] RenderError),
+    #[error("invalid configuration:\n{}", .0.iter().map(|problem| format!("  - {problem}")).collect::<Vec<_>>().join("\n"))]
+    Problems(Vec<Problem>),
+}
+
+/// The configuration and its templates, exactly as `check` accepts them (every
+/// destination rendered with sample alerts): what `serve` starts from, and what
+/// a reload (SIGHUP) must pass.
+pub fn validated(path: Option<&Path>) -> Result<(Config, Renderer), Refused> {
+    let (config, renderer) = loaded(path)?;
+    let problems = template_problems(&config, &renderer);
+    if !problems.is_empty() {
+        return Err(Refused::Problems(problems));
+    }
+    Ok((config, renderer))
+}
+
+/// The configuration and the parsed templates, without rendering every
+/// destination: enough for the commands that inspect or send one thing.
+pub fn loaded(path: Option<&Path>) -> Result<(Config, Renderer), Refused> {
+    let config = config::load(path)?;
+    let renderer = Renderer::new(config.templates.dir.as_deref()).map_err(Refused::Templates)?;
+    Ok((config, renderer))
+}
 
 /// Prints what is wrong (or a summary) and returns the exit code.
 pub fn run(path: Option<&Path>) -> i32 {
-    let config = match config::load(path) {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("{error}");
-            return 1;
+    let (config, renderer) = match validated(path) {
+        Ok(valid) => valid,
+        Err(refused) => {
+            eprintln!("{refused}");
+            return INVALID;
         }
     };
-    let renderer = match Renderer::new(config.templates.dir.as_deref()) {
-        Ok(renderer) => renderer,
-        Err(error) => {
-            eprintln!("templates: {error}");
-            return 1;
-        }
-    };
-    let mut problems = template_problems(&config, &renderer);
-    problems.extend(unreachable_destinations(&config));
-    if !problems.is_empty() {
-        eprintln!("invalid configuration:");
-        for problem in &problems {
-            eprintln!("  - {problem}");
-        }
-        return 1;
+    // Destinations the address policy will always refuse: `serve` only warns
+    // (an upgraded relay still starts), `check` says they are wrong.
+    let unreachable = unreachable_destinations(&config);
+    if !unreachable.is_empty() {
+        eprintln!("{}", Refused::Problems(unreachable));
+        return INVALID;
     }
     let destinations = config.destinations();
     let enabled = destinations.iter().filter(|destination| destination.enabled).count();

@@ -2,6 +2,7 @@
 //! here and in `main.rs` only.
 
 mod check;
+mod destinations;
 pub mod docs;
 mod messages;
 mod render;
@@ -14,9 +15,6 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-
-use crate::config::{self, Config};
-use crate::render::Renderer;
 
 /// `flockrelay --version`: the version and the commit it was built from
 /// (`build.rs`; "commit unknown" when it was built without git metadata).
@@ -43,6 +41,11 @@ pub enum Command {
     Messages {
         #[command(subcommand)]
         command: messages::MessagesCommand,
+    },
+    /// List destinations with their state; re-enable or disable one.
+    Destinations {
+        #[command(subcommand)]
+        command: destinations::DestinationsCommand,
     },
     /// Validate the configuration and every template; exit non-zero with the reason.
     Check,
@@ -97,31 +100,39 @@ pub enum Command {
 /// Parses the command line and runs it; returns the process exit code.
 pub fn run() -> anyhow::Result<i32> {
     let cli = Cli::parse();
+    // The commands that need no configuration (or, for `check`, report on it).
     match &cli.command {
-        Command::Check => Ok(check::run(cli.config.as_deref())),
-        Command::Serve => {
-            let (config, renderer) = load(&cli)?;
-            runtime()?.block_on(serve::run(&config, renderer))
+        Command::Check => return Ok(check::run(cli.config.as_deref())),
+        Command::Completions { shell } => return docs::completions(*shell, &mut std::io::stdout().lock()),
+        Command::Man { dir: Some(dir) } => return docs::man_pages(dir),
+        Command::Man { dir: None } => return docs::man_page(&mut std::io::stdout().lock()),
+        _ => {}
+    }
+    // `serve` starts only from a configuration `check` accepts; every command
+    // says why not exactly as `check` does (exit 1, not a usage error).
+    let loaded = match &cli.command {
+        Command::Serve => check::validated(cli.config.as_deref()),
+        _ => check::loaded(cli.config.as_deref()),
+    };
+    let (config, renderer) = match loaded {
+        Ok(valid) => valid,
+        Err(refused) => {
+            eprintln!("{refused}");
+            return Ok(check::INVALID);
         }
-        Command::Messages { command } => {
-            let (config, _) = load(&cli)?;
-            runtime()?.block_on(messages::run(&config, command))
-        }
+    };
+    match &cli.command {
+        Command::Check | Command::Completions { .. } | Command::Man { .. } => Ok(0),
+        Command::Serve => runtime()?.block_on(serve::run(cli.config.as_deref(), config, renderer)),
+        Command::Messages { command } => runtime()?.block_on(messages::run(&config, command)),
+        Command::Destinations { command } => runtime()?.block_on(destinations::run(&config, command)),
         Command::Render { destination, alert, pretty } => {
-            let (config, renderer) = load(&cli)?;
             render::run(&config, &renderer, destination, alert.as_deref(), *pretty)
         }
         Command::Test { flock, destination, health } => {
-            let (config, renderer) = load(&cli)?;
             runtime()?.block_on(test::run(&config, &renderer, flock.as_deref(), destination.as_deref(), *health))
         }
-        Command::Send { flock, alert } => {
-            let (config, renderer) = load(&cli)?;
-            runtime()?.block_on(send::run(&config, &renderer, flock.as_deref(), alert))
-        }
-        Command::Completions { shell } => docs::completions(*shell, &mut std::io::stdout().lock()),
-        Command::Man { dir: Some(dir) } => docs::man_pages(dir),
-        Command::Man { dir: None } => docs::man_page(&mut std::io::stdout().lock()),
+        Command::Send { flock, alert } => runtime()?.block_on(send::run(&config, &renderer, flock.as_deref(), alert)),
     }
 }
 
@@ -135,13 +146,6 @@ fn unknown_destination<'a>(name: &str, known: impl IntoIterator<Item = &'a str>,
     } else {
         anyhow::anyhow!("no destination named `{name}` {place}; destinations: {}", known.join(", "))
     }
-}
-
-/// Configuration and templates, or an error that names what is wrong.
-fn load(cli: &Cli) -> anyhow::Result<(Config, Renderer)> {
-    let config = config::load(cli.config.as_deref())?;
-    let renderer = Renderer::new(config.templates.dir.as_deref())?;
-    Ok((config, renderer))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -37,7 +37,10 @@ pub async fn run(config: &Config, renderer: &Renderer, flock: Option<&str>, sour
     }
     let policy = AddressPolicy::new(&config.delivery.allowed_cidrs, &config.delivery.denied_cidrs)
         .map_err(anyhow::Error::msg)?;
-    let sender = Arc::new(HttpSender::with_policy(config.delivery.timeout.0, policy));
+    let sender = Arc::new(
+        HttpSender::with_policy(config.delivery.timeout.0, policy)
+            .with_max_retry_after(config.delivery.max_retry_after.0),
+    );
     let reports = send_now(destinations, &alert, renderer, sender, false).await;
     Ok(print_reports(&reports))
 }

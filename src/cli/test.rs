@@ -61,7 +61,10 @@ pub async fn run(
     let alert = Alert::test_alert(&flock_id, Utc::now());
     let policy = AddressPolicy::new(&config.delivery.allowed_cidrs, &config.delivery.denied_cidrs)
         .map_err(anyhow::Error::msg)?;
-    let sender = Arc::new(HttpSender::with_policy(config.delivery.timeout.0, policy));
+    let sender = Arc::new(
+        HttpSender::with_policy(config.delivery.timeout.0, policy)
+            .with_max_retry_after(config.delivery.max_retry_after.0),
+    );
     let reports = if health {
         check_now(selected, sender).await
     } else {

@@ -4,9 +4,12 @@
 //! `FLOCKRELAY_DESTINATIONS__SOC_HEC__SPLUNK__TOKEN`.
 //!
 //! `load` merges and deserializes (unknown keys are errors), then `validate`
-//! checks what types cannot, naming the exact key. No network I/O here.
+//! checks what types cannot, naming the exact key. No network I/O here. Errors
+//! never quote a value ([`errors`]): it may be a secret.
 
 mod duration;
+pub mod env;
+pub mod errors;
 pub mod reachability;
 pub mod secret_files;
 pub mod validate;
@@ -37,9 +40,6 @@ pub const DEFAULT_PATH: &str = "config/flockrelay.toml";
 
 /// Prefix of configuration environment variables.
 pub const ENV_PREFIX: &str = "FLOCKRELAY_";
-
-/// Environment variables with the prefix that are not configuration keys.
-const ENV_NOT_CONFIG: [&str; 3] = ["config", "log", "log_format"];
 
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -106,8 +106,15 @@ pub struct ServerConfig {
     pub token_file: PathBuf,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
-    /// How long in-flight sends may take to finish after SIGTERM / Ctrl-C.
+    /// How long in-flight sends and requests may take to finish after SIGTERM /
+    /// Ctrl-C; then whatever is still open is closed and the process exits.
     pub shutdown_grace: Seconds,
+    /// How long a client may take to send a request head (also how long an idle
+    /// connection stays open): a slow client cannot hold connections forever.
+    pub header_read_timeout: Seconds,
+    /// How long a client may take to send a request body once its head has
+    /// arrived; a late body is answered 408 and its connection closed.
+    pub body_read_timeout: Seconds,
 }
 
 /// The global destination set.
@@ -198,8 +205,10 @@ pub struct DeliveryConfig {
     /// wins over `allowed_cidrs`. Link-local, unspecified and cloud metadata
     /// addresses are always refused.
     pub denied_cidrs: Vec<String>,
-    /// Wait before each retry: the first entry is the wait before the second
-    /// attempt. When the list is spent, the message fails.
+    /// One entry per attempt. The first attempt is made as soon as the message
+    /// is queued (its entry is not waited for); entry n (counting from 0) is
+    /// the wait, after attempt n failed, before attempt n+1. When the list is
+    /// spent, the message fails.
     pub retry_schedule: Vec<Seconds>,
     /// Fraction of each wait added or removed at random, so that retries of many
     /// messages do not arrive together (0 to 1).
@@ -228,13 +237,21 @@ fn global() -> String {
     GLOBAL.to_owned()
 }
 
-/// Why configuration could not be loaded.
+/// Why configuration could not be loaded. No variant carries a configured
+/// value (figment's own error quotes values, so it is turned into problems
+/// naming keys, see [`errors`], rather than kept as a source).
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("config file {0} does not exist")]
     Missing(PathBuf),
-    #[error("{0}")]
-    Load(Box<figment::Error>),
+    #[error("cannot read config file {path}: {source}")]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path}, line {line}, column {column}: {reason}")]
+    Syntax { path: PathBuf, line: usize, column: usize, reason: String },
     #[error("invalid configuration:\n{}", .0.iter().map(|problem| format!("  - {problem}")).collect::<Vec<_>>().join("\n"))]
     Invalid(Vec<validate::Problem>),
 }
@@ -242,8 +259,12 @@ pub enum ConfigError {
 /// Loads defaults < file < environment, then validates. With `path` unset, the
 /// default path is used if it exists (and defaults alone otherwise).
 pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+    for variable in env::unknown_sections() {
+        tracing::warn!(%variable, sections = env::sections().join(", "), "Ignoring an environment variable that names no configuration section.");
+    }
     let figment = secret_files::resolve(figment(path)?)?;
-    let config = figment.extract::<Config>().map_err(|error| ConfigError::Load(Box::new(error)))?;
+    let config =
+        figment.extract::<Config>().map_err(|error| ConfigError::Invalid(errors::problems(error, &figment)))?;
     let problems = validate::validate(&config);
     if problems.is_empty() {
         Ok(config)
@@ -255,17 +276,33 @@ pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
 /// The merged layers, before deserialization.
 pub fn figment(path: Option<&Path>) -> Result<Figment, ConfigError> {
     let mut figment = Figment::from(Toml::string(DEFAULTS));
-    match path {
+    let file = match path {
         Some(path) if !path.exists() => return Err(ConfigError::Missing(path.to_owned())),
-        Some(path) => figment = figment.merge(Toml::file_exact(path)),
-        None if Path::new(DEFAULT_PATH).exists() => figment = figment.merge(Toml::file_exact(DEFAULT_PATH)),
-        None => {}
+        Some(path) => Some(path),
+        None => Some(Path::new(DEFAULT_PATH)).filter(|path| path.exists()),
+    };
+    if let Some(file) = file {
+        check_syntax(file)?;
+        figment = figment.merge(Toml::file_exact(file));
     }
-    let env = Env::prefixed(ENV_PREFIX).split("__").filter(|key| {
-        let key = key.as_str().to_ascii_lowercase();
-        !ENV_NOT_CONFIG.contains(&key.as_str()) && !key.starts_with("test_")
-    });
+    // Only FLOCKRELAY_<SECTION>__<KEY>: the filter sees the name before `__` becomes `.`.
+    let env = Env::prefixed(ENV_PREFIX).filter(|name| env::is_config_key(name.as_str())).split(env::LEVEL_SEPARATOR);
     Ok(figment.merge(env))
+}
+
+/// Reads and parses the file on its own first, so that a syntax error is told
+/// by line and column only: TOML parsers quote the line, which may hold a secret.
+fn check_syntax(path: &Path) -> Result<(), ConfigError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable { path: path.to_owned(), source })?;
+    match toml::from_str::<toml::Table>(&text) {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            let (line, column) = errors::line_and_column(&text, error.span().map_or(0, |span| span.start));
+            let reason = error.message().lines().map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>();
+            Err(ConfigError::Syntax { path: path.to_owned(), line, column, reason: reason.join(", ") })
+        }
+    }
 }
 
 impl Config {

@@ -245,6 +245,14 @@ fn relay_problems(config: &Config, problems: &mut Problems) {
     if config.server.body_limit < 1024 {
         problems.add("server.body_limit", "must be at least 1024 bytes");
     }
+    for (key, value) in [
+        ("server.header_read_timeout", config.server.header_read_timeout),
+        ("server.body_read_timeout", config.server.body_read_timeout),
+    ] {
+        if value.0.is_zero() {
+            problems.add(key, "must be longer than zero");
+        }
+    }
 }
 
 #[derive(Default)]

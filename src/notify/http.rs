@@ -30,11 +30,17 @@ pub const USER_AGENT: &str = concat!("flockrelay/", env!("CARGO_PKG_VERSION"));
 /// and printed).
 pub const TRANSPORT_HEADERS: [(&str, &str); 2] = [("user-agent", USER_AGENT), ("accept", "*/*")];
 
+/// The longest `Retry-After` honoured unless told otherwise (the default of
+/// `delivery.max_retry_after`).
+pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
 /// Sends requests; keeps one client per TLS policy and port so connections are
 /// reused (the port, so that each client's resolver knows where its
 /// connections go: the loop guard compares address *and* port).
 pub struct HttpSender {
     timeout: Duration,
+    /// Cap on a channel's `Retry-After`.
+    max_retry_after: Duration,
     policy: Arc<AddressPolicy>,
     own: Arc<OwnAddresses>,
     clients: Mutex<HashMap<(TlsPolicy, u16), Client>>,
@@ -68,6 +74,7 @@ impl HttpSender {
     pub fn with_policy(timeout: Duration, policy: AddressPolicy) -> Self {
         Self {
             timeout,
+            max_retry_after: DEFAULT_MAX_RETRY_AFTER,
             policy: Arc::new(policy),
             own: Arc::new(OwnAddresses::default()),
             clients: Mutex::new(HashMap::new()),
@@ -78,6 +85,13 @@ impl HttpSender {
     /// the relay itself (after DNS, on every connection) are refused.
     pub fn guard_listening(&self, listening: Vec<std::net::SocketAddr>) {
         self.own.set(listening);
+    }
+
+    /// Caps every `Retry-After` at `max` (`delivery.max_retry_after`).
+    #[must_use]
+    pub fn with_max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
     }
 
     /// The address policy every connection passes.
@@ -159,7 +173,7 @@ impl HttpSender {
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| parse_retry_after(value, Utc::now()));
+            .and_then(|value| parse_retry_after(value, Utc::now(), self.max_retry_after));
         let mut body = Vec::new();
         while body.len() < MAX_ANSWER_BYTES {
             match response.chunk().await {
@@ -261,17 +275,19 @@ fn scrubbed(outcome: Outcome, scrubber: &Scrubber) -> Outcome {
     }
 }
 
-/// `Retry-After` as delta-seconds or an HTTP date. Past dates mean "now".
-pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+/// `Retry-After` (RFC 9110, section 10.2.3): delay-seconds (ASCII digits) or an
+/// HTTP-date, at most `max`. The answer comes from outside, so nothing in it
+/// may panic or overflow: more digits than fit are "very long" (the cap); a past
+/// date is "now". Anything else — a sign, a fraction, an exponent, `NaN`,
+/// garbage — is ignored (`None`), and the retry schedule applies.
+pub fn parse_retry_after(value: &str, now: DateTime<Utc>, max: Duration) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+    if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
+        let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(seconds).min(max));
     }
     let date = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
-    Some((date - now).to_std().unwrap_or(Duration::ZERO))
+    Some((date - now).to_std().unwrap_or(Duration::ZERO).min(max))
 }
 
 #[cfg(test)]
@@ -279,14 +295,32 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2015, 10, 21, 7, 28, 0).single().expect("valid date")
+    }
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
     #[test]
     fn retry_after_in_seconds_and_as_a_date() {
-        let now = Utc.with_ymd_and_hms(2015, 10, 21, 7, 28, 0).single().expect("valid date");
-        assert_eq!(parse_retry_after("30", now), Some(Duration::from_secs(30)));
-        assert_eq!(parse_retry_after(" 2 ", now), Some(Duration::from_secs(2)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:29:00 GMT", now), Some(Duration::from_secs(60)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(parse_retry_after("-5", now), None);
+        assert_eq!(parse_retry_after("30", now(), HOUR), Some(Duration::from_secs(30)));
+        assert_eq!(parse_retry_after(" 2 ", now(), HOUR), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retry_after("0", now(), HOUR), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:29:00 GMT", now(), HOUR), Some(Duration::from_secs(60)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now(), HOUR), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn a_long_retry_after_is_capped() {
+        for value in ["3601", "99999999999999999999", "18446744073709551616", "Fri, 31 Dec 9999 23:59:59 GMT"] {
+            assert_eq!(parse_retry_after(value, now(), HOUR), Some(HOUR), "{value}");
+        }
+    }
+
+    #[test]
+    fn anything_but_digits_or_a_date_is_ignored() {
+        for value in ["", "soon", "-5", "+5", "1.5", "1e308", "1e20", "NaN", "inf", "-inf", "0x10", "5 s", "\u{7f}"] {
+            assert_eq!(parse_retry_after(value, now(), HOUR), None, "{value:?}");
+        }
     }
 }

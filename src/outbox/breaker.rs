@@ -142,7 +142,9 @@ impl Breaker {
                 }
                 (BreakerState::Open { until }, false) => BreakerState::Open { until },
                 (_, false) => {
-                    BreakerState::Open { until: now + chrono::Duration::from_std(self.cooldown).unwrap_or_default() }
+                    // Checked: a cool-down past the end of the calendar pauses for good, never panics.
+                    let cooldown = chrono::Duration::from_std(self.cooldown).unwrap_or(chrono::Duration::MAX);
+                    BreakerState::Open { until: now.checked_add_signed(cooldown).unwrap_or(DateTime::<Utc>::MAX_UTC) }
                 }
             };
         }
@@ -193,6 +195,13 @@ mod tests {
         );
         let shown = serde_json::to_value(breaker.view()).expect("serializes");
         assert_eq!(shown, serde_json::json!({"state": "closed", "consecutive_failures": 0}));
+    }
+
+    #[test]
+    fn a_cooldown_too_long_for_any_clock_does_not_panic() {
+        let breaker = Breaker::new(1, Duration::MAX);
+        assert!(breaker.record([false], at(0)));
+        assert_eq!(breaker.state(), BreakerState::Open { until: DateTime::<Utc>::MAX_UTC });
     }
 
     #[test]

@@ -43,7 +43,8 @@ pub struct Incoming {
 /// Why alerts were not accepted. Nothing is stored when ingest fails.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
-    #[error("alert {index}: {source}")]
+    /// `index` counts from 0; the message counts from 1 ("alert 1" is the first).
+    #[error("alert {}: {source}", index + 1)]
     UnknownFlock { index: usize, source: UnknownFlock },
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -40,6 +40,9 @@ use retry::RetryPolicy;
 /// instance apply at once; this catches other instances' changes).
 const CATALOGUE_REFRESH: Duration = Duration::from_secs(5);
 
+/// The slowest pace a rate limit can set: one message a day.
+const MAX_PERIOD: Duration = Duration::from_secs(86_400);
+
 /// How often delivered messages past retention are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -181,7 +184,8 @@ impl Outbox {
         if let Some(existing) = limiters.get(destination_id).filter(|existing| existing.rate == rate) {
             return Some(Arc::clone(&existing.limiter));
         }
-        let period = Duration::from_secs_f64(1.0 / rate);
+        // A rate from config or the API: a tiny one must not overflow a Duration.
+        let period = Duration::try_from_secs_f64(1.0 / rate).unwrap_or(MAX_PERIOD).min(MAX_PERIOD);
         let burst = NonZeroU32::new(rate.ceil().clamp(1.0, f64::from(u32::MAX)) as u32).unwrap_or(NonZeroU32::MIN);
         let quota = Quota::with_period(period)?.allow_burst(burst);
         let limiter = Arc::new(RateLimiter::direct(quota));

@@ -51,7 +51,8 @@ impl RetryPolicy {
         }
         let planned = self.schedule.get(index).copied().unwrap_or_default();
         let spread = 1.0 + self.jitter * (2.0 * random.clamp(0.0, 1.0) - 1.0);
-        let mut wait = planned.mul_f64(spread);
+        // Not `mul_f64`, which panics past Duration::MAX: a configured wait can be that long.
+        let mut wait = Duration::try_from_secs_f64(planned.as_secs_f64() * spread).unwrap_or(Duration::MAX);
         if let Some(asked) = retry_after.map(|asked| asked.min(self.max_retry_after)) {
             wait = wait.max(asked);
         }
@@ -93,6 +94,14 @@ mod tests {
         assert_eq!(wait(policy.next_attempt(1, Some(Duration::from_secs(30)), now(), 0.5)), Some(30_000));
         assert_eq!(wait(policy.next_attempt(2, Some(Duration::from_secs(30)), now(), 0.5)), Some(300_000));
         assert_eq!(wait(policy.next_attempt(1, Some(Duration::from_secs(86_400)), now(), 0.5)), Some(3_600_000));
+    }
+
+    #[test]
+    fn waits_too_long_for_any_clock_do_not_panic() {
+        let policy = RetryPolicy::new(vec![Duration::ZERO, Duration::MAX], 1.0, Duration::MAX);
+        assert_eq!(policy.next_attempt(1, None, now(), 0.999), Some(DateTime::<Utc>::MAX_UTC));
+        assert_eq!(policy.next_attempt(1, Some(Duration::MAX), now(), 0.0), Some(DateTime::<Utc>::MAX_UTC));
+        assert_eq!(policy.next_attempt(u32::MAX, None, now(), 0.5), None);
     }
 
     #[test]

@@ -89,6 +89,8 @@ pub async fn attempt_batch(outbox: &Outbox, destination: &Destination, batch: Ve
 
 /// One request for `batch`.
 async fn send(outbox: &Outbox, destination: &Destination, batch: &[Message], started_at: DateTime<Utc>) -> Delivery {
+    #[cfg(feature = "fault-injection")]
+    crate::fault::before_send(&destination.id);
     let notifier = by_kind(destination.channel.kind());
     let payloads: Vec<Payload> = batch.iter().map(|message| Payload { body: message.body.clone() }).collect();
     let refs: Vec<&Payload> = payloads.iter().collect();
@@ -173,10 +175,13 @@ pub fn round_lease(outbox: &Outbox, destination: &Destination) -> Duration {
     outbox.settings.lease.max(wait.saturating_add(outbox.settings.timeout).saturating_mul(2))
 }
 
-/// The channel said the endpoint is gone (410): stop sending to it.
+/// The channel said the endpoint is gone (410): stop sending to it, and keep
+/// that verdict (the config file does not undo it) until an operator re-enables
+/// the destination.
 async fn disable(outbox: &Outbox, destination: &Destination, reason: &str) {
-    tracing::warn!(destination = %destination.name, %reason, "The channel says the endpoint is gone; disabling the destination.");
-    if let Err(error) = outbox.store.set_destination_enabled(&destination.id, false).await {
+    tracing::warn!(destination = %destination.name, %reason, "The channel says the endpoint is gone; disabling the destination until an operator re-enables it.");
+    let state = crate::store::DestinationState::DisabledByChannel;
+    if let Err(error) = outbox.store.set_destination_state(&destination.id, state, Some(reason), Utc::now()).await {
         tracing::error!(destination = %destination.name, %error, "Cannot disable the destination.");
     } else if let Err(error) = outbox.reload().await {
         tracing::warn!(%error, "Cannot re-read the catalogue.");

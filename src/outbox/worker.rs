@@ -15,6 +15,7 @@
 //! Each destination has its own worker, so a slow or dead destination only ever
 //! holds its own messages.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use super::settle::{ack_wait, attempt_batch, confirm_acks, next_batch, round_lea
 use super::{pacing, Outbox};
 use crate::destination::Destination;
 use crate::metrics::{Metrics, PauseLabels};
+use crate::notify::http::Delivery;
 use crate::notify::{by_kind, Outcome};
 use crate::store::{Attempt, Finished, Message, Next};
 
@@ -152,8 +154,10 @@ struct Round {
     resume_at: DateTime<Utc>,
 }
 
-/// Sends one round of claimed messages and returns what to record. An answer
-/// refusing the destination as a whole stops sending the rest.
+/// Sends one round of claimed messages and returns what to record: one
+/// attempt per message sent, also for a send that panicked (the net below every
+/// send: a panic must never leave a message `delivering` and unrecorded). An
+/// answer refusing the destination as a whole stops sending the rest.
 async fn send_round(outbox: &Arc<Outbox>, destination: &Destination, claimed: Vec<Message>) -> Round {
     let notifier = by_kind(destination.channel.kind());
     let pace = pacing::effective(destination, outbox.settings.concurrency);
@@ -164,6 +168,8 @@ async fn send_round(outbox: &Arc<Outbox>, destination: &Destination, claimed: Ve
     let refused = Arc::new(AtomicBool::new(false));
     let mut sends = JoinSet::new();
     let mut unsent = Vec::new();
+    // What each send carries, to record its attempts should it panic.
+    let mut in_flight: HashMap<tokio::task::Id, (DateTime<Utc>, Vec<Message>)> = HashMap::new();
     let mut claimed = claimed.into_iter().peekable();
     while claimed.peek().is_some() {
         let batch = next_batch(&mut claimed, notifier.max_batch(), max_bytes);
@@ -188,7 +194,8 @@ async fn send_round(outbox: &Arc<Outbox>, destination: &Destination, claimed: Ve
         let outbox = Arc::clone(outbox);
         let destination = Arc::clone(&destination);
         let refused = Arc::clone(&refused);
-        sends.spawn(async move {
+        let carried = batch.iter().map(without_body).collect();
+        let task = sends.spawn(async move {
             let attempted = attempt_batch(&outbox, &destination, batch).await;
             if attempted.iter().any(|attempt| matches!(attempt.delivery.outcome, Outcome::Paused { .. })) {
                 refused.store(true, Ordering::SeqCst);
@@ -196,13 +203,28 @@ async fn send_round(outbox: &Arc<Outbox>, destination: &Destination, claimed: Ve
             drop(permit);
             attempted
         });
+        in_flight.insert(task.id(), (Utc::now(), carried));
     }
     let mut attempted = Vec::new();
-    while let Some(joined) = sends.join_next().await {
+    while let Some(joined) = sends.join_next_with_id().await {
         match joined {
-            Ok(batch) => attempted.extend(batch),
-            // A panicking send loses only its lease: the messages are retried.
-            Err(error) => tracing::error!(%error, "A send task ended abnormally."),
+            Ok((_, batch)) => attempted.extend(batch),
+            Err(error) => {
+                let (started_at, batch) = in_flight.remove(&error.id()).unwrap_or_default();
+                let reason = abnormal_end(error);
+                tracing::error!(destination = %destination.name, messages = batch.len(), %reason, "A send ended abnormally; recording it as a failed attempt.");
+                let delivery = Delivery {
+                    outcome: Outcome::retry(None, reason.clone()),
+                    status: None,
+                    latency: (Utc::now() - started_at).to_std().unwrap_or_default(),
+                    excerpt: reason,
+                };
+                attempted.extend(batch.into_iter().map(|message| Attempted {
+                    message,
+                    started_at,
+                    delivery: delivery.clone(),
+                }));
+            }
         }
     }
     confirm_acks(outbox, &destination, &mut attempted).await;
@@ -299,7 +321,7 @@ fn conclude(outbox: &Outbox, destination: &Destination, attempted: Attempted, re
         message_id: message.id.clone(),
         owner: outbox.owner.clone(),
         attempt: Attempt {
-            number: message.attempts + 1,
+            number: message.attempts.saturating_add(1),
             started_at,
             duration_ms: u64::try_from(delivery.latency.as_millis()).unwrap_or(u64::MAX),
             http_status: delivery.status,
@@ -310,16 +332,58 @@ fn conclude(outbox: &Outbox, destination: &Destination, attempted: Attempted, re
     }
 }
 
+/// Why a send task ended without a result: its panic message, as the
+/// attempt's detail (at most 1,024 characters).
+fn abnormal_end(error: tokio::task::JoinError) -> String {
+    let reason = if error.is_panic() {
+        let payload = error.into_panic();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|text| (*text).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_owned());
+        format!("the send panicked: {message}")
+    } else {
+        "the send was cancelled".to_owned()
+    };
+    reason.chars().take(1024).collect()
+}
+
+/// A message without its body: what the panic net keeps of a message in flight.
+fn without_body(message: &Message) -> Message {
+    Message {
+        id: message.id.clone(),
+        alert_id: message.alert_id.clone(),
+        destination_id: message.destination_id.clone(),
+        flock_id: message.flock_id.clone(),
+        kind: message.kind,
+        status: message.status,
+        body: String::new(),
+        attempts: message.attempts,
+        tries: message.tries,
+        created_at: message.created_at,
+        next_attempt_at: message.next_attempt_at,
+        last_error: None,
+        finished_at: message.finished_at,
+        hops: message.hops,
+    }
+}
+
 /// Delivered, retried at the next scheduled time, or failed for good.
 fn next_step(outbox: &Outbox, message: &Message, outcome: &Outcome, now: DateTime<Utc>) -> Next {
     match outcome {
         // An acceptance still unconfirmed here was not waited for.
         Outcome::Delivered | Outcome::Accepted { .. } => Next::Delivered,
         Outcome::Retry { after, .. } => {
-            match outbox.settings.retry.next_attempt(message.tries + 1, *after, now, rand::random::<f64>()) {
+            match outbox.settings.retry.next_attempt(
+                message.tries.saturating_add(1),
+                *after,
+                now,
+                rand::random::<f64>(),
+            ) {
                 Some(at) => Next::RetryAt(at),
                 None => {
-                    tracing::warn!(message = %message.id, alert = %message.alert_id, attempts = message.attempts + 1, "Retry schedule spent; the message failed.");
+                    tracing::warn!(message = %message.id, alert = %message.alert_id, attempts = message.attempts.saturating_add(1), "Retry schedule spent; the message failed.");
                     Next::Failed
                 }
             }

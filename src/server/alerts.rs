@@ -85,7 +85,8 @@ fn parse(body: &[u8], key: Option<&str>) -> Result<Vec<Incoming>, ApiError> {
     let now = Utc::now();
     let one = |index: Option<usize>, value: Value| {
         let alert = Alert::from_value(value, now).map_err(|error| match index {
-            Some(index) => ApiError::BadRequest(format!("alert {index}: {error}")),
+            // Counted from 1, as people count: "alert 1" is the first of the array.
+            Some(index) => ApiError::BadRequest(format!("alert {}: {error}", index + 1)),
             None => ApiError::BadRequest(error.to_string()),
         })?;
         let idempotency_key = match (key, index) {

@@ -50,6 +50,9 @@ pub enum ApiError {
     /// (the source's flock or mapping template is gone); the sender may retry.
     #[error("this source cannot accept events right now; try again later")]
     SourceUnavailable,
+    /// The request body did not arrive within `server.body_read_timeout`.
+    #[error("the request body did not arrive within server.body_read_timeout")]
+    BodyTimeout,
 }
 
 impl ApiError {
@@ -71,6 +74,7 @@ impl ApiError {
             Self::TestFailed(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
         }
     }
 }

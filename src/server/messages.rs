@@ -80,7 +80,7 @@ pub fn routes() -> Vec<Route> {
             operator(
                 Method::GET,
                 "/api/v1/destinations",
-                "Every destination's id, name, kind, flock, state and circuit breaker (never its secrets).",
+                "Every destination's id, name, kind, flock, state (enabled, disabled_by_operator or disabled_by_channel, with reason and time) and circuit breaker (never its secrets).",
                 &[],
                 &[("destinations", "array")],
             ),
@@ -270,16 +270,23 @@ pub async fn destinations(State(state): State<AppState>) -> Result<Json<Value>, 
         .iter()
         .map(|destination| {
             let pace = crate::outbox::pacing::effective(destination, state.outbox.settings.concurrency);
-            json!({
+            let mut shown = json!({
                 "id": destination.id,
                 "name": destination.name,
                 "kind": destination.channel.kind(),
                 "flock_id": destination.scope.as_str(),
-                "enabled": destination.enabled,
                 "rate_limit": pace.rate,
                 "concurrency": pace.concurrency,
                 "breaker": state.outbox.breaker(&destination.id).view(),
-            })
+            });
+            // enabled, state, state_reason, state_changed_at
+            if let (Some(shown), Value::Object(fields)) = (
+                shown.as_object_mut(),
+                super::destinations::state_fields(destination, catalogue.state(&destination.id)),
+            ) {
+                shown.extend(fields);
+            }
+            shown
         })
         .collect();
     Ok(Json(json!({"result": "success", "destinations": destinations})))

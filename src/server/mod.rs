@@ -8,19 +8,25 @@
 //! - [`hooks`] — `POST /hooks/{source_id}`: verified webhooks from other systems.
 //! - [`sources`] — `/api/v1/sources`: list, add, remove inbound sources.
 //! - [`messages`] — messages, attempts, replay, recover, destination states.
+//! - [`destinations`] — re-enable or disable a destination (stored state).
 //! - [`canary`] — flocks and their webhooks, as a Canary console's API.
 //! - [`ops`] — `/metrics`, `/healthz`, `/readyz`.
 //! - [`openapi`] — the route table's types and `/api/openapi.json`.
 //! - [`run`] — start (store, config, tokens), serve on a listener, drain.
+//! - [`listen`] — the accept loop: header and body timeouts, bounded shutdown.
+//! - [`reload`] — applying a new configuration while serving (SIGHUP).
 
 pub mod alerts;
 pub mod auth;
 pub mod canary;
+pub mod destinations;
 pub mod error;
 pub mod hooks;
+pub mod listen;
 pub mod messages;
 pub mod openapi;
 pub mod ops;
+pub mod reload;
 pub mod run;
 pub mod sources;
 
@@ -71,6 +77,7 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
 pub fn routes() -> Vec<Route> {
     let mut routes = alerts::routes();
     routes.extend(messages::routes());
+    routes.extend(destinations::routes());
     routes.extend(sources::routes());
     routes.extend(hooks::routes());
     routes.extend(canary::routes());

@@ -1,14 +1,17 @@
 //! Starting and stopping the relay: open the store, apply the config file's
 //! flocks, destinations and sources, start the delivery supervisor, serve HTTP on a given
 //! listener until `shutdown` resolves, then drain. The listener is injected so
-//! tests run the real relay on `127.0.0.1:0`.
+//! tests run the real relay on `127.0.0.1:0`. While serving, a new
+//! configuration can be applied ([`super::reload`], SIGHUP).
 
 use std::future::Future;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
+use super::listen::{self, ClientLimits, Site};
+use super::reload::{Reload, RestartOnly};
 use super::{auth, router, AppState};
 use crate::catalogue;
 use crate::config::reachability::unreachable_destinations;
@@ -24,7 +27,7 @@ use crate::secret::{mask_url_text, Secret};
 use crate::sources::mapping::Mapper;
 use crate::sources::SchemeName;
 use crate::store::key::{self, KeyError, SecretKey};
-use crate::store::{self, StoreError};
+use crate::store::{self, Store, StoreError};
 
 /// Why the relay could not start or stopped abnormally.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +55,10 @@ pub enum ServeError {
 pub struct Relay {
     pub outbox: Arc<Outbox>,
     pub state: AppState,
+    /// How long clients may take to send requests.
+    pub limits: ClientLimits,
+    /// The settings only a restart changes, as the relay started with them.
+    pub restart_only: RestartOnly,
 }
 
 /// Opens the store and builds the relay; `template_problems` is the result of
@@ -63,6 +70,28 @@ pub async fn build(config: &Config, renderer: Renderer, template_problems: Vec<P
     let url = config.store.url.expose();
     let key = secret_key(config)?;
     let store = store::open(url, &key).await.map_err(|source| ServeError::Store { url: mask_url_text(url), source })?;
+    assemble(store, Arc::new(Metrics::new()), config, renderer).await
+}
+
+/// Builds a relay on an open store: at start, and for a reload (with the
+/// running relay's store and metrics). What can fail without touching the
+/// store comes first, so that a refused reload changes nothing.
+pub async fn assemble(
+    store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+    config: &Config,
+    renderer: Renderer,
+) -> Result<Relay, ServeError> {
+    let mapper = Mapper::new(config.templates.dir.as_deref()).map_err(|error| {
+        ServeError::Templates(vec![Problem { key: "templates.dir".into(), reason: error.to_string() }])
+    })?;
+    let tokens = api_tokens(config)?;
+    let policy = AddressPolicy::new(&config.delivery.allowed_cidrs, &config.delivery.denied_cidrs)
+        .map_err(ServeError::Policy)?;
+    let sender = Arc::new(
+        HttpSender::with_policy(config.delivery.timeout.0, policy)
+            .with_max_retry_after(config.delivery.max_retry_after.0),
+    );
     let (flocks, destinations) = catalogue::from_config(config);
     store.apply_config(&flocks, &destinations).await.map_err(ServeError::Catalogue)?;
     let sources = config.sources();
@@ -73,14 +102,6 @@ pub async fn build(config: &Config, renderer: Renderer, template_problems: Vec<P
     for problem in unreachable_destinations(config) {
         tracing::warn!(key = %problem.key, reason = %problem.reason, "Destination can never be reached.");
     }
-    let mapper = Mapper::new(config.templates.dir.as_deref()).map_err(|error| {
-        ServeError::Templates(vec![Problem { key: "templates.dir".into(), reason: error.to_string() }])
-    })?;
-    let tokens = api_tokens(config)?;
-    let metrics = Arc::new(Metrics::new());
-    let policy = AddressPolicy::new(&config.delivery.allowed_cidrs, &config.delivery.denied_cidrs)
-        .map_err(ServeError::Policy)?;
-    let sender = Arc::new(HttpSender::with_policy(config.delivery.timeout.0, policy));
     let outbox = Outbox::new(store, Arc::new(renderer), sender, metrics, Settings::from_config(config))
         .await
         .map_err(ServeError::Catalogue)?;
@@ -92,32 +113,82 @@ pub async fn build(config: &Config, renderer: Renderer, template_problems: Vec<P
         declared_flocks: Arc::new(config.flocks.keys().cloned().collect()),
         mapper: Arc::new(mapper),
     };
-    Ok(Relay { outbox, state })
+    let limits = ClientLimits {
+        header_read_timeout: config.server.header_read_timeout.0,
+        body_read_timeout: config.server.body_read_timeout.0,
+    };
+    Ok(Relay { outbox, state, limits, restart_only: RestartOnly::of(config) })
 }
 
-/// Serves until `shutdown` resolves: then stops accepting, lets in-flight sends
-/// finish within `grace`, and hands back unfinished leases.
+/// Serves until `shutdown` resolves: then stops accepting and stops delivery
+/// at once, lets in-flight requests and sends finish within `grace`, closes
+/// what is still open, and hands back unfinished leases. No client can make
+/// this take longer than `grace` (plus handing back the leases).
 pub async fn serve(
     relay: Relay,
     listener: TcpListener,
     grace: std::time::Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let (stop, stopped) = watch::channel(false);
-    let delivery = tokio::spawn(Arc::clone(&relay.outbox).run(stopped, grace));
+    // Kept open (and silent) while serving: no reloads come.
+    let (_no_reloads, reloads) = mpsc::channel(1);
+    serve_reloading(relay, listener, grace, shutdown, reloads).await
+}
+
+/// As [`serve`], applying every configuration that arrives on `reloads` (a
+/// SIGHUP whose file `check` accepted): the new relay takes over the store,
+/// the listener and the metrics; the old delivery workers finish their round
+/// and stop before the new ones start. A reload that cannot be applied keeps
+/// the running relay.
+pub async fn serve_reloading(
+    mut relay: Relay,
+    listener: TcpListener,
+    grace: std::time::Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    mut reloads: mpsc::Receiver<Reload>,
+) -> Result<(), ServeError> {
     let address = listener.local_addr().map_err(ServeError::Http)?;
     // The loop guard: destinations that lead back here are refused.
     relay.outbox.sender.guard_listening(vec![address]);
     tracing::info!(%address, store = relay.outbox.store.backend(), owner = %relay.outbox.owner, "flockrelay is serving.");
-    // The peer address is kept so that API changes are logged with who made them.
-    let app = router(relay.state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
-    tracing::info!("No longer accepting requests.");
-    // The receiver lives in the delivery task, so sending can only fail once it ended.
-    let _ = stop.send(true);
-    let drained = delivery.await;
-    served.map_err(ServeError::Http)?;
-    drained.map_err(ServeError::Supervisor)?;
+    let mut delivery = Delivery::start(&relay.outbox, grace);
+    let (publish, site) = watch::channel(Site::new(router(relay.state.clone()), relay.limits));
+    let (stop_http, mut http_stopped) = watch::channel(false);
+    let http = listen::serve(listener, site, grace, async move {
+        // The sender lives until serving ends.
+        let _ = http_stopped.wait_for(|stopped| *stopped).await;
+    });
+    let mut http = std::pin::pin!(http);
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            () = &mut http => break,
+            () = &mut shutdown, if !stopping => {
+                stopping = true;
+                tracing::info!("No longer accepting requests.");
+                // Receivers live in the listener and the delivery task, so sending can only fail once they ended.
+                let _ = stop_http.send(true);
+                delivery.signal();
+            }
+            Some(reload) = reloads.recv(), if !stopping => {
+                match super::reload::apply(&relay, reload).await {
+                    Ok(next) => {
+                        next.outbox.sender.guard_listening(vec![address]);
+                        delivery.stop().await?;
+                        let _ = publish.send(Site::new(router(next.state.clone()), next.limits));
+                        delivery = Delivery::start(&next.outbox, grace);
+                        relay = next;
+                        tracing::info!(owner = %relay.outbox.owner, "Configuration reloaded.");
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "Cannot apply the new configuration; keeping the running one.");
+                    }
+                }
+            }
+        }
+    }
+    delivery.stop().await?;
     tracing::info!("Stopped.");
     Ok(())
 }
@@ -126,6 +197,31 @@ pub async fn serve(
 /// generated at first start).
 pub fn secret_key(config: &Config) -> Result<SecretKey, ServeError> {
     key::load_or_create(config.store.secret_key.as_ref(), &config.store.secret_key_file).map_err(ServeError::SecretKey)
+}
+
+/// One generation of the delivery supervisor.
+struct Delivery {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Delivery {
+    fn start(outbox: &Arc<Outbox>, grace: std::time::Duration) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        Self { stop, task: tokio::spawn(Arc::clone(outbox).run(stopped, grace)) }
+    }
+
+    /// Tells the supervisor to stop (in-flight sends get the grace period).
+    fn signal(&self) {
+        // The receiver lives in the supervisor task, so sending can only fail once it ended.
+        let _ = self.stop.send(true);
+    }
+
+    /// Stops the supervisor and waits until it has handed back its leases.
+    async fn stop(&mut self) -> Result<(), ServeError> {
+        self.signal();
+        (&mut self.task).await.map_err(ServeError::Supervisor)
+    }
 }
 
 /// The configured tokens, or the generated one kept in `server.token_file`.

@@ -19,6 +19,7 @@ pub mod key;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
+mod states;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,6 +49,64 @@ impl Origin {
         match self {
             Self::Config => "config",
             Self::Api => "api",
+        }
+    }
+}
+
+/// Whether a destination delivers, as decided at run time: by an operator
+/// (API, CLI) or by the channel itself (410 Gone). Kept in the store apart from
+/// the destination's settings, so that applying the config file at a start or
+/// reload never undoes it; only an operator re-enables a destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DestinationState {
+    Enabled,
+    DisabledByOperator,
+    DisabledByChannel,
+}
+
+impl DestinationState {
+    pub const ALL: [Self; 3] = [Self::Enabled, Self::DisabledByOperator, Self::DisabledByChannel];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enabled => "enabled",
+            Self::DisabledByOperator => "disabled_by_operator",
+            Self::DisabledByChannel => "disabled_by_channel",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == text)
+    }
+}
+
+/// A destination's stored state, with what decided it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StateRecord {
+    pub destination_id: String,
+    /// The `enabled` switch of its settings (`enabled = false` in the config file).
+    pub switched_on: bool,
+    /// The run-time verdict, `Enabled` unless an operator or the channel said otherwise.
+    pub state: DestinationState,
+    /// Why, as the operator or the channel put it.
+    pub reason: Option<String>,
+    /// When the verdict was given.
+    pub changed_at: Option<DateTime<Utc>>,
+}
+
+/// What a settings switch turned off in the config file shows as.
+pub const SWITCHED_OFF: &str = "enabled = false in its settings";
+
+impl StateRecord {
+    /// The state that applies, with its reason and time: a stored verdict wins;
+    /// then a switched-off setting counts as the operator's.
+    pub fn effective(&self) -> (DestinationState, Option<&str>, Option<DateTime<Utc>>) {
+        match self.state {
+            DestinationState::Enabled if !self.switched_on => {
+                (DestinationState::DisabledByOperator, Some(SWITCHED_OFF), None)
+            }
+            state => (state, self.reason.as_deref(), self.changed_at),
         }
     }
 }
@@ -292,11 +351,22 @@ pub trait Store: Send + Sync + 'static {
     async fn set_flock_settings(&self, id: &str, settings: FlockSettings) -> Result<(), StoreError>;
     /// Renames a flock (one statement); it becomes API-owned.
     async fn rename_flock(&self, id: &str, name: &str) -> Result<(), StoreError>;
+    /// Every destination; `enabled` is what applies: its settings' switch and
+    /// its stored state ([`StateRecord::effective`]).
     async fn destinations(&self) -> Result<Vec<Destination>, StoreError>;
+    /// Every destination's stored state, in name order.
+    async fn destination_states(&self) -> Result<Vec<StateRecord>, StoreError>;
+    /// Records a run-time verdict (410 Gone: `DisabledByChannel`; an operator:
+    /// `DisabledByOperator` or `Enabled`), which the config file never undoes.
+    async fn set_destination_state(
+        &self,
+        id: &str,
+        state: DestinationState,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// Inserts or replaces a destination (by id).
     async fn put_destination(&self, destination: &Destination, origin: Origin) -> Result<(), StoreError>;
-    /// Enables or disables a destination (410 Gone disables it).
-    async fn set_destination_enabled(&self, id: &str, enabled: bool) -> Result<(), StoreError>;
     /// Deletes a destination and cancels its queued messages; returns how many.
     async fn delete_destination(&self, id: &str) -> Result<u64, StoreError>;
     /// Adds a destination to the flock its scope names, in one transaction: the
@@ -316,7 +386,9 @@ pub trait Store: Send + Sync + 'static {
     /// Applies the config file's flocks and destinations in one transaction:
     /// they are inserted or replaced (except flocks the API has taken over, which
     /// keep their stored name and settings), and config destinations no longer in
-    /// the file are deleted (their queued messages cancelled).
+    /// the file are deleted (their queued messages cancelled). Stored states are
+    /// kept, except a channel's verdict on a destination whose channel settings
+    /// (URL, host, token …) the file changed: it was about the old endpoint.
     async fn apply_config(&self, flocks: &[FlockRecord], destinations: &[Destination]) -> Result<(), StoreError>;
 
     // ── inbound sources ────────────────────────────────────────────────────

@@ -15,6 +15,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, sql: include_str!("../../migrations/postgres/0002_sources.sql") },
     Migration { version: 3, sql: include_str!("../../migrations/postgres/0003_leaner_indexes.sql") },
     Migration { version: 4, sql: include_str!("../../migrations/postgres/0004_lease_column.sql") },
+    Migration { version: 5, sql: include_str!("../../migrations/postgres/0005_destination_state.sql") },
     Migration { version: 6, sql: include_str!("../../migrations/postgres/0006_origin_namespaces.sql") },
     Migration { version: 7, sql: include_str!("../../migrations/postgres/0007_loop_guard_and_secret_key.sql") },
 ];

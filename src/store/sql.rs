@@ -242,7 +242,7 @@ pub fn millis(time: DateTime<Utc>) -> i64 {
     time.timestamp_millis()
 }
 
-fn time(millis: i64, table: &'static str) -> Result<DateTime<Utc>, StoreError> {
+pub(super) fn time(millis: i64, table: &'static str) -> Result<DateTime<Utc>, StoreError> {
     Utc.timestamp_millis_opt(millis)
         .single()
         .ok_or_else(|| StoreError::Corrupt { table, reason: format!("time {millis} out of range") })
@@ -306,7 +306,7 @@ fn open_spec(key: &SecretKey, table: &'static str, id: &str, spec: &str) -> Resu
 }
 
 /// A destination from a row of `spec, id`.
-fn destination_from_row(key: &SecretKey, row: &AnyRow) -> Result<Destination, StoreError> {
+pub(super) fn destination_from_row(key: &SecretKey, row: &AnyRow) -> Result<Destination, StoreError> {
     let (spec, id): (String, String) = (row.try_get(0)?, row.try_get(1)?);
     serde_json::from_str(&open_spec(key, "destinations", &id, &spec)?)
         .map_err(|error| StoreError::Corrupt { table: "destinations", reason: error.to_string() })
@@ -337,6 +337,21 @@ fn placeholders(first: usize, n: usize) -> String {
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 
 impl SqlStore {
+    /// The pool writes go through (one connection on SQLite).
+    pub(super) fn writer(&self) -> &AnyPool {
+        &self.write
+    }
+
+    /// The pool reads go through.
+    pub(super) fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
+    /// The key stored secrets are sealed with.
+    pub(super) fn key(&self) -> &SecretKey {
+        &self.key
+    }
+
     pub fn new(write: AnyPool, read: AnyPool, dialect: Dialect, key: SecretKey) -> Self {
         let claim = format!(
             "UPDATE messages SET status = 'delivering', lease_owner = $1, lease_until = $2 \
@@ -783,32 +798,33 @@ impl Store for SqlStore {
     }
 
     async fn destinations(&self) -> Result<Vec<Destination>, StoreError> {
-        let rows = sqlx::query("SELECT spec, id FROM destinations ORDER BY name").fetch_all(&self.read).await?;
-        rows.iter().map(|row| destination_from_row(&self.key, row)).collect()
+        let rows = sqlx::query("SELECT spec, id, state FROM destinations ORDER BY name").fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|row| {
+                let mut destination = destination_from_row(&self.key, row)?;
+                destination.enabled &=
+                    super::states::state_from(&row.try_get::<String, _>(2)?) == super::DestinationState::Enabled;
+                Ok(destination)
+            })
+            .collect()
+    }
+
+    async fn destination_states(&self) -> Result<Vec<super::StateRecord>, StoreError> {
+        self.read_destination_states().await
+    }
+
+    async fn set_destination_state(
+        &self,
+        id: &str,
+        state: super::DestinationState,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.write_destination_state(id, state, reason, at).await
     }
 
     async fn put_destination(&self, destination: &Destination, origin: Origin) -> Result<(), StoreError> {
         Self::upsert_destination(destination, self.spec(destination)?, origin).execute(&self.write).await?;
-        Ok(())
-    }
-
-    async fn set_destination_enabled(&self, id: &str, enabled: bool) -> Result<(), StoreError> {
-        let mut tx = self.write.begin().await?;
-        let row = sqlx::query("SELECT spec, id FROM destinations WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::DestinationNotFound(id.to_owned()))?;
-        let mut destination = destination_from_row(&self.key, &row)?;
-        destination.enabled = enabled;
-        sqlx::query("UPDATE destinations SET spec = $1, enabled = $2, updated_at = $3 WHERE id = $4")
-            .bind(self.spec(&destination)?)
-            .bind(flag(enabled))
-            .bind(millis(Utc::now()))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -858,6 +874,7 @@ impl Store for SqlStore {
                         return Err(StoreError::DeclaredInConfig(destination.id.clone()));
                     }
                 }
+                self.lift_stale_verdict(&mut tx, destination).await?;
                 Self::upsert_destination(destination, spec, origin).execute(&mut *tx).await?;
             }
         }
@@ -903,6 +920,7 @@ impl Store for SqlStore {
                 .bind(destination.id.as_str())
                 .execute(&mut *tx)
                 .await?;
+            self.lift_stale_verdict(&mut tx, destination).await?;
             Self::upsert_destination(destination, self.spec(destination)?, Origin::Config).execute(&mut *tx).await?;
         }
         tx.commit().await?;
@@ -986,7 +1004,9 @@ impl Store for SqlStore {
         lease: Duration,
         now: DateTime<Utc>,
     ) -> Result<Vec<Message>, StoreError> {
-        let lease_end = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+        // Checked: a lease past the end of the calendar lasts for good, never panics.
+        let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        let lease_end = now.checked_add_signed(lease).unwrap_or(DateTime::<Utc>::MAX_UTC);
         let rows = sqlx::query(&self.claim)
             .bind(owner)
             .bind(millis(lease_end))

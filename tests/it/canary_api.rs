@@ -357,7 +357,8 @@ async fn changes_take_effect_for_the_next_alert_without_a_restart() {
     assert_eq!(send_alert(&relay, &flock).await, 0, "the flock still follows the global set");
     assert_success(&relay.post(&path("enable"), &[("flock_id", &flock)]).await);
     assert_eq!(send_alert(&relay, &flock).await, 1, "the flock's own webhook now receives");
-    eventually(Duration::from_secs(10), "the alert reached the webhook", || async { hook.requests().len() == 1 }).await;
+    eventually(Duration::from_secs(120), "the alert reached the webhook", || async { hook.requests().len() == 1 })
+        .await;
     assert_eq!(hook.single().uri.path(), "/ops");
 
     assert_success(&relay.post(&path("disable"), &[("flock_id", &flock)]).await);

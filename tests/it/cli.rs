@@ -63,7 +63,7 @@ impl Lab {
 [delivery]
 allow_http = true
 allowed_cidrs = ["127.0.0.0/8"]
-timeout = "3s"
+timeout = "30s"
 
 [flocks."flock:dc"]
 name = "Datacenter"
@@ -356,4 +356,144 @@ async fn test_with_health_checks_a_hec_without_writing_an_event() {
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stdout));
     assert!(text(&output.stdout).contains("Invalid token"), "{}", text(&output.stdout));
     assert!(fake.events().is_empty());
+}
+
+/// What Kubernetes injects into every pod for a Service named `flockrelay`.
+pub const KUBERNETES_SERVICE_VARIABLES: [(&str, &str); 8] = [
+    ("FLOCKRELAY_PORT", "tcp://10.96.0.12:8080"),
+    ("FLOCKRELAY_PORT_8080_TCP", "tcp://10.96.0.12:8080"),
+    ("FLOCKRELAY_PORT_8080_TCP_PROTO", "tcp"),
+    ("FLOCKRELAY_PORT_8080_TCP_PORT", "8080"),
+    ("FLOCKRELAY_PORT_8080_TCP_ADDR", "10.96.0.12"),
+    ("FLOCKRELAY_SERVICE_HOST", "10.96.0.12"),
+    ("FLOCKRELAY_SERVICE_PORT", "8080"),
+    ("FLOCKRELAY_SERVICE_PORT_HTTP", "8080"),
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unrelated_flockrelay_variables_are_ignored() {
+    let mut command = flockrelay();
+    command.arg("check").envs(KUBERNETES_SERVICE_VARIABLES).env("FLOCKRELAY_BIN", "x");
+    let output = run(&mut command, None).await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("configuration OK"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mistyped_known_key_in_the_environment_is_an_error_naming_it() {
+    for command in ["check", "serve"] {
+        let mut binary = flockrelay();
+        binary.arg(command).envs(KUBERNETES_SERVICE_VARIABLES).env("FLOCKRELAY_DELIVERY__TIMEOUT", "banana");
+        let output = run(&mut binary, None).await;
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{command}: {stderr}");
+        assert!(
+            stderr.contains(
+                "  - delivery.timeout: must be a duration such as 500ms, 10s, 5m, 2h or 1d, or a number of seconds \
+                 (environment variable FLOCKRELAY_DELIVERY__TIMEOUT)"
+            ),
+            "{command}: {stderr}"
+        );
+        assert!(!stderr.contains("banana"), "{command}: {stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_in_a_mistyped_variable_is_never_printed() {
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    for (variable, expected) in [
+        ("FLOCKRELAY_SERVER__AUTH_TOKENS", "  - server.auth_tokens: must be a list, not text (environment variable FLOCKRELAY_SERVER__AUTH_TOKENS)"),
+        ("FLOCKRELAY_DELIVERY__RETRY_SCHEDULE", "  - delivery.retry_schedule: must be a list, not text (environment variable FLOCKRELAY_DELIVERY__RETRY_SCHEDULE)"),
+        ("FLOCKRELAY_SERVER__BODY_LIMIT", "  - server.body_limit: must be a whole number, 0 or more, not text (environment variable FLOCKRELAY_SERVER__BODY_LIMIT)"),
+    ] {
+        for command in ["check", "serve", "test"] {
+            let output = run(flockrelay().arg(command).env(variable, SECRET), None).await;
+            let stderr = text(&output.stderr);
+            assert_eq!(output.status.code(), Some(1), "{command} {variable}: {stderr}");
+            assert!(stderr.contains(expected), "{command}: expected `{expected}` in:\n{stderr}");
+            assert!(!stderr.contains("whsec_") && !text(&output.stdout).contains("whsec_"), "{command}: {stderr}");
+        }
+    }
+}
+
+/// README: "Exit codes: 0 success, 1 a destination failed or the configuration
+/// is invalid, 2 a usage error": every command exits 1 on an invalid file,
+/// with the message `check` prints.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_command_exits_1_on_an_invalid_configuration() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[destinations.dc_hec.splunk]\nhost = \"splunk.example.com\"\nport = 70000\ntoken = \"t\"\n")
+        .expect("writes");
+    let commands: [&[&str]; 7] = [
+        &["check"],
+        &["serve"],
+        &["test"],
+        &["render", "--destination", "dc_hec"],
+        &["send", "-"],
+        &["messages", "list"],
+        &["destinations", "list"],
+    ];
+    for args in commands {
+        let output = run(flockrelay().arg("--config").arg(&path).args(args), Some(b"{}")).await;
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr, "invalid configuration:\n  - destinations.dc_hec.splunk.port: must be 1-65535\n",
+            "{args:?}"
+        );
+    }
+}
+
+/// README quotes a syntax error as the binary prints it: by position, without
+/// the line (which here holds a secret).
+#[tokio::test(flavor = "multi_thread")]
+async fn readme_syntax_error_quote_is_what_check_prints() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("flockrelay.toml"),
+        "[destinations.dc_hec.splunk]\nhost = \"splunk.example.com\"\ntoken = \"SECRETVALUE\n",
+    )
+    .expect("writes");
+    let mut command = flockrelay();
+    command.current_dir(dir.path()).args(["--config", "flockrelay.toml", "check"]);
+    let output = run(&mut command, None).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(text(&output.stderr), "config file flockrelay.toml, line 3, column 21: invalid basic string\n");
+}
+
+/// README: `serve` exits 1 when it cannot start (here: the address is taken).
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_exits_1_when_it_cannot_start() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let address = taken.local_addr().expect("address").to_string();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = flockrelay();
+    command
+        .current_dir(dir.path())
+        .arg("serve")
+        .env("FLOCKRELAY_SERVER__LISTEN", &address)
+        .env("FLOCKRELAY_SERVER__AUTH_TOKENS", "[\"0123456789abcdef0123\"]")
+        .env("FLOCKRELAY_STORE__URL", format!("sqlite://{}", dir.path().join("relay.db").display()));
+    let output = run(&mut command, None).await;
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains(&format!("error: cannot listen on {address}")), "{}", text(&output.stderr));
+}
+
+/// README: 2 is a usage error — unknown flock or destination, unreadable or
+/// invalid alert, unknown command.
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_errors_exit_2() {
+    let lab = Lab::start().await;
+    for (args, expected) in [
+        (&["render", "--destination", "nope"][..], "error: no destination named `nope` in the configuration"),
+        (&["test", "--destination", "nope"][..], "error: no destination named `nope` in the configuration"),
+        (&["send", "/nonexistent/alert.json"][..], "error: cannot read alert file /nonexistent/alert.json"),
+        (&["send", "--flock", "flock:nope", "-"][..], "error: unknown flock `flock:nope`"),
+        (&["bogus"][..], "unrecognized subcommand 'bogus'"),
+    ] {
+        let output = run(&mut lab.command(args), Some(b"{\"kind\": \"k\", \"title\": \"t\"}")).await;
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output.stderr));
+        assert!(text(&output.stderr).contains(expected), "{args:?}: {}", text(&output.stderr));
+    }
 }

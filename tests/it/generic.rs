@@ -151,7 +151,8 @@ async fn every_answer_is_classified_and_redirects_are_not_followed() {
 #[tokio::test]
 async fn timeouts_and_refused_connections_are_retried() {
     let receiver = Receiver::start(Reply::new(200, "")).await;
-    receiver.script([Reply::new(200, "").delayed(Duration::from_secs(3))]);
+    // Ten minutes late against a 300 ms timeout: only the timeout can end it.
+    receiver.script([Reply::new(200, "").delayed(Duration::from_secs(600))]);
     let destination = generic(&receiver, None, None);
     let delivery = deliver_with_timeout(&destination, &canary_alert(), Duration::from_millis(300)).await;
     assert_eq!(delivery.outcome.label(), "retry");

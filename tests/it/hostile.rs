@@ -199,7 +199,7 @@ fn matrix() -> Vec<Probe> {
     probes.push(alerts(
         "NUL in the second alert of an array",
         json!([own_alert_with("id", json!("arr-1")), own_alert_with("title", json!(NUL))]).to_string(),
-        refused(&["alert 1: field `title` is invalid: must not contain NUL characters (U+0000)"]),
+        refused(&["alert 2: field `title` is invalid: must not contain NUL characters (U+0000)"]),
     ));
     probes.push(alerts(
         "an id of 3000 characters",

@@ -11,7 +11,11 @@ const ESCAPE: &str = "\u{1b}[";
 /// the store logs its statements at debug level.
 fn store_config(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("flockrelay.toml");
-    let text = format!("[store]\nurl = \"sqlite://{}\"\n", dir.join("relay.db").display());
+    let text = format!(
+        "[store]\nurl = \"sqlite://{}\"\nsecret_key_file = \"{}\"\n",
+        dir.join("relay.db").display(),
+        dir.join("secret_key").display()
+    );
     std::fs::write(&path, text).expect("writes the config");
     path
 }

@@ -31,11 +31,13 @@ fn hook_failing_on(receiver: &Receiver, permanent_statuses: &str) -> String {
     format!("{}permanent_statuses = {permanent_statuses}\n", hook(receiver))
 }
 
-/// A short schedule so retries happen within a test.
+/// A short schedule so retries happen within a test; a timeout and a lease of
+/// minutes, so that a loaded machine never turns a slow loopback answer into a
+/// retry or a second claim.
 const FAST: &str = r#"retry_schedule = ["0s", "200ms", "400ms"]
 jitter = 0.0
-timeout = "1s"
-lease = "5s"
+timeout = "30s"
+lease = "120s"
 poll_interval = "50ms"
 "#;
 
@@ -44,14 +46,14 @@ fn alert(title: &str) -> Value {
 }
 
 async fn wait_for_requests(receiver: &Receiver, count: usize) {
-    eventually(Duration::from_secs(10), &format!("{count} requests arrived"), || async {
+    eventually(Duration::from_secs(120), &format!("{count} requests arrived"), || async {
         receiver.requests().len() >= count
     })
     .await;
 }
 
 async fn wait_for_status(relay: &Relay, alert_id: &str, status: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
         let shown = relay.message_of(alert_id).await;
         if shown["message"]["status"] == status {
@@ -122,11 +124,13 @@ async fn an_array_of_canary_incidents_is_enqueued_in_one_go() {
 async fn bad_requests_get_a_4xx_naming_the_problem_and_store_nothing() {
     let receiver = Receiver::start(Reply::new(200, "ok")).await;
     let relay = Relay::configured(FAST, &hook(&receiver)).await;
-    let cases: [(&str, u16, &str); 6] = [
+    let cases: [(&str, u16, &str); 7] = [
         ("{not json", 400, "not valid JSON"),
         (r#"{"title": "no kind"}"#, 400, "kind"),
-        (r#"[{"kind": "a", "title": "ok"}, {"kind": "b"}]"#, 400, "alert 1"),
-        (r#"{"kind": "a", "title": "t", "flock_id": "flock:nope"}"#, 400, "flock:nope"),
+        // Alerts in an array are counted from 1; README quotes two of these messages.
+        (r#"[{"kind": "a", "title": "ok"}, {"kind": "b"}]"#, 400, "alert 2: missing required field `title`"),
+        (r#"[{"title": "no kind"}]"#, 400, "alert 1: missing required field `kind`"),
+        (r#"{"kind": "a", "title": "t", "flock_id": "flock:x"}"#, 400, "alert 1: unknown flock \"flock:x\""),
         ("[]", 400, "no alert"),
         ("42", 400, "alert object"),
     ];
@@ -235,8 +239,9 @@ async fn a_permanent_error_fails_at_once_and_a_spent_schedule_fails_too() {
 #[tokio::test]
 async fn timeouts_and_refused_connections_are_retried_then_fail() {
     let slow = Receiver::start(Reply::new(200, "ok")).await;
-    slow.script([Reply::new(200, "late").delayed(Duration::from_millis(1_500))]);
-    let relay = Relay::configured(FAST, &hook(&slow)).await;
+    // Ten minutes late against a 20 s timeout: only the timeout can end the first attempt.
+    slow.script([Reply::new(200, "late").delayed(Duration::from_secs(600))]);
+    let relay = Relay::configured(&FAST.replace("timeout = \"30s\"", "timeout = \"20s\""), &hook(&slow)).await;
     let alert_id = relay.ingest(&alert("slow")).await[0]["alert_id"].as_str().expect("id").to_owned();
     let shown = wait_for_status(&relay, &alert_id, "delivered").await;
     assert_eq!(attempt_statuses(&shown), [Value::Null, json!(200)]);
@@ -257,26 +262,28 @@ async fn the_circuit_breaker_pauses_a_failing_destination_and_closes_after_a_goo
     receiver.script((0..3).map(|_| Reply::new(500, "down")));
     let delivery = r#"retry_schedule = ["0s", "50ms", "50ms", "50ms", "50ms", "50ms"]
 jitter = 0.0
-timeout = "1s"
-lease = "5s"
+timeout = "30s"
+lease = "120s"
 poll_interval = "50ms"
 breaker_threshold = 3
-breaker_cooldown = "1s"
+breaker_cooldown = "5s"
 "#;
     let relay = Relay::configured(delivery, &hook(&receiver)).await;
     let alert_id = relay.ingest(&alert("breaker")).await[0]["alert_id"].as_str().expect("id").to_owned();
-    eventually(Duration::from_secs(5), "the breaker opened", || async {
+    eventually(Duration::from_secs(120), "the breaker is seen open, in the API and the metrics", || async {
         let (_, listed) = relay.get("/api/v1/destinations", &[]).await;
+        let metrics =
+            relay.client.get(relay.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
         listed["destinations"][0]["breaker"]["state"] == "open"
+            && metrics.contains(r#"flockrelay_breaker_open{destination="hook"} 1"#)
     })
     .await;
-    let metrics = relay.client.get(relay.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
-    assert!(metrics.contains(r#"flockrelay_breaker_open{destination="hook"} 1"#), "{metrics}");
-    assert_eq!(receiver.requests().len(), 3, "no requests while paused");
 
     let shown = wait_for_status(&relay, &alert_id, "delivered").await;
     let times = attempt_times(&shown);
-    assert!((times[3] - times[2]).num_milliseconds() >= 900, "the trial waited for the cool-down: {times:?}");
+    // No request while paused: the fourth attempt (the trial) came a cool-down after the third.
+    assert_eq!(times.len(), 4, "{shown}");
+    assert!((times[3] - times[2]).num_milliseconds() >= 4_900, "the trial waited for the cool-down: {times:?}");
     let (_, listed) = relay.get("/api/v1/destinations", &[]).await;
     assert_eq!(listed["destinations"][0]["breaker"]["state"], "closed");
 }
@@ -323,15 +330,16 @@ async fn replay_and_recover_redeliver_with_the_same_webhook_id() {
 async fn a_disabled_destination_keeps_its_queue_and_a_deleted_one_cancels_it() {
     let receiver = Receiver::start(Reply::new(200, "ok")).await;
     let relay = Relay::configured(FAST, &hook(&receiver)).await;
-    let store = std::sync::Arc::clone(&relay.outbox.store);
-    store.set_destination_enabled("hook", false).await.expect("disables");
-    relay.outbox.reload().await.expect("reloads");
+    let (status, answer) = relay.post_raw("/api/v1/destinations/hook/disable?reason=maintenance", "").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["destination"]["state"], "disabled_by_operator");
+    assert_eq!(answer["destination"]["state_reason"], "maintenance");
     // Alerts resolved while it is disabled get no message; those queued before wait.
     let waiting = relay.ingest(&alert("queued before")).await;
     assert_eq!(waiting[0]["messages"], 0);
 
-    store.set_destination_enabled("hook", true).await.expect("enables");
-    relay.outbox.reload().await.expect("reloads");
+    let (status, answer) = relay.post_raw("/api/v1/destinations/hook/enable", "").await;
+    assert_eq!((status, &answer["destination"]["state"]), (200, &json!("enabled")), "{answer}");
     let alert_id = relay.ingest(&alert("while enabled")).await[0]["alert_id"].as_str().expect("id").to_owned();
     wait_for_status(&relay, &alert_id, "delivered").await;
 
@@ -345,8 +353,8 @@ poll_interval = "50ms"
     .await;
     let alert_id = relay.ingest(&alert("pending")).await[0]["alert_id"].as_str().expect("id").to_owned();
     wait_for_requests(&blocked, 1).await;
-    relay.outbox.store.set_destination_enabled("hook", false).await.expect("disables");
-    relay.outbox.reload().await.expect("reloads");
+    let (status, answer) = relay.post_raw("/api/v1/destinations/hook/disable", "").await;
+    assert_eq!(status, 200, "{answer}");
     assert_eq!(
         relay.message_of(&alert_id).await["message"]["status"],
         "pending",
@@ -396,7 +404,7 @@ async fn a_rate_limited_destination_is_paced() {
     let relay = Relay::configured(FAST, &config).await;
     let alerts: Vec<Value> = (0..20).map(|n| alert(&format!("paced {n}"))).collect();
     relay.ingest(&Value::Array(alerts)).await;
-    eventually(Duration::from_secs(10), "all 20 were delivered", || async {
+    eventually(Duration::from_secs(120), "all 20 were delivered", || async {
         let (_, listed) = relay.get("/api/v1/messages?status=delivered&limit=100", &[]).await;
         listed["messages"].as_array().is_some_and(|messages| messages.len() == 20)
     })
@@ -425,7 +433,7 @@ async fn splunk_events_due_together_go_out_in_one_request() {
     let alerts: Vec<Value> = (0..5).map(|n| alert(&format!("event {n}"))).collect();
     let stored = relay.ingest(&Value::Array(alerts)).await;
     assert!(stored.iter().all(|alert| alert["messages"] == 1));
-    eventually(Duration::from_secs(10), "all five events arrived", || async {
+    eventually(Duration::from_secs(120), "all five events arrived", || async {
         hec.requests().iter().map(|request| crate::support::json_stream(&request.body).len()).sum::<usize>() >= 5
     })
     .await;
@@ -445,4 +453,35 @@ async fn a_transport_error_never_shows_the_url_and_its_secrets() {
     let detail = shown["attempts"][0]["detail"].as_str().expect("detail");
     assert!(detail.contains("connect"), "{detail}");
     assert!(!shown.to_string().contains("query-secret-123"), "{shown}");
+}
+
+/// `retry_schedule` as `config/flockrelay.default.toml` explains it: one entry
+/// per attempt; the first attempt is made at once (its entry, here an hour, is
+/// not waited for), and the second entry is the wait after the first failure.
+#[tokio::test]
+async fn the_first_attempt_is_immediate_and_the_second_entry_is_the_wait_after_it_failed() {
+    let receiver = Receiver::start(Reply::new(500, "down")).await;
+    let relay = Relay::configured(
+        "retry_schedule = [\"1h\", \"2h\"]\njitter = 0.0\npoll_interval = \"50ms\"\n",
+        &hook(&receiver),
+    )
+    .await;
+    let before = chrono::Utc::now();
+    let alert_id = relay.ingest(&alert("schedule")).await[0]["alert_id"].as_str().expect("id").to_owned();
+    // The message row alone (status, attempts made, next due time) is one
+    // consistent snapshot; its attempt list is read separately.
+    let mut shown = relay.message_of(&alert_id).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while !(shown["message"]["attempts"] == 1 && shown["message"]["status"] == "pending") {
+        assert!(tokio::time::Instant::now() < deadline, "the first attempt was not made at once: {shown}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        shown = relay.message_of(&alert_id).await;
+    }
+    let next: DateTime<chrono::Utc> =
+        shown["message"]["next_attempt_at"].as_str().and_then(|at| at.parse().ok()).expect("a due time");
+    let wait = next - before;
+    assert!(
+        wait > chrono::Duration::minutes(110) && wait < chrono::Duration::minutes(130),
+        "the second entry (2h) is the wait before the second attempt, not {wait}: {shown}"
+    );
 }

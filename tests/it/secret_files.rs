@@ -212,7 +212,11 @@ async fn the_store_url_and_api_tokens_can_come_from_files() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let database = dir.path().join("from-file.db");
     let url = secret(dir.path(), "store-url", &format!("sqlite://{}\n", database.display()));
-    let config = write(dir.path(), &format!("[store]\nurl_file = \"{}\"\n", url.display()));
+    let key = dir.path().join("secret_key");
+    let config = write(
+        dir.path(),
+        &format!("[store]\nurl_file = \"{}\"\nsecret_key_file = \"{}\"\n", url.display(), key.display()),
+    );
     let output = run(relay_command(&config, &["messages", "list"])).await;
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(database.exists(), "the store named by the file was created");

@@ -333,9 +333,10 @@ async fn run_binary(config: &std::path::Path, args: &[&str]) -> (Option<i32>, St
 fn config_file(dir: &std::path::Path, echo: &Echo) -> std::path::PathBuf {
     let path = dir.join("relay.toml");
     let text = format!(
-        "[delivery]\nallow_http = true\nallowed_cidrs = [\"127.0.0.0/8\"]\n\n[store]\nurl = \"sqlite://{store}\"\n\n\
+        "[delivery]\nallow_http = true\nallowed_cidrs = [\"127.0.0.0/8\"]\n\n[store]\nurl = \"sqlite://{store}\"\nsecret_key_file = \"{key}\"\n\n\
          [server]\nlisten = \"127.0.0.1:0\"\nauth_tokens = [\"{token}\"]\ntoken_file = \"{token_file}\"\n{destinations}",
         store = dir.join("relay.db").display(),
+        key = dir.join("secret_key").display(),
         token = crate::support::relay::TOKEN,
         token_file = dir.join("token").display(),
         destinations = destinations(echo),

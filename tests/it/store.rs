@@ -12,8 +12,8 @@ use flockrelay::notify::generic::config::GenericSettings;
 use flockrelay::secret::Secret;
 use flockrelay::sources::{Scheme, Source};
 use flockrelay::store::{
-    Attempt, Finished, FlockRecord, IfExists, MessageFilter, MessageStatus, NewAlert, NewMessage, Next, Origin, Store,
-    StoreError,
+    Attempt, DestinationState, Finished, FlockRecord, IfExists, MessageFilter, MessageStatus, NewAlert, NewMessage,
+    Next, Origin, Store, StoreError,
 };
 
 use crate::support::destination;
@@ -314,6 +314,68 @@ async fn config_is_applied_and_what_left_the_file_is_removed(store: Arc<dyn Stor
     assert!(matches!(store.delete_flock("flock:dc").await, Err(StoreError::FlockNotFound(_))));
 }
 
+/// The enabled flag the store applies, and the state it shows.
+async fn state_of(store: &dyn Store, id: &str) -> (bool, DestinationState, Option<String>) {
+    let enabled = store.destinations().await.expect("lists").into_iter().find(|d| d.id == id).expect("stored").enabled;
+    let states = store.destination_states().await.expect("lists");
+    let record = states.into_iter().find(|record| record.destination_id == id).expect("has a state");
+    let (state, reason, _) = record.effective();
+    (enabled, state, reason.map(str::to_owned))
+}
+
+async fn a_channel_verdict_survives_the_config_file_until_an_operator_lifts_it(store: Arc<dyn Store>) {
+    let file = [hook("gone"), hook("kept")];
+    store.apply_config(&[], &file).await.expect("applies");
+    store
+        .set_destination_state("gone", DestinationState::DisabledByChannel, Some("HTTP 410: gone"), at(5))
+        .await
+        .expect("the channel disables it");
+    let disabled = (false, DestinationState::DisabledByChannel, Some("HTTP 410: gone".to_owned()));
+    assert_eq!(state_of(&*store, "gone").await, disabled);
+    store.apply_config(&[], &file).await.expect("the same file at the next start");
+    assert_eq!(state_of(&*store, "gone").await, disabled, "the file's enabled = true does not undo the verdict");
+    let changed_at = store.destination_states().await.expect("lists")[0].changed_at;
+    assert_eq!(changed_at, Some(at(5)));
+
+    store.set_destination_state("gone", DestinationState::Enabled, None, at(6)).await.expect("an operator enables");
+    assert_eq!(state_of(&*store, "gone").await, (true, DestinationState::Enabled, None));
+
+    // The operator's own verdict holds as well; a switched-off setting shows as the operator's.
+    store
+        .set_destination_state("kept", DestinationState::DisabledByOperator, Some("maintenance"), at(7))
+        .await
+        .expect("an operator disables");
+    let mut off = hook("gone");
+    off.enabled = false;
+    store.apply_config(&[], &[off, hook("kept")]).await.expect("applies");
+    assert_eq!(
+        state_of(&*store, "kept").await,
+        (false, DestinationState::DisabledByOperator, Some("maintenance".to_owned()))
+    );
+    assert_eq!(
+        state_of(&*store, "gone").await,
+        (false, DestinationState::DisabledByOperator, Some("enabled = false in its settings".to_owned()))
+    );
+
+    // A verdict on channel settings the file then changed (another URL) no longer applies.
+    store.set_destination_state("gone", DestinationState::DisabledByChannel, Some("410"), at(8)).await.expect("sets");
+    let mut moved = hook("gone");
+    moved.channel = hook("elsewhere").channel;
+    store.apply_config(&[], &[moved, hook("kept")]).await.expect("applies");
+    assert_eq!(state_of(&*store, "gone").await, (true, DestinationState::Enabled, None));
+    assert!(matches!(
+        store.set_destination_state("nope", DestinationState::Enabled, None, at(9)).await,
+        Err(StoreError::DestinationNotFound(_))
+    ));
+}
+
+async fn a_lease_too_long_for_any_clock_lasts_for_good(store: Arc<dyn Store>) {
+    store.enqueue(&[alert("a1", at(0), &["hook"])]).await.expect("enqueues");
+    let claimed = store.claim("hook", "worker", 10, Duration::MAX, at(0)).await.expect("claims, never panics");
+    assert_eq!(claimed.len(), 1);
+    assert!(claim_ids(&*store, "hook", "other", at(100_000_000)).await.is_empty(), "the lease has not run out");
+}
+
 fn config_flock(id: &str, use_global: bool) -> FlockRecord {
     FlockRecord {
         id: id.into(),
@@ -595,6 +657,8 @@ conformance!(
     deleting_api_destinations_is_all_or_nothing,
     sources_are_stored_with_their_secrets_and_deleted,
     config_sources_are_applied_and_what_left_the_file_is_removed,
+    a_channel_verdict_survives_the_config_file_until_an_operator_lifts_it,
+    a_lease_too_long_for_any_clock_lasts_for_good,
 );
 
 /// A database written by the previous schema (version 3, where a message being
@@ -670,6 +734,94 @@ async fn postgres_upgrade_keeps_leases_running() {
             include_str!("../../migrations/postgres/0001_outbox.sql"),
             include_str!("../../migrations/postgres/0002_sources.sql"),
             include_str!("../../migrations/postgres/0003_leaner_indexes.sql"),
+        ],
+    )
+    .await;
+}
+
+/// A database of schema version 4, where a 410 switched the stored settings'
+/// `enabled` off, opens with that destination disabled by its channel (until an
+/// operator re-enables it) and the others untouched.
+async fn upgrading_keeps_disabled_destinations_disabled(url: &str, migrations: [&str; 4]) {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let mut old = sqlx::AnyConnection::connect(url).await.expect("connects");
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS flockrelay_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )
+    .execute(&mut old)
+    .await
+    .expect("creates the migration table");
+    for (version, sql) in (1_i64..).zip(migrations) {
+        sqlx::raw_sql(sql).execute(&mut old).await.expect("applies an old migration");
+        sqlx::query("INSERT INTO flockrelay_migrations (version, applied_at) VALUES ($1, 0)")
+            .bind(version)
+            .execute(&mut old)
+            .await
+            .expect("records the migration");
+    }
+    for (name, enabled) in [("gone", false), ("kept", true)] {
+        let mut destination = hook(name);
+        destination.enabled = enabled;
+        sqlx::query(
+            "INSERT INTO destinations (id, name, scope, kind, spec, enabled, origin, updated_at) \
+             VALUES ($1, $1, 'global', 'generic', $2, $3, 'api', $4)",
+        )
+        .bind(name)
+        .bind(serde_json::to_string(&destination).expect("serializes"))
+        .bind(i64::from(enabled))
+        .bind(at(3).timestamp_millis())
+        .execute(&mut old)
+        .await
+        .expect("stores an old destination");
+    }
+    old.close().await.expect("closes");
+
+    let store =
+        flockrelay::store::open(url, &flockrelay::store::key::SecretKey::generate()).await.expect("opens and upgrades");
+    let (enabled, state, reason) = state_of(&*store, "gone").await;
+    assert_eq!((enabled, state), (false, DestinationState::DisabledByChannel));
+    assert!(reason.is_some_and(|reason| reason.contains("410 Gone")));
+    let states = store.destination_states().await.expect("lists");
+    assert!(states[0].switched_on, "the settings' switch is on again: the verdict is the state's");
+    assert_eq!(states[0].changed_at, Some(at(3)));
+    assert_eq!(state_of(&*store, "kept").await, (true, DestinationState::Enabled, None));
+    store.set_destination_state("gone", DestinationState::Enabled, None, at(4)).await.expect("an operator enables");
+    assert_eq!(state_of(&*store, "gone").await, (true, DestinationState::Enabled, None));
+    let stored = store.destinations().await.expect("lists");
+    assert_eq!(stored[0].channel, hook("gone").channel, "the settings survive the migration");
+}
+
+#[tokio::test]
+async fn sqlite_upgrade_keeps_disabled_destinations_disabled() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("relay.db").display());
+    upgrading_keeps_disabled_destinations_disabled(
+        &url,
+        [
+            include_str!("../../migrations/sqlite/0001_outbox.sql"),
+            include_str!("../../migrations/sqlite/0002_sources.sql"),
+            include_str!("../../migrations/sqlite/0003_leaner_indexes.sql"),
+            include_str!("../../migrations/sqlite/0004_lease_column.sql"),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_upgrade_keeps_disabled_destinations_disabled() {
+    let Some(url) =
+        crate::support::stores::postgres_url("store::postgres_upgrade_keeps_disabled_destinations_disabled").await
+    else {
+        return;
+    };
+    upgrading_keeps_disabled_destinations_disabled(
+        &url,
+        [
+            include_str!("../../migrations/postgres/0001_outbox.sql"),
+            include_str!("../../migrations/postgres/0002_sources.sql"),
+            include_str!("../../migrations/postgres/0003_leaner_indexes.sql"),
+            include_str!("../../migrations/postgres/0004_lease_column.sql"),
         ],
     )
     .await;

@@ -105,7 +105,7 @@ pub fn json_stream(body: &[u8]) -> Vec<Value> {
 
 /// Renders `alert` for `destination` and sends it once, as the relay would.
 pub async fn deliver_once(destination: &Destination, alert: &Alert) -> flockrelay::notify::http::Delivery {
-    deliver_with_timeout(destination, alert, std::time::Duration::from_secs(5)).await
+    deliver_with_timeout(destination, alert, std::time::Duration::from_secs(30)).await
 }
 
 /// As [`deliver_once`] with a request timeout.

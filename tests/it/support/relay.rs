@@ -61,8 +61,10 @@ impl Relay {
             setup.store_url.clone().unwrap_or_else(|| format!("sqlite://{}", dir.path().join("relay.db").display()));
         // Defaults for keys the setup does not set itself (TOML refuses repeats).
         // Test receivers listen on loopback, which the default policy refuses.
+        // Timeouts and grace of minutes: a loaded machine must not turn a loopback
+        // request into a timeout, or a drain into an abandoned send.
         let defaults = [
-            ("timeout", "\"5s\""),
+            ("timeout", "\"30s\""),
             ("retry_schedule", "[\"1s\"]"),
             ("jitter", "0.0"),
             ("allowed_cidrs", "[\"127.0.0.0/8\"]"),
@@ -76,7 +78,7 @@ impl Relay {
         let text = format!(
             "[delivery]\n{delivery}{}\n\n\
              [store]\nurl = \"{store_url}\"\nsecret_key = \"{TEST_SECRET_KEY}\"\n\n\
-             [server]\nauth_tokens = [\"{TOKEN}\"]\nbody_limit = 65536\nshutdown_grace = \"5s\"\ntoken_file = \"{}\"\n\n{}\n",
+             [server]\nauth_tokens = [\"{TOKEN}\"]\nbody_limit = 65536\nshutdown_grace = \"60s\"\ntoken_file = \"{}\"\n\n{}\n",
             setup.delivery,
             dir.path().join("auth_token").display(),
             setup.extra,
