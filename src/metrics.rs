@@ -18,7 +18,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 use crate::destination::{ChannelKind, Destination};
-use crate::store::QueueDepth;
+use crate::store::{DestinationState, QueueDepth};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DestinationLabels {
@@ -60,16 +60,7 @@ pub struct StateLabels {
 }
 
 /// Every value of `flockrelay_destination_state`'s `state` label.
-pub const DESTINATION_STATES: [&str; 2] = ["enabled", "disabled"];
-
-/// The state a destination is reported in.
-fn destination_state(destination: &Destination) -> &'static str {
-    if destination.enabled {
-        "enabled"
-    } else {
-        "disabled"
-    }
-}
+pub const DESTINATION_STATES: [DestinationState; 3] = DestinationState::ALL;
 
 type Seconds = Family<KindLabels, Histogram, fn() -> Histogram>;
 
@@ -186,7 +177,13 @@ impl Metrics {
     /// Replaces the queue figures and destination states with a fresh reading.
     /// Every destination gets a series: queue depth and oldest age 0 when its
     /// queue is empty, breaker 0 until its worker opens the breaker.
-    pub fn set_queue(&self, destinations: &[Destination], depths: &[QueueDepth], now: DateTime<Utc>) {
+    pub fn set_queue(
+        &self,
+        destinations: &[Destination],
+        state_of: impl Fn(&Destination) -> DestinationState,
+        depths: &[QueueDepth],
+        now: DateTime<Utc>,
+    ) {
         self.queue_depth.clear();
         self.oldest_pending.clear();
         self.destination_state.clear();
@@ -197,9 +194,9 @@ impl Metrics {
             self.oldest_pending.get_or_create(&labels).set(0.0);
             // Created at 0 when missing; the worker's reading is kept.
             drop(self.breaker_open.get_or_create(&labels));
-            let current = destination_state(destination);
+            let current = state_of(destination);
             for state in DESTINATION_STATES {
-                let labels = StateLabels { destination: destination.id.clone(), state: state.to_owned() };
+                let labels = StateLabels { destination: destination.id.clone(), state: state.as_str().to_owned() };
                 self.destination_state.get_or_create(&labels).set(i64::from(state == current));
             }
             known.insert(destination.id.clone());

@@ -62,11 +62,7 @@ pub fn routes() -> Vec<Route> {
 /// How a destination's state is shown: `enabled` (what applies), `state`,
 /// `state_reason`, `state_changed_at`.
 pub fn state_fields(destination: &Destination, record: Option<&StateRecord>) -> Value {
-    let (state, reason, changed_at) = match record {
-        Some(record) => record.effective(),
-        None if destination.enabled => (DestinationState::Enabled, None, None),
-        None => (DestinationState::DisabledByOperator, Some(crate::store::SWITCHED_OFF), None),
-    };
+    let (state, reason, changed_at) = crate::store::effective_state(destination, record);
     json!({
         "enabled": destination.enabled,
         "state": state,

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::openapi::{Auth, Endpoint, Route};
 use super::AppState;
+use crate::destination::Destination;
 
 fn open(path: &'static str, summary: &'static str, answer: &'static [(&'static str, &'static str)]) -> Endpoint {
     Endpoint::new(Auth::Open, axum::http::Method::GET, path, summary, &[], answer)
@@ -27,7 +28,13 @@ pub fn routes() -> Vec<Route> {
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let metrics = &state.outbox.metrics;
     match state.outbox.store.queue_depths().await {
-        Ok(depths) => metrics.set_queue(state.outbox.catalogue().destinations(), &depths, Utc::now()),
+        Ok(depths) => {
+            let catalogue = state.outbox.catalogue();
+            let state_of = |destination: &Destination| {
+                crate::store::effective_state(destination, catalogue.state(&destination.id)).0
+            };
+            metrics.set_queue(catalogue.destinations(), state_of, &depths, Utc::now());
+        }
         Err(error) => tracing::warn!(%error, "Cannot read queue depths for /metrics."),
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics.encode())

@@ -111,6 +111,19 @@ impl StateRecord {
     }
 }
 
+/// The state that applies to `destination` given its stored record (if any):
+/// what the API, the console and the `flockrelay_destination_state` gauge show.
+pub fn effective_state<'a>(
+    destination: &Destination,
+    record: Option<&'a StateRecord>,
+) -> (DestinationState, Option<&'a str>, Option<DateTime<Utc>>) {
+    match record {
+        Some(record) => record.effective(),
+        None if destination.enabled => (DestinationState::Enabled, None, None),
+        None => (DestinationState::DisabledByOperator, Some(SWITCHED_OFF), None),
+    }
+}
+
 /// A flock as stored; the global set is the flock with id `global`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlockRecord {

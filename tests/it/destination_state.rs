@@ -80,6 +80,12 @@ async fn a_channels_410_holds_across_restarts_until_an_operator_re_enables() {
     // The same file, which says enabled = true, at the next start.
     let relay = Relay::from_file(&config).await;
     assert_eq!(listed(&relay).await["state"], "disabled_by_channel");
+    // The gauge an alerting rule watches says the same.
+    let scraped = relay.client.get(relay.url("/metrics")).send().await.expect("scrape").text().await.expect("text");
+    for (state, value) in [("enabled", 0), ("disabled_by_operator", 0), ("disabled_by_channel", 1)] {
+        let series = format!("flockrelay_destination_state{{destination=\"hook\",state=\"{state}\"}} {value}\n");
+        assert!(scraped.contains(&series), "{series} in:\n{scraped}");
+    }
     let while_disabled = relay.ingest(&json!({"kind": "k", "title": "while disabled"})).await;
     assert_eq!(while_disabled[0]["messages"], 0, "a disabled destination gets no new messages");
 

@@ -52,9 +52,14 @@ async fn queue_and_breaker_gauges_read_zero_instead_of_disappearing() {
             assert_eq!(sample(&metrics, &series), Some(0.0), "{series} in:\n{metrics}");
         }
     }
-    for (destination, state, value) in
-        [("hook", "enabled", 1.0), ("hook", "disabled", 0.0), ("off", "enabled", 0.0), ("off", "disabled", 1.0)]
-    {
+    for (destination, state, value) in [
+        ("hook", "enabled", 1.0),
+        ("hook", "disabled_by_operator", 0.0),
+        ("hook", "disabled_by_channel", 0.0),
+        ("off", "enabled", 0.0),
+        ("off", "disabled_by_operator", 1.0),
+        ("off", "disabled_by_channel", 0.0),
+    ] {
         let series = format!(r#"flockrelay_destination_state{{destination="{destination}",state="{state}"}}"#);
         assert_eq!(sample(&metrics, &series), Some(value), "{series} in:\n{metrics}");
     }
