@@ -72,6 +72,7 @@ pub async fn run(config: &Config, command: &MessagesCommand) -> anyhow::Result<i
                 since: time("--since", since.as_deref())?,
                 until: time("--until", until.as_deref())?,
                 limit: (*limit).clamp(1, MAX_LIST),
+                before: None,
             };
             for message in store.messages(&filter).await? {
                 println!(

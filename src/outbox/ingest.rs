@@ -21,6 +21,7 @@ use crate::metrics::{Metrics, SourceLabels};
 use crate::notify::by_kind;
 use crate::store::{Enqueued, NewAlert, NewMessage, Store, StoreError};
 
+use super::recent::Settled;
 use super::Outbox;
 
 /// Ingest requests waiting for the committer, at most; more wait to be queued.
@@ -106,6 +107,7 @@ impl Outbox {
                 self.metrics.enqueued.get_or_create(&labels).inc();
                 if message.error.is_some() {
                     self.metrics.failed.get_or_create(&labels).inc();
+                    self.recent.settled.add((message.destination_id.clone(), Settled::Failed), chrono::Utc::now());
                 }
             }
             tracing::info!(alert = %alert.id, flock = %alert.flock_id, messages = alert.messages.len(), "Alert enqueued.");

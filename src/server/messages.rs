@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use super::openapi::{Auth, Endpoint, In, Param, Route};
 use super::AppState;
-use crate::store::{MessageFilter, MessageStatus};
+use crate::store::{Attempt, Message, MessageFilter, MessageStatus};
 
 const fn query(name: &'static str, description: &'static str) -> Param {
     Param { name, location: In::Query, required: false, description }
@@ -106,16 +106,17 @@ pub fn routes() -> Vec<Route> {
 /// Most messages one list answer carries.
 pub const MAX_LIST: u32 = 1_000;
 
-/// Query parameters of `GET /api/v1/messages`.
-#[derive(Debug, Deserialize)]
+/// Query parameters of `GET /api/v1/messages` (the console's message list
+/// takes the same ones).
+#[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
-    status: Option<String>,
-    destination: Option<String>,
-    flock: Option<String>,
-    alert: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    limit: Option<u32>,
+    pub status: Option<String>,
+    pub destination: Option<String>,
+    pub flock: Option<String>,
+    pub alert: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub limit: Option<u32>,
 }
 
 /// RFC 3339 (`2026-11-25T10:00:00Z`) or Unix seconds.
@@ -134,10 +135,13 @@ fn optional_time(name: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>
     text.map(|text| parse_time(name, text)).transpose()
 }
 
-pub async fn list(State(state): State<AppState>, Query(query): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
-    let status = query
-        .status
-        .as_deref()
+/// The message filter a list query asks for (blank values do not filter), or
+/// the problem with it, naming the parameter.
+pub fn filter(query: &ListQuery) -> Result<MessageFilter, ApiError> {
+    fn given(value: &Option<String>) -> Option<&str> {
+        value.as_deref().map(str::trim).filter(|value| !value.is_empty())
+    }
+    let status = given(&query.status)
         .map(|status| {
             MessageStatus::parse(status).ok_or_else(|| {
                 ApiError::BadRequest(format!(
@@ -146,29 +150,35 @@ pub async fn list(State(state): State<AppState>, Query(query): Query<ListQuery>)
             })
         })
         .transpose()?;
-    let filter = MessageFilter {
+    Ok(MessageFilter {
         status,
-        destination_id: query.destination,
-        flock_id: query.flock,
-        alert_id: query.alert,
-        since: optional_time("since", query.since.as_deref())?,
-        until: optional_time("until", query.until.as_deref())?,
+        destination_id: given(&query.destination).map(str::to_owned),
+        flock_id: given(&query.flock).map(str::to_owned),
+        alert_id: given(&query.alert).map(str::to_owned),
+        since: optional_time("since", given(&query.since))?,
+        until: optional_time("until", given(&query.until))?,
+        before: None,
         limit: query.limit.unwrap_or(100).clamp(1, MAX_LIST),
-    };
-    let messages = state.outbox.store.messages(&filter).await?;
+    })
+}
+
+pub async fn list(State(state): State<AppState>, Query(query): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+    let messages = state.outbox.list_messages(&filter(&query)?).await?;
     Ok(Json(json!({"result": "success", "messages": messages})))
 }
 
+/// A message with its attempts, or 404 naming it.
+pub async fn message(state: &AppState, id: &str) -> Result<(Message, Vec<Attempt>), ApiError> {
+    state.outbox.message(id).await?.ok_or_else(|| ApiError::NotFound(format!("message {id} not found")))
+}
+
 pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let (message, attempts) =
-        state.outbox.store.message(&id).await?.ok_or_else(|| ApiError::NotFound(format!("message {id} not found")))?;
+    let (message, attempts) = message(&state, &id).await?;
     Ok(Json(json!({"result": "success", "message": message, "attempts": attempts})))
 }
 
 pub async fn replay(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let message = state.outbox.store.replay(&id, Utc::now()).await?;
-    state.outbox.waker(&message.destination_id).notify_one();
-    tracing::info!(message = %id, destination = %message.destination_id, "Message queued again (replay).");
+    let message = state.outbox.replay(&id).await?;
     Ok(Json(json!({"result": "success", "message": message})))
 }
 
@@ -178,25 +188,34 @@ pub struct RecoverQuery {
     until: Option<String>,
 }
 
+/// The window a recover request names for a destination: the destination
+/// must exist, `since` is required, `until` defaults to now and must be later.
+pub fn recover_window(
+    state: &AppState,
+    id: &str,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+    if state.outbox.catalogue().destination(id).is_none() {
+        return Err(ApiError::NotFound(format!("destination {id} not found")));
+    }
+    let since = since.map(str::trim).filter(|since| !since.is_empty());
+    let since = parse_time("since", since.ok_or_else(|| ApiError::BadRequest("missing parameter since".into()))?)?;
+    let until =
+        optional_time("until", until.map(str::trim).filter(|until| !until.is_empty()))?.unwrap_or_else(Utc::now);
+    if until <= since {
+        return Err(ApiError::BadRequest("until must be later than since".into()));
+    }
+    Ok((since, until))
+}
+
 pub async fn recover(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<RecoverQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    if state.outbox.catalogue().destination(&id).is_none() {
-        return Err(ApiError::NotFound(format!("destination {id} not found")));
-    }
-    let since = parse_time(
-        "since",
-        query.since.as_deref().ok_or_else(|| ApiError::BadRequest("missing parameter since".into()))?,
-    )?;
-    let until = optional_time("until", query.until.as_deref())?.unwrap_or_else(Utc::now);
-    if until <= since {
-        return Err(ApiError::BadRequest("until must be later than since".into()));
-    }
-    let recovered = state.outbox.store.recover(&id, since, until, Utc::now()).await?;
-    state.outbox.waker(&id).notify_one();
-    tracing::info!(destination = %id, recovered, "Failed messages queued again (recover).");
+    let (since, until) = recover_window(&state, &id, query.since.as_deref(), query.until.as_deref())?;
+    let recovered = state.outbox.recover(&id, since, until).await?;
     Ok(Json(json!({"result": "success", "recovered": recovered})))
 }
 

@@ -14,6 +14,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, sql: include_str!("../../migrations/postgres/0002_sources.sql") },
     Migration { version: 3, sql: include_str!("../../migrations/postgres/0003_leaner_indexes.sql") },
     Migration { version: 4, sql: include_str!("../../migrations/postgres/0004_lease_column.sql") },
+    Migration { version: 10, sql: include_str!("../../migrations/postgres/0010_message_list_keyset.sql") },
 ];
 
 /// Held for the length of each migration transaction, so that instances starting

@@ -17,6 +17,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, sql: include_str!("../../migrations/sqlite/0002_sources.sql") },
     Migration { version: 3, sql: include_str!("../../migrations/sqlite/0003_leaner_indexes.sql") },
     Migration { version: 4, sql: include_str!("../../migrations/sqlite/0004_lease_column.sql") },
+    Migration { version: 10, sql: include_str!("../../migrations/sqlite/0010_message_list_keyset.sql") },
 ];
 
 /// Connection settings every connection gets. `synchronous = NORMAL` in WAL mode
