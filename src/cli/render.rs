@@ -7,7 +7,7 @@ use chrono::Utc;
 use super::read_input;
 use crate::alert::Alert;
 use crate::config::Config;
-use crate::notify::{by_kind, AttemptContext};
+use crate::direct::preview;
 use crate::render::Renderer;
 
 pub fn run(config: &Config, renderer: &Renderer, name: &str, alert: Option<&str>) -> anyhow::Result<i32> {
@@ -21,10 +21,6 @@ pub fn run(config: &Config, renderer: &Renderer, name: &str, alert: Option<&str>
         Some(source) => (Alert::from_slice(&read_input(source)?, now).context("invalid alert")?, false),
         None => (Alert::test_alert("flock:default", now), true),
     };
-    let notifier = by_kind(destination.channel.kind());
-    let payload = notifier.render(&destination, &alert, renderer, test)?;
-    let message_id = format!("msg_{}", uuid::Uuid::now_v7().simple());
-    let request = notifier.request(&destination, &[&payload], &AttemptContext { message_id: &message_id, now })?;
-    print!("{}", request.to_masked_string());
+    print!("{}", preview(&destination, &alert, renderer, test, now)?);
     Ok(0)
 }
