@@ -25,6 +25,7 @@
 //! - [`direct`] — an alert delivered now, without the outbox (`test`, `send`).
 //! - [`server`] — `flockrelay serve`'s HTTP API: ingest, operator, and the
 //!   Canary-style management API (flocks and their webhooks), with its OpenAPI document.
+//! - [`console`] — the operator console: HTML pages at `/` on the same functions as the API.
 //! - [`config`] — figment layers, `deny_unknown_fields`, `validate` naming keys.
 //! - [`secret`] — `Secret`, a string that prints as `********`.
 //! - [`telemetry`] — tracing set-up.
@@ -34,6 +35,7 @@ pub mod alert;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod destination;
 pub mod direct;
 pub mod flock;

@@ -14,6 +14,7 @@ use super::{auth, router, AppState};
 use crate::catalogue;
 use crate::config::validate::Problem;
 use crate::config::Config;
+use crate::console::Console;
 use crate::metrics::Metrics;
 use crate::notify::http::HttpSender;
 use crate::notify::policy::AddressPolicy;
@@ -37,6 +38,8 @@ pub enum ServeError {
     Policy(String),
     #[error("token file {path}: {reason}")]
     TokenFile { path: String, reason: String },
+    #[error(transparent)]
+    Console(crate::console::ConsoleError),
     #[error("the HTTP server failed: {0}")]
     Http(std::io::Error),
     #[error("the delivery supervisor ended abnormally: {0}")]
@@ -83,6 +86,8 @@ pub async fn build(config: &Config, renderer: Renderer, template_problems: Vec<P
         allow_http: config.delivery.allow_http,
         declared_flocks: Arc::new(config.flocks.keys().cloned().collect()),
         mapper: Arc::new(mapper),
+        console: Arc::new(Console::new(&config.console).map_err(ServeError::Console)?),
+        console_enabled: config.console.enabled,
     };
     Ok(Relay { outbox, state })
 }
