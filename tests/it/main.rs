@@ -4,6 +4,7 @@
 mod canary_api;
 mod cli;
 mod config;
+mod console;
 mod fuzz;
 mod generic;
 mod hooks;
