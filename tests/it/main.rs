@@ -1,6 +1,7 @@
 //! The one integration-test binary: every test talks to real loopback HTTP
 //! servers and the real `flockrelay` binary.
 
+mod browser;
 mod canary_api;
 mod cli;
 mod config;
