@@ -59,7 +59,10 @@ impl DestinationOverview {
         }
         match self.breaker.state {
             BreakerState::Open { until } => {
-                return Some(format!("circuit breaker open after repeated failures, until {}", until.to_rfc3339()))
+                return Some(format!(
+                    "circuit breaker open after repeated failures, until {}",
+                    until.format("%Y-%m-%d %H:%M:%S UTC")
+                ))
             }
             BreakerState::HalfOpen => return Some("circuit breaker trying one message".into()),
             BreakerState::Closed { .. } => {}
@@ -67,6 +70,21 @@ impl DestinationOverview {
         match self.state {
             DestinationState::Disabled => Some("disabled: receives nothing, queued messages wait".into()),
             DestinationState::Enabled => None,
+        }
+    }
+}
+
+impl DestinationOverview {
+    /// How urgent [`DestinationOverview::attention`] is: refused by its
+    /// channel first, then a tripped breaker, then switched off, then fine.
+    pub fn urgency(&self) -> u8 {
+        if self.breaker.pause.is_some() {
+            return 0;
+        }
+        match (self.breaker.state, &self.state) {
+            (BreakerState::Open { .. } | BreakerState::HalfOpen, _) => 1,
+            (_, DestinationState::Disabled) => 2,
+            _ => 3,
         }
     }
 }
@@ -142,7 +160,7 @@ impl Outbox {
     }
 
     /// Every destination with its queue, last hour and state: those that need
-    /// a person first, then by name.
+    /// a person first (most urgent first), then by name.
     pub async fn overview(&self, now: DateTime<Utc>) -> Result<Vec<DestinationOverview>, StoreError> {
         let depths = self.store.queue_depths().await?;
         let settled = self.recent.settled.tallies(now);
@@ -165,9 +183,7 @@ impl Outbox {
                 }
             })
             .collect();
-        rows.sort_by(|a, b| {
-            (a.attention().is_none(), &a.destination.name).cmp(&(b.attention().is_none(), &b.destination.name))
-        });
+        rows.sort_by(|a, b| (a.urgency(), &a.destination.name).cmp(&(b.urgency(), &b.destination.name)));
         Ok(rows)
     }
 }

@@ -164,7 +164,7 @@ async fn an_operator_sets_up_watches_replays_and_recovers_in_chromium() {
     seen_pages.push(("failed list".into(), browser.source().await));
 
     // The hostile message: its text is shown as text, nothing of it runs or renders.
-    let hostile = good_message_link(&browser, &relay, &bad_id, "hostile-1").await;
+    let hostile = message_link(&browser, &relay, &bad_id, "hostile-1").await;
     browser.goto(&relay.url(&hostile)).await;
     browser.wait_text("Attempts").await;
     let text = browser.text().await;
@@ -280,10 +280,122 @@ fn urlencode(text: &str) -> String {
 }
 
 /// The link to the message of `alert` at `destination`.
-async fn good_message_link(browser: &Browser, relay: &Relay, destination: &str, alert: &str) -> String {
+async fn message_link(browser: &Browser, relay: &Relay, destination: &str, alert: &str) -> String {
     browser
         .goto(&relay.url(&format!("/messages?destination={}&alert={}", urlencode(destination), urlencode(alert))))
         .await;
     let link = browser.find("tbody a[href^='/messages/msg']").await;
     link.attr("href").await.expect("reads").expect("a link")
+}
+
+/// Not a test: takes the README's screenshots of a relay with some traffic
+/// (`cargo test --test it -- --ignored browser::screenshots`), written to
+/// `docs/console/*.png`.
+#[tokio::test]
+#[ignore = "writes docs/console/*.png; run by hand when the pages change"]
+async fn screenshots_of_the_main_pages() {
+    use crate::support::hec::FakeHec;
+    let good = Receiver::start(Reply::new(200, "ok")).await;
+    let bad = Receiver::start(Reply::new(503, "{\"error\":\"maintenance\"}")).await;
+    let hec = FakeHec::start().await;
+    let extra = format!(
+        r#"[flocks."flock:datacenter"]
+name = "Datacenter"
+use_global = false
+
+[destinations.soc_webhook]
+generic = {{ url = "{good}" }}
+
+[destinations.automation]
+flock = "flock:datacenter"
+generic = {{ url = "{bad}", headers = {{ "X-Api-Key" = "screenshot-secret" }} }}
+
+[destinations.dc_hec]
+flock = "flock:datacenter"
+splunk = {{ host = "127.0.0.1", port = {port}, token = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e", https = false }}
+
+[destinations.archive]
+enabled = false
+generic = {{ url = "{archive}" }}
+
+[sources.canary_console]
+flock = "flock:datacenter"
+scheme = "bearer"
+token = "screenshot-source-token"
+
+[sources.flowcode]
+scheme = "standard_webhooks"
+secrets = ["{SOURCE_SECRET}"]
+"#,
+        good = good.url("/alerts"),
+        bad = bad.url("/hook"),
+        port = hec.addr.port(),
+        archive = good.url("/archive"),
+    );
+    let relay = Relay::with(Setup {
+        delivery: "allowed_cidrs = [\"127.0.0.0/8\"]\nbreaker_threshold = 4\nbreaker_cooldown = \"10m\"\nretry_schedule = [\"0s\", \"1s\", \"1h\"]".into(),
+        extra,
+        ..Setup::default()
+    })
+    .await;
+    let alerts: Vec<_> = (0..12)
+        .map(|n| {
+            let flock = if n % 3 == 0 { "flock:datacenter" } else { "flock:default" };
+            json!({"flock_id": flock, "kind": "canary.incident", "severity": "high",
+                   "title": format!("Port scan on fileserver-{n:02}"), "description": "203.0.113.7 scanned 22, 80, 445",
+                   "source": {"ip": "203.0.113.7"}})
+        })
+        .collect();
+    relay.ingest(&json!(alerts)).await;
+    for _ in 0..3 {
+        let _ = relay.client.post(relay.url("/hooks/canary_console")).body("{}").send().await;
+    }
+    let _ = relay.client.post(relay.url("/hooks/flowcode")).header("webhook-id", "x").body("{}").send().await;
+    crate::support::relay::eventually(std::time::Duration::from_secs(120), "traffic settles", || async {
+        let (_, listed) = relay.get("/api/v1/destinations", &[]).await;
+        listed.to_string().contains("hec_code_4") && good.requests().len() >= 8
+    })
+    .await;
+
+    let directory = crate::support::root().join("docs/console");
+    std::fs::create_dir_all(&directory).expect("creates docs/console");
+    let shots: [(&str, u32, u32, &[&str], &[&str]); 3] = [
+        ("", 1280, 1000, &[], &["/", "/flocks", "/destinations", "/messages", "MESSAGE", "/sources", "PREVIEW"]),
+        ("-phone", 390, 844, &[], &["/"]),
+        (
+            "-dark",
+            1280,
+            1000,
+            &["--force-dark-mode", "--enable-features=WebContentsForceDark:inversion_method/cielab_based"],
+            &["/", "/messages"],
+        ),
+    ];
+    for (suffix, width, height, flags, pages) in shots {
+        let Some(browser) = Browser::launch_with("browser::screenshots_of_the_main_pages", width, height, flags).await
+        else {
+            return;
+        };
+        sign_in(&browser, &relay, "/").await;
+        for page in pages {
+            let (path, name) = match *page {
+                "/" => ("/".to_owned(), "overview".to_owned()),
+                "MESSAGE" => {
+                    let link = message_link(&browser, &relay, "automation", "").await;
+                    (link, "message".to_owned())
+                }
+                "PREVIEW" => ("/destinations/preview?id=soc_webhook".to_owned(), "preview".to_owned()),
+                other => (other.to_owned(), other.trim_start_matches('/').to_owned()),
+            };
+            browser.goto(&relay.url(&path)).await;
+            if path == "/destinations" {
+                let row = row_of(&browser, "automation").await;
+                browser.click(&format!("{row} form[action='/destinations/test'] button")).await;
+                browser.wait_text("was not delivered").await;
+            }
+            browser.find("main").await;
+            let png = browser.screenshot().await;
+            std::fs::write(directory.join(format!("{name}{suffix}.png")), png).expect("writes the screenshot");
+        }
+        browser.client.close().await.expect("closes");
+    }
 }

@@ -38,6 +38,11 @@ impl Browser {
     /// Starts chromedriver and a Chromium window of `width` × `height`, or says
     /// SKIPPED and returns `None` when they are not installed.
     pub async fn launch(test: &str, width: u32, height: u32) -> Option<Self> {
+        Self::launch_with(test, width, height, &[]).await
+    }
+
+    /// [`Browser::launch`] with more Chromium flags (`--force-dark-mode`).
+    pub async fn launch_with(test: &str, width: u32, height: u32, flags: &[&str]) -> Option<Self> {
         if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
             eprintln!(
                 "SKIPPED {test}: {CHROMIUM} or {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver); \
@@ -54,16 +59,29 @@ impl Browser {
             .spawn()
             .expect("chromedriver starts");
         let profile = tempfile::tempdir().expect("a profile directory");
+        let mut args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-default-apps",
+            "--disable-extensions",
+            "--hide-scrollbars",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        args.push(format!("--window-size={width},{height}"));
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        args.extend(flags.iter().map(|flag| (*flag).to_owned()));
         let capabilities = json!({
             "goog:chromeOptions": {
                 "binary": CHROMIUM,
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--disable-default-apps", "--disable-extensions", "--hide-scrollbars",
-                    format!("--window-size={width},{height}"),
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
+                "args": args,
             }
         });
         let serde_json::Value::Object(capabilities) = capabilities else {
