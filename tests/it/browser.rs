@@ -359,18 +359,26 @@ secrets = ["{SOURCE_SECRET}"]
 
     let directory = crate::support::root().join("docs/console");
     std::fs::create_dir_all(&directory).expect("creates docs/console");
-    let shots: [(&str, u32, u32, &[&str], &[&str]); 3] = [
-        ("", 1280, 1000, &[], &["/", "/flocks", "/destinations", "/messages", "MESSAGE", "/sources", "PREVIEW"]),
-        ("-phone", 390, 844, &[], &["/"]),
-        (
-            "-dark",
-            1280,
-            1000,
-            &["--force-dark-mode", "--enable-features=WebContentsForceDark:inversion_method/cielab_based"],
-            &["/", "/messages"],
-        ),
+    /// One window: file name suffix, size, extra Chromium flags, pages.
+    struct Shot {
+        suffix: &'static str,
+        width: u32,
+        height: u32,
+        flags: &'static [&'static str],
+        pages: &'static [&'static str],
+    }
+    let shots = [
+        Shot {
+            suffix: "",
+            width: 1280,
+            height: 1000,
+            flags: &[],
+            pages: &["/", "/flocks", "/destinations", "/messages", "MESSAGE", "/sources", "PREVIEW"],
+        },
+        Shot { suffix: "-phone", width: 390, height: 844, flags: &[], pages: &["/", "/destinations"] },
+        Shot { suffix: "-dark", width: 1280, height: 1000, flags: &["--force-dark-mode"], pages: &["/", "/messages"] },
     ];
-    for (suffix, width, height, flags, pages) in shots {
+    for Shot { suffix, width, height, flags, pages } in shots {
         let Some(browser) = Browser::launch_with("browser::screenshots_of_the_main_pages", width, height, flags).await
         else {
             return;
