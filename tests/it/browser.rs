@@ -14,7 +14,9 @@ const HEADER_SECRET: &str = "hdr-secret-7d41c9e2b8";
 const BEARER_SECRET: &str = "bearer-secret-52af0c13e6";
 const PASSWORD_SECRET: &str = "basic-password-9be7f1a4c0";
 const SOURCE_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-const SECRETS: [&str; 4] = [HEADER_SECRET, BEARER_SECRET, PASSWORD_SECRET, SOURCE_SECRET];
+/// The last path segment of a Slack webhook URL is its credential.
+const SLACK_SECRET: &str = "slacksecretsegment0042";
+const SECRETS: [&str; 5] = [HEADER_SECRET, BEARER_SECRET, PASSWORD_SECRET, SOURCE_SECRET, SLACK_SECRET];
 
 const HOSTILE_TITLE: &str = "<script>window.pwned=1</script> \"double\" 'single' {{ 7*7 }} {% raw %}";
 const HOSTILE_DESCRIPTION: &str = "<img src=x onerror=\"window.pwned=2\"> & </pre><b>bold</b>";
@@ -33,7 +35,7 @@ async fn sign_in(browser: &Browser, relay: &Relay, start: &str) {
     browser.find("#token").await;
     assert!(browser.path().await.starts_with("/sign-in?next="), "no session: sent to sign in");
     browser.fill("#token", TOKEN).await;
-    browser.click("form[action='/sign-in'] button[type=submit]").await;
+    browser.submit("form[action='/sign-in'] button[type=submit]").await;
     browser.find("nav[aria-label='Console sections']").await;
 }
 
@@ -81,7 +83,7 @@ async fn an_operator_sets_up_watches_replays_and_recovers_in_chromium() {
 
     // Create a flock and give it its own destinations.
     browser.fill("#flock-name", "Datacenter").await;
-    browser.click("form[action='/flocks/create'] button").await;
+    browser.submit("form[action='/flocks/create'] button").await;
     browser.wait_text("Flock created.").await;
     let (_, flocks) = relay.get("/api/v1/flocks/list", &[]).await;
     let flock = flocks["flocks"]
@@ -89,7 +91,9 @@ async fn an_operator_sets_up_watches_replays_and_recovers_in_chromium() {
         .and_then(|flocks| flocks.iter().find(|(_, name)| *name == "Datacenter"))
         .map(|(id, _)| id.clone())
         .expect("the flock exists");
-    browser.click(&format!("form[action='/flocks/settings']:has(input[value='{flock}']) button[value='enable']")).await;
+    browser
+        .submit(&format!("form[action='/flocks/settings']:has(input[value='{flock}']) button[value='enable']"))
+        .await;
     browser.wait_text("Flock settings changed.").await;
     browser.wait_text("Uses its own destinations, enabled.").await;
 
@@ -100,26 +104,31 @@ async fn an_operator_sets_up_watches_replays_and_recovers_in_chromium() {
     browser.fill("#generic-headers", &format!("{{\"X-Api-Key\": \"{HEADER_SECRET}\"}}")).await;
     browser.choose("#generic-auth", "bearer").await;
     browser.fill("#generic-token", BEARER_SECRET).await;
-    browser.click("section[aria-labelledby='add-generic'] button[type=submit]").await;
+    browser.submit("section[aria-labelledby='add-generic'] button[type=submit]").await;
     browser.wait_text("Destination added.").await;
     browser.choose("#generic-flock", &flock).await;
     browser.fill("#generic-url", &bad.url("/alerts")).await;
     browser.choose("#generic-auth", "basic").await;
     browser.fill("#generic-username", "relay").await;
     browser.fill("#generic-password", PASSWORD_SECRET).await;
-    browser.click("section[aria-labelledby='add-generic'] button[type=submit]").await;
+    browser.submit("section[aria-labelledby='add-generic'] button[type=submit]").await;
+    browser.wait_text("Destination added.").await;
+    browser.choose("#slack-flock", &flock).await;
+    browser.fill("#slack-url", &good.url(&format!("/services/T0001/B0001/{SLACK_SECRET}"))).await;
+    browser.fill("#slack-channel", "#soc").await;
+    browser.submit("section[aria-labelledby='add-slack'] button[type=submit]").await;
     browser.wait_text("Destination added.").await;
     let good_id = destination_with(&relay, &flock, &good.url("/alerts")).await;
     let bad_id = destination_with(&relay, &flock, &bad.url("/alerts")).await;
 
     // A refused add shows the API's message.
     browser.fill("#generic-url", "ftp://127.0.0.1/x").await;
-    browser.click("section[aria-labelledby='add-generic'] button[type=submit]").await;
+    browser.submit("section[aria-labelledby='add-generic'] button[type=submit]").await;
     browser.wait_text("invalid url:").await;
 
     // Send test: the outcome is shown inline, and the test arrives.
     let row = row_of(&browser, &good_id).await;
-    browser.click(&format!("{row} form[action='/destinations/test'] button")).await;
+    browser.submit(&format!("{row} form[action='/destinations/test'] button")).await;
     browser.wait_text("Test notification delivered to").await;
     let outcome = browser.find("[data-test-outcome]").await.text().await.expect("text");
     assert!(outcome.starts_with("Delivered") && outcome.contains("HTTP 200") && outcome.contains(" ms"), "{outcome}");
@@ -127,7 +136,7 @@ async fn an_operator_sets_up_watches_replays_and_recovers_in_chromium() {
     assert_eq!(test.header("x-api-key"), Some(HEADER_SECRET), "the header set in the form is sent");
     assert_eq!(test.header("authorization"), Some(format!("Bearer {BEARER_SECRET}").as_str()));
     let row = row_of(&browser, &bad_id).await;
-    browser.click(&format!("{row} form[action='/destinations/test'] button")).await;
+    browser.submit(&format!("{row} form[action='/destinations/test'] button")).await;
     browser.wait_text("was not delivered").await;
     let outcome = browser.find("[data-test-outcome]").await.text().await.expect("text");
     assert!(outcome.starts_with("Not delivered") && outcome.contains("HTTP 500"), "{outcome}");
@@ -138,6 +147,19 @@ async fn an_operator_sets_up_watches_replays_and_recovers_in_chromium() {
     browser.wait_text("X-Api-Key").await;
     browser.wait_text("Port Scan").await;
     seen_pages.push(("preview".into(), browser.source().await));
+    let (_, slack) = relay.get("/api/v1/flock/settings/webhooks/slack", &[("flock_id", &flock)]).await;
+    assert_eq!(slack["slack_webhooks"].as_array().map(Vec::len), Some(1), "{slack}");
+    let slack_id = relay
+        .outbox
+        .catalogue()
+        .destinations()
+        .iter()
+        .find(|d| d.channel.kind().as_str() == "slack")
+        .map(|d| d.id.clone())
+        .expect("the Slack destination");
+    browser.goto(&relay.url(&format!("/destinations/preview?id={}", urlencode(&slack_id)))).await;
+    browser.wait_text("/services/T0001/B0001/").await;
+    seen_pages.push(("Slack preview".into(), browser.source().await));
 
     // Alerts arrive: one hostile.
     let alerts = json!([
@@ -179,7 +201,7 @@ async fn an_operator_sets_up_watches_replays_and_recovers_in_chromium() {
 
     // Replay it once the receiver is back: delivered.
     bad.script([Reply::new(200, "ok")]);
-    browser.click("form[action='/messages/replay'] button").await;
+    browser.submit("form[action='/messages/replay'] button").await;
     browser.wait_text("Message queued again.").await;
     browser.reload_until(&relay.url(&hostile), "delivered").await;
     seen_pages.push(("replayed message".into(), browser.source().await));
@@ -189,9 +211,9 @@ async fn an_operator_sets_up_watches_replays_and_recovers_in_chromium() {
     browser.goto(&relay.url("/messages")).await;
     browser.choose("#r-destination", &bad_id).await;
     browser.fill("#r-since", "2000-01-01T00:00:00Z").await;
-    browser.click("form[action='/messages/recover'] button[type=submit]").await;
+    browser.submit("form[action='/messages/recover'] button[type=submit]").await;
     browser.wait_text("Recover 2 failed message(s)?").await;
-    browser.click("form[action='/messages/recover'] button[name=confirm]").await;
+    browser.submit("form[action='/messages/recover'] button[name=confirm]").await;
     browser.wait_text("2 failed message(s) queued again.").await;
     browser.reload_until(&relay.url(&failed), "No messages match.").await;
 
@@ -219,7 +241,7 @@ async fn an_operator_sets_up_watches_replays_and_recovers_in_chromium() {
     browser.choose("#s-flock", &flock).await;
     browser.choose("#s-scheme", "standard_webhooks").await;
     browser.fill("#s-secrets", SOURCE_SECRET).await;
-    browser.click("form[action='/sources/add'] button").await;
+    browser.submit("form[action='/sources/add'] button").await;
     browser.wait_text("Source added.").await;
     let hook = relay.url("/hooks/svix");
     let url = browser.find("#url-1").await.prop("value").await.expect("reads").unwrap_or_default();
@@ -251,7 +273,7 @@ async fn an_operator_sets_up_watches_replays_and_recovers_in_chromium() {
         )
         .await
         .expect("runs");
-    browser.click("form[action='/flocks/create'] button").await;
+    browser.submit("form[action='/flocks/create'] button").await;
     browser.wait_text("missing or wrong CSRF token").await;
     browser.goto(&relay.url("/flocks")).await;
     browser.fill("#flock-name", "Forged").await;
@@ -260,14 +282,14 @@ async fn an_operator_sets_up_watches_replays_and_recovers_in_chromium() {
         .execute("document.querySelector(\"form[action='/flocks/create'] input[name=csrf_token]\").remove();", vec![])
         .await
         .expect("runs");
-    browser.click("form[action='/flocks/create'] button").await;
+    browser.submit("form[action='/flocks/create'] button").await;
     browser.wait_text("missing or wrong CSRF token").await;
     let (_, flocks) = relay.get("/api/v1/flocks/list", &[]).await;
     assert!(!flocks.to_string().contains("Forged"), "nothing forged was created: {flocks}");
 
     // Sign out: the pages ask for the token again.
     browser.goto(&relay.url("/")).await;
-    browser.click("form[action='/sign-out'] button").await;
+    browser.submit("form[action='/sign-out'] button").await;
     browser.wait_text("Signed out.").await;
     browser.goto(&relay.url("/messages")).await;
     browser.find("#token").await;
@@ -397,7 +419,7 @@ secrets = ["{SOURCE_SECRET}"]
             browser.goto(&relay.url(&path)).await;
             if path == "/destinations" {
                 let row = row_of(&browser, "automation").await;
-                browser.click(&format!("{row} form[action='/destinations/test'] button")).await;
+                browser.submit(&format!("{row} form[action='/destinations/test'] button")).await;
                 browser.wait_text("was not delivered").await;
             }
             browser.find("main").await;

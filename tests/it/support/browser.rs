@@ -135,14 +135,38 @@ impl Browser {
         self.find(css).await.click().await.unwrap_or_else(|error| panic!("clicks {css}: {error}"));
     }
 
+    /// Clicks a button that submits a form and waits until the next page has
+    /// replaced this one (so that a notice left from the previous action is
+    /// never mistaken for this one's).
+    pub async fn submit(&self, css: &str) {
+        self.client.execute("window.flockrelayOldPage = true;", vec![]).await.expect("marks the page");
+        self.click(css).await;
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let old = self.client.execute("return window.flockrelayOldPage === true;", vec![]).await;
+            if matches!(old, Ok(serde_json::Value::Bool(false))) {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "clicking {css} never loaded a new page");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The page's HTML as the browser has it.
     pub async fn source(&self) -> String {
         self.client.source().await.expect("reads the page")
     }
 
-    /// What the page shows as text.
+    /// What the page shows as text (read again if the page changed meanwhile).
     pub async fn text(&self) -> String {
-        self.find("body").await.text().await.expect("reads the text")
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if let Ok(text) = self.find("body").await.text().await {
+                return text;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the page's text cannot be read");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// The current path and query.
