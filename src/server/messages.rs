@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use super::openapi::{Auth, Endpoint, In, Param, Route};
 use super::AppState;
-use crate::store::{Attempt, Message, MessageFilter, MessageStatus};
+use crate::store::{Attempt, Cursor, Message, MessageFilter, MessageStatus};
 
 const fn query(name: &'static str, description: &'static str) -> Param {
     Param { name, location: In::Query, required: false, description }
@@ -46,8 +46,9 @@ pub fn routes() -> Vec<Route> {
                     query("since", "Created at or after (RFC 3339 or Unix seconds)."),
                     query("until", "Created before (RFC 3339 or Unix seconds)."),
                     query("limit", "At most this many (1-1000, default 100)."),
+                    query("before", "Only messages after this position: the next_before of the previous page."),
                 ],
-                &[("messages", "array")],
+                &[("messages", "array"), ("next_before", "string")],
             ),
             list,
         ),
@@ -117,6 +118,8 @@ pub struct ListQuery {
     pub since: Option<String>,
     pub until: Option<String>,
     pub limit: Option<u32>,
+    /// Keyset pagination: the `next_before` of the previous page.
+    pub before: Option<String>,
 }
 
 /// RFC 3339 (`2026-11-25T10:00:00Z`) or Unix seconds.
@@ -157,14 +160,25 @@ pub fn filter(query: &ListQuery) -> Result<MessageFilter, ApiError> {
         alert_id: given(&query.alert).map(str::to_owned),
         since: optional_time("since", given(&query.since))?,
         until: optional_time("until", given(&query.until))?,
-        before: None,
+        before: given(&query.before)
+            .map(|before| {
+                Cursor::decode(before).ok_or(ApiError::InvalidParameter {
+                    name: "before",
+                    reason: "is not a position in the message list".into(),
+                })
+            })
+            .transpose()?,
         limit: query.limit.unwrap_or(100).clamp(1, MAX_LIST),
     })
 }
 
 pub async fn list(State(state): State<AppState>, Query(query): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
-    let messages = state.outbox.list_messages(&filter(&query)?).await?;
-    Ok(Json(json!({"result": "success", "messages": messages})))
+    let filter = filter(&query)?;
+    let messages = state.outbox.list_messages(&filter).await?;
+    // A full page may have a next one: it starts after the last message here.
+    let next = (messages.len() == usize::try_from(filter.limit).unwrap_or(usize::MAX))
+        .then(|| messages.last().map(|last| Cursor::after(last).encode()));
+    Ok(Json(json!({"result": "success", "messages": messages, "next_before": next.flatten()})))
 }
 
 /// A message with its attempts, or 404 naming it.

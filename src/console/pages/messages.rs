@@ -47,6 +47,7 @@ impl PageQuery {
             since: self.since.clone(),
             until: self.until.clone(),
             limit: Some(PAGE_SIZE + 1),
+            before: self.before.clone(),
         }
     }
 
@@ -102,17 +103,7 @@ async fn render(
     pending: Option<Pending>,
 ) -> Response {
     let mut flash = flash;
-    let listed = async {
-        let mut filter = filter(&query.list_query())?;
-        if let Some(before) = query.before.as_deref().filter(|before| !before.is_empty()) {
-            filter.before = Some(Cursor::decode(before).ok_or(ApiError::InvalidParameter {
-                name: "before",
-                reason: "is not a position in the message list".into(),
-            })?);
-        }
-        Ok::<_, ApiError>(state.outbox.list_messages(&filter).await?)
-    }
-    .await;
+    let listed = async { Ok::<_, ApiError>(state.outbox.list_messages(&filter(&query.list_query())?).await?) }.await;
     let mut messages = match listed {
         Ok(messages) => messages,
         Err(error) => {
