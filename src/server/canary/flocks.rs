@@ -154,9 +154,6 @@ pub fn undeletable(state: &AppState, flock: &FlockRecord) -> Option<ApiError> {
 /// Deletes the flock `flock_id` with its webhooks, if [`undeletable`] allows.
 pub async fn delete_flock(state: &AppState, params: &Params) -> Result<(), ApiError> {
     let id = flock_only(params.flock_id()?)?;
-    if id == DEFAULT_FLOCK {
-        return Err(ApiError::Conflict(format!("{DEFAULT_FLOCK} always exists and cannot be deleted")));
-    }
     let catalogue = current(state).await?;
     let flock = catalogue.flock(id).ok_or_else(|| ApiError::UnknownFlock(id.to_owned()))?;
     if let Some(refusal) = undeletable(state, flock) {
