@@ -320,3 +320,43 @@ async fn a_switched_off_console_answers_404_and_the_api_still_works() {
     assert_eq!(response.status().as_u16(), 404);
     assert_eq!(relay.get("/api/v1/ping", &[]).await.0, 200);
 }
+
+#[tokio::test]
+async fn hostile_alert_text_is_escaped_in_every_page_that_shows_it() {
+    let receiver = Receiver::start(Reply::new(500, "<script>answer()</script>")).await;
+    let relay = Relay::with(Setup {
+        delivery: "allowed_cidrs = [\"127.0.0.0/8\"]".into(),
+        extra: format!("[destinations.hook]\ngeneric = {{ url = \"{}\" }}\n", receiver.url("/hook")),
+        ..Setup::default()
+    })
+    .await;
+    let hostile = "<script>window.pwned=1</script> \"quoted\" 'single' {{ 7*7 }}";
+    relay.ingest(&json!([{"id": "<img src=x onerror=alert(1)>", "kind": "test", "title": hostile}])).await;
+    crate::support::relay::eventually(std::time::Duration::from_secs(120), "the first attempt is recorded", || async {
+        relay.get("/api/v1/messages", &[("destination", "hook")]).await.1["messages"][0]["attempts"].as_u64() >= Some(1)
+    })
+    .await;
+    let mut visitor = Visitor::new(&relay.base);
+    visitor.sign_in().await;
+    let list = visitor.get("/messages").await;
+    let id = list
+        .body
+        .split("href=\"/messages/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a message link")
+        .to_owned();
+    for page in [list, visitor.get(&format!("/messages/{id}")).await] {
+        assert_eq!(page.status, 200);
+        for raw in ["<script>window", "<script>answer", "<img src=x"] {
+            assert!(!page.body.contains(raw), "{raw} is markup in:\n{}", page.body);
+        }
+    }
+    let message = visitor.get(&format!("/messages/{id}")).await;
+    assert!(
+        message.body.contains("&lt;script&gt;window.pwned=1&lt;&#x2F;script&gt;"),
+        "shown as text:\n{}",
+        message.body
+    );
+    assert!(message.body.contains("{{ 7*7 }}"), "never evaluated");
+}
