@@ -75,6 +75,36 @@ fn format_latency(latency: Duration) -> String {
     format!("{}ms", latency.as_millis())
 }
 
+/// How a preview shows the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyLayout {
+    /// The bytes exactly as sent.
+    AsSent,
+    /// Indented for reading (`render --pretty`); `content-length` stays that of the bytes sent.
+    Pretty,
+}
+
+/// The exact request `destination` would receive for `alert` — method, URL,
+/// headers, body — with every secret masked; nothing is sent (`flockrelay
+/// render` and the console's preview).
+pub fn preview(
+    destination: &Destination,
+    alert: &Alert,
+    renderer: &Renderer,
+    test: bool,
+    now: chrono::DateTime<Utc>,
+    layout: BodyLayout,
+) -> Result<String, NotifyError> {
+    let notifier = by_kind(destination.channel.kind());
+    let payload = notifier.render(destination, alert, renderer, test)?;
+    let message_id = format!("msg_{}", uuid::Uuid::now_v7().simple());
+    let request = build_request(destination, &[&payload], &AttemptContext { message_id: &message_id, now })?;
+    Ok(match layout {
+        BodyLayout::AsSent => request.to_masked_string(),
+        BodyLayout::Pretty => request.to_masked_string_pretty(),
+    })
+}
+
 /// Renders `alert` for each destination and sends all of them concurrently.
 /// Reports come back in the order of `destinations`.
 pub async fn send_now(

@@ -27,6 +27,7 @@
 //! - [`direct`] — an alert delivered now, without the outbox (`test`, `send`).
 //! - [`server`] — `flockrelay serve`'s HTTP API: ingest, operator, and the
 //!   Canary-style management API (flocks and their webhooks), with its OpenAPI document.
+//! - [`console`] — the operator console: HTML pages at `/` on the same functions as the API.
 //! - [`config`] — figment layers, `deny_unknown_fields`, `validate` naming keys.
 //! - [`secret`] — `Secret`, a string that prints as `********`.
 //! - [`files`] — the data directory and secret-holding files: created 0700/0600.
@@ -39,6 +40,7 @@ pub mod alert;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod destination;
 pub mod direct;
 #[cfg(feature = "fault-injection")]

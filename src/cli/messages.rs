@@ -133,6 +133,7 @@ pub async fn run(config: &Config, command: &MessagesCommand) -> anyhow::Result<i
                 since: time("--since", since.as_deref(), now)?,
                 until: time("--until", until.as_deref(), now)?,
                 limit: (*limit).clamp(1, MAX_LIST),
+                before: None,
             };
             let messages = store.messages(&filter).await?;
             // An empty answer for a name nobody knows is most likely a typo.

@@ -8,7 +8,7 @@ use chrono::Utc;
 use super::read_input;
 use crate::alert::Alert;
 use crate::config::Config;
-use crate::notify::{build_request, by_kind, AttemptContext};
+use crate::direct::{preview, BodyLayout};
 use crate::origin::AlertOrigin;
 use crate::render::Renderer;
 
@@ -27,14 +27,7 @@ pub fn run(config: &Config, renderer: &Renderer, name: &str, alert: Option<&str>
         }
         None => (Alert::test_alert("flock:default", now), true),
     };
-    let notifier = by_kind(destination.channel.kind());
-    let payload = notifier.render(&destination, &alert, renderer, test)?;
-    let message_id = format!("msg_{}", uuid::Uuid::now_v7().simple());
-    let request = build_request(&destination, &[&payload], &AttemptContext { message_id: &message_id, now })?;
-    if pretty {
-        print!("{}", request.to_masked_string_pretty());
-    } else {
-        print!("{}", request.to_masked_string());
-    }
+    let layout = if pretty { BodyLayout::Pretty } else { BodyLayout::AsSent };
+    print!("{}", preview(&destination, &alert, renderer, test, now, layout)?);
     Ok(0)
 }

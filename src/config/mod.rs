@@ -65,6 +65,40 @@ pub struct Config {
     pub store: StoreConfig,
     /// The HTTP server of `flockrelay serve`.
     pub server: ServerConfig,
+    /// The operator console served at `/`.
+    pub console: ConsoleConfig,
+}
+
+/// The operator console: a browser UI at `/` of the same server, signed in
+/// with an API token.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// Serve the console. Off, `/` answers 404 as before and only the JSON API
+    /// is served (for relays no person should reach with a browser).
+    pub enabled: bool,
+    /// When the session cookie is marked `Secure` (sent over HTTPS only). The
+    /// relay itself speaks plain HTTP; TLS ends at a reverse proxy, which says
+    /// so with `X-Forwarded-Proto: https`. `auto` trusts that header (a forged
+    /// one can only make the forger's own cookie stricter), `always` marks
+    /// every cookie (a console reached over plain HTTP then cannot sign in,
+    /// except on localhost), `never` marks none.
+    pub secure_cookies: SecureCookies,
+    /// How long a sign-in lasts; then the console asks for the token again.
+    pub session_ttl: Seconds,
+    /// Sign-in attempts allowed per client address per minute (a burst of
+    /// this many, then one every 60/n seconds); more are refused with 429.
+    pub sign_in_per_minute: u32,
+}
+
+/// When the console's session cookie is `Secure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecureCookies {
+    /// When the request came through a proxy that says `X-Forwarded-Proto: https`.
+    Auto,
+    Always,
+    Never,
 }
 
 /// The outbox database.

@@ -40,6 +40,12 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         problems.add("delivery.timeout", "must be longer than zero");
     }
     relay_problems(config, &mut problems);
+    if config.console.session_ttl.0.is_zero() {
+        problems.add("console.session_ttl", "must be longer than zero");
+    }
+    if config.console.sign_in_per_minute == 0 {
+        problems.add("console.sign_in_per_minute", "must be at least 1");
+    }
     for (id, flock) in &config.flocks {
         let key = format!("flocks.\"{id}\"");
         if !id.starts_with("flock:") || id.len() <= "flock:".len() {

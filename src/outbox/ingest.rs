@@ -22,6 +22,7 @@ use crate::notify::by_kind;
 use crate::origin::AlertOrigin;
 use crate::store::{Enqueued, NewAlert, NewMessage, Store, StoreError};
 
+use super::recent::Settled;
 use super::Outbox;
 
 /// Ingest requests waiting for the committer, at most; more wait to be queued.
@@ -124,6 +125,7 @@ impl Outbox {
                 self.metrics.enqueued.get_or_create(&labels).inc();
                 if message.error.is_some() {
                     self.metrics.failed.get_or_create(&labels).inc();
+                    self.recent.settled.add((message.destination_id.clone(), Settled::Failed), chrono::Utc::now());
                 }
             }
             tracing::info!(alert = %alert.id, flock = %alert.flock_id, messages = alert.messages.len(), "Alert enqueued.");

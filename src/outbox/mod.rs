@@ -9,10 +9,14 @@
 //! - [`breaker`] — the per-destination circuit breaker.
 //! - [`settle`] — batches, 413 splitting and acknowledgement waits, for the worker.
 //! - [`pacing`] — each destination's rate and concurrency.
+//! - [`operator`] — what operators do with messages: list, show, replay, recover, overview.
+//! - [`recent`] — the last hour's delivery outcomes and source refusals, for the console.
 
 pub mod breaker;
 pub mod ingest;
+pub mod operator;
 pub mod pacing;
+pub mod recent;
 pub mod retry;
 pub mod settle;
 pub mod worker;
@@ -93,6 +97,8 @@ pub struct Outbox {
     pub settings: Settings,
     /// Lease owner name of this process.
     pub owner: String,
+    /// The last hour's outcomes and refusals in this process.
+    pub recent: recent::Recent,
     catalogue: RwLock<Arc<Catalogue>>,
     wakers: Mutex<HashMap<String, Arc<Notify>>>,
     breakers: Mutex<HashMap<String, Arc<Breaker>>>,
@@ -136,6 +142,7 @@ impl Outbox {
             metrics,
             settings,
             owner: format!("{host}:{}:{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            recent: recent::Recent::default(),
             catalogue: RwLock::new(Arc::new(catalogue)),
             wakers: Mutex::default(),
             breakers: Mutex::default(),

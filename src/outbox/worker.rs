@@ -26,6 +26,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::breaker::{Breaker, Pause, Permit};
+use super::recent::Settled;
 use super::settle::{ack_wait, attempt_batch, confirm_acks, next_batch, round_lease, Attempted};
 use super::{pacing, Outbox};
 use crate::destination::Destination;
@@ -301,14 +302,17 @@ fn conclude(outbox: &Outbox, destination: &Destination, attempted: Attempted, re
     match &next {
         Next::Delivered => {
             outbox.metrics.delivered.get_or_create(&labels).inc();
+            outbox.recent.settled.add((destination.id.clone(), Settled::Delivered), finished_at);
             let latency = (finished_at - message.created_at).num_microseconds().unwrap_or(i64::MAX);
             outbox.metrics.delivery_latency.get_or_create(&Metrics::kind(kind)).observe(latency as f64 / 1e6);
         }
         Next::RetryAt(_) => {
             outbox.metrics.retried.get_or_create(&labels).inc();
+            outbox.recent.settled.add((destination.id.clone(), Settled::Retried), finished_at);
         }
         Next::Failed => {
             outbox.metrics.failed.get_or_create(&labels).inc();
+            outbox.recent.settled.add((destination.id.clone(), Settled::Failed), finished_at);
         }
         Next::Paused(_) => {}
     }

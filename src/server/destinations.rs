@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::{Extension, Json};
-use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -110,9 +109,7 @@ async fn change(
     reason: Option<&str>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
 ) -> Result<Json<Value>, ApiError> {
-    state.outbox.store.set_destination_state(id, to, reason, Utc::now()).await?;
-    state.outbox.reload().await?;
-    state.outbox.waker(id).notify_one();
+    state.outbox.set_destination_state(id, to, reason).await?;
     let peer = peer.map(|Extension(ConnectInfo(peer))| peer.to_string()).unwrap_or_default();
     tracing::info!(destination = %id, state = to.as_str(), reason = reason.unwrap_or_default(), %peer, "Destination state changed through the API.");
     let catalogue = state.outbox.catalogue();

@@ -62,6 +62,7 @@ pub async fn receive(
     let shown = if valid_source_id(&source_id) { source_id.as_str() } else { "(malformed id)" };
     let refuse = |reason: &'static str, error: ApiError| {
         metrics.reject(reason);
+        state.outbox.recent.refusals.add((shown.to_owned(), reason), Utc::now());
         error
     };
     // A request that passed too many relays is a loop: refused before anything

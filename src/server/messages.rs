@@ -12,7 +12,7 @@ use super::error::ApiError;
 use super::openapi::{Auth, Endpoint, In, Param, Route};
 use super::AppState;
 use crate::limits;
-use crate::store::{MessageFilter, MessageStatus};
+use crate::store::{Attempt, Cursor, Message, MessageFilter, MessageStatus};
 
 const fn query(name: &'static str, description: &'static str) -> Param {
     Param { name, location: In::Query, required: false, description }
@@ -51,8 +51,9 @@ pub fn routes() -> Vec<Route> {
                     query("since", "Created at or after (RFC 3339, Unix seconds, or a duration ago: 1h, 7d)."),
                     query("until", "Created before (RFC 3339, Unix seconds, or a duration ago: 1h, 7d)."),
                     query("limit", "At most this many (1-1000, default 100)."),
+                    query("before", "Only messages after this position: the next_before of the previous page."),
                 ],
-                &[("messages", "array")],
+                &[("messages", "array"), ("next_before", "string")],
             ),
             list,
         ),
@@ -111,16 +112,19 @@ pub fn routes() -> Vec<Route> {
 /// Most messages one list answer carries.
 pub const MAX_LIST: u32 = 1_000;
 
-/// Query parameters of `GET /api/v1/messages`.
-#[derive(Debug, Deserialize)]
+/// Query parameters of `GET /api/v1/messages` (the console's message list
+/// takes the same ones).
+#[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
-    status: Option<String>,
-    destination: Option<String>,
-    flock: Option<String>,
-    alert: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    limit: Option<u32>,
+    pub status: Option<String>,
+    pub destination: Option<String>,
+    pub flock: Option<String>,
+    pub alert: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub limit: Option<u32>,
+    /// Keyset pagination: the `next_before` of the previous page.
+    pub before: Option<String>,
 }
 
 /// RFC 3339 (`2026-11-25T10:00:00Z`), Unix seconds, or a duration ago (`90s`,
@@ -176,19 +180,18 @@ pub fn path_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiE
     Ok(id)
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let query = query_string(query)?;
+/// The message filter a list query asks for (blank values do not filter), or
+/// the problem with it, naming the parameter.
+pub fn filter(query: &ListQuery) -> Result<MessageFilter, ApiError> {
+    fn given(value: &Option<String>) -> Option<&str> {
+        value.as_deref().map(str::trim).filter(|value| !value.is_empty())
+    }
     for (name, value) in [("alert", &query.alert), ("destination", &query.destination), ("flock", &query.flock)] {
-        if let Some(value) = value {
+        if let Some(value) = given(value) {
             lookup_id(name, value)?;
         }
     }
-    let status = query
-        .status
-        .as_deref()
+    let status = given(&query.status)
         .map(|status| {
             MessageStatus::parse(status).ok_or_else(|| {
                 ApiError::BadRequest(format!(
@@ -197,17 +200,40 @@ pub async fn list(
             })
         })
         .transpose()?;
-    let filter = MessageFilter {
+    Ok(MessageFilter {
         status,
-        destination_id: query.destination,
-        flock_id: query.flock,
-        alert_id: query.alert,
-        since: optional_time("since", query.since.as_deref())?,
-        until: optional_time("until", query.until.as_deref())?,
+        destination_id: given(&query.destination).map(str::to_owned),
+        flock_id: given(&query.flock).map(str::to_owned),
+        alert_id: given(&query.alert).map(str::to_owned),
+        since: optional_time("since", given(&query.since))?,
+        until: optional_time("until", given(&query.until))?,
+        before: given(&query.before)
+            .map(|before| {
+                Cursor::decode(before).ok_or(ApiError::InvalidParameter {
+                    name: "before",
+                    reason: "is not a position in the message list".into(),
+                })
+            })
+            .transpose()?,
         limit: query.limit.unwrap_or(100).clamp(1, MAX_LIST),
-    };
-    let messages = state.outbox.store.messages(&filter).await?;
-    Ok(Json(json!({"result": "success", "messages": messages})))
+    })
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let filter = filter(&query_string(query)?)?;
+    let messages = state.outbox.list_messages(&filter).await?;
+    // A full page may have a next one: it starts after the last message here.
+    let next = (messages.len() == usize::try_from(filter.limit).unwrap_or(usize::MAX))
+        .then(|| messages.last().map(|last| Cursor::after(last).encode()));
+    Ok(Json(json!({"result": "success", "messages": messages, "next_before": next.flatten()})))
+}
+
+/// A message with its attempts, or 404 naming it.
+pub async fn message(state: &AppState, id: &str) -> Result<(Message, Vec<Attempt>), ApiError> {
+    state.outbox.message(id).await?.ok_or_else(|| ApiError::NotFound(format!("message {id} not found")))
 }
 
 pub async fn show(
@@ -215,8 +241,7 @@ pub async fn show(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(id)?;
-    let (message, attempts) =
-        state.outbox.store.message(&id).await?.ok_or_else(|| ApiError::NotFound(format!("message {id} not found")))?;
+    let (message, attempts) = message(&state, &id).await?;
     Ok(Json(json!({"result": "success", "message": message, "attempts": attempts})))
 }
 
@@ -225,9 +250,7 @@ pub async fn replay(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(id)?;
-    let message = state.outbox.store.replay(&id, Utc::now()).await?;
-    state.outbox.waker(&message.destination_id).notify_one();
-    tracing::info!(message = %id, destination = %message.destination_id, "Message queued again (replay).");
+    let message = state.outbox.replay(&id).await?;
     Ok(Json(json!({"result": "success", "message": message})))
 }
 
@@ -237,6 +260,27 @@ pub struct RecoverQuery {
     until: Option<String>,
 }
 
+/// The window a recover request names for a destination: the destination
+/// must exist, `since` is required, `until` defaults to now and must be later.
+pub fn recover_window(
+    state: &AppState,
+    id: &str,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+    if state.outbox.catalogue().destination(id).is_none() {
+        return Err(ApiError::NotFound(format!("destination {id} not found")));
+    }
+    let since = since.map(str::trim).filter(|since| !since.is_empty());
+    let since = parse_time("since", since.ok_or_else(|| ApiError::BadRequest("missing parameter since".into()))?)?;
+    let until =
+        optional_time("until", until.map(str::trim).filter(|until| !until.is_empty()))?.unwrap_or_else(Utc::now);
+    if until <= since {
+        return Err(ApiError::BadRequest("until must be later than since".into()));
+    }
+    Ok((since, until))
+}
+
 pub async fn recover(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -244,20 +288,8 @@ pub async fn recover(
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(id)?;
     let query = query_string(query)?;
-    if state.outbox.catalogue().destination(&id).is_none() {
-        return Err(ApiError::NotFound(format!("destination {id} not found")));
-    }
-    let since = parse_time(
-        "since",
-        query.since.as_deref().ok_or_else(|| ApiError::BadRequest("missing parameter since".into()))?,
-    )?;
-    let until = optional_time("until", query.until.as_deref())?.unwrap_or_else(Utc::now);
-    if until <= since {
-        return Err(ApiError::BadRequest("until must be later than since".into()));
-    }
-    let recovered = state.outbox.store.recover(&id, since, until, Utc::now()).await?;
-    state.outbox.waker(&id).notify_one();
-    tracing::info!(destination = %id, recovered, "Failed messages queued again (recover).");
+    let (since, until) = recover_window(&state, &id, query.since.as_deref(), query.until.as_deref())?;
+    let recovered = state.outbox.recover(&id, since, until).await?;
     Ok(Json(json!({"result": "success", "recovered": recovered})))
 }
 

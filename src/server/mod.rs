@@ -15,6 +15,8 @@
 //! - [`run`] — start (store, config, tokens), serve on a listener, drain.
 //! - [`listen`] — the accept loop: header and body timeouts, bounded shutdown.
 //! - [`reload`] — applying a new configuration while serving (SIGHUP).
+//!
+//! The operator console ([`crate::console`]) is merged into the same router.
 
 pub mod alerts;
 pub mod auth;
@@ -39,6 +41,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
 
+use crate::console::Console;
 use crate::outbox::Outbox;
 use crate::secret::Secret;
 use crate::sources::mapping::Mapper;
@@ -58,6 +61,10 @@ pub struct AppState {
     pub declared_flocks: Arc<BTreeSet<String>>,
     /// Inbound payload → alert templates.
     pub mapper: Arc<Mapper>,
+    /// The operator console's sessions and templates.
+    pub console: Arc<Console>,
+    /// `console.enabled`: whether the console's pages are served.
+    pub console_enabled: bool,
 }
 
 /// Rejects API requests without a valid token before any handler runs.
@@ -96,9 +103,11 @@ pub fn router(state: AppState) -> Router {
     let (protected, open): (Vec<Route>, Vec<Route>) =
         routes().into_iter().partition(|route| route.endpoint.auth == Auth::Token);
     let api = into_router(protected).route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let console = if state.console_enabled { crate::console::router() } else { Router::new() };
     Router::new()
         .merge(api)
         .merge(into_router(open))
+        .merge(console)
         .fallback(no_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
         // Bodies are read by the handlers with this cap (413 past it).

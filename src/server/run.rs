@@ -17,6 +17,7 @@ use crate::catalogue;
 use crate::config::reachability::unreachable_destinations;
 use crate::config::validate::Problem;
 use crate::config::Config;
+use crate::console::Console;
 use crate::files;
 use crate::metrics::Metrics;
 use crate::notify::http::HttpSender;
@@ -44,6 +45,8 @@ pub enum ServeError {
     Policy(String),
     #[error("token file {path}: {reason}")]
     TokenFile { path: String, reason: String },
+    #[error(transparent)]
+    Console(crate::console::ConsoleError),
     #[error("the HTTP server failed: {0}")]
     Http(std::io::Error),
     #[error("the delivery supervisor ended abnormally: {0}")]
@@ -112,6 +115,8 @@ pub async fn assemble(
         allow_http: config.delivery.allow_http,
         declared_flocks: Arc::new(config.flocks.keys().cloned().collect()),
         mapper: Arc::new(mapper),
+        console: Arc::new(Console::new(&config.console).map_err(ServeError::Console)?),
+        console_enabled: config.console.enabled,
     };
     let limits = ClientLimits {
         header_read_timeout: config.server.header_read_timeout.0,

@@ -27,7 +27,7 @@ use crate::sources::{Scheme, SchemeName, SourceConfig};
 use crate::store::{Origin, SourceRecord};
 
 /// What a list shows of a source: never a secret, nor a Basic user name.
-fn view(record: &SourceRecord) -> Value {
+pub fn view(record: &SourceRecord) -> Value {
     let source = &record.source;
     let mut view = json!({
         "id": source.id,
@@ -95,9 +95,14 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
+/// Every source, with its secrets: callers show only [`view`].
+pub async fn all(state: &AppState) -> Result<Vec<SourceRecord>, ApiError> {
+    Ok(state.outbox.store.sources().await?)
+}
+
 /// `GET /api/v1/sources`.
 pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let sources: Vec<Value> = state.outbox.store.sources().await?.iter().map(view).collect();
+    let sources: Vec<Value> = all(&state).await?.iter().map(view).collect();
     Ok(Json(json!({"result": "success", "sources": sources})))
 }
 
@@ -110,13 +115,20 @@ pub async fn add(
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(state.body_limit),
         _ => ApiError::BadRequest(rejection.body_text()),
     })?;
-    let mut fields: Map<String, Value> = match serde_json::from_slice(&body) {
+    let fields: Map<String, Value> = match serde_json::from_slice(&body) {
         Ok(Value::Object(fields)) => fields,
         Ok(_) => return Err(ApiError::BadRequest("body must be a JSON object describing a source".into())),
         Err(error) => {
             return Err(ApiError::BadRequest(format!("body is not valid JSON: {}", without_values(&error.to_string()))))
         }
     };
+    let record = add_source(&state, fields).await?;
+    Ok((StatusCode::CREATED, Json(json!({"result": "success", "source": view(&record)}))))
+}
+
+/// Adds a source described as `POST /api/v1/sources` takes it (`id` and the
+/// keys of a `[sources.<id>]` table), checked by the config file's rules.
+pub async fn add_source(state: &AppState, mut fields: Map<String, Value>) -> Result<SourceRecord, ApiError> {
     // Nothing with a NUL goes further (PostgreSQL refuses it in text); the
     // path names the key, never a value (it may be a secret).
     if let Err((key, refusal)) = limits::document(&Value::Object(fields.clone())) {
@@ -155,8 +167,7 @@ pub async fn add(
         tracing::warn!(source = %source.id, "Source accepts unverified requests (scheme none).");
     }
     tracing::info!(source = %source.id, flock = %source.flock, scheme = %source.scheme.name(), "Source added.");
-    let record = SourceRecord { source, origin: Origin::Api };
-    Ok((StatusCode::CREATED, Json(json!({"result": "success", "source": view(&record)}))))
+    Ok(SourceRecord { source, origin: Origin::Api })
 }
 
 /// `DELETE /api/v1/sources/{id}`.
@@ -165,14 +176,21 @@ pub async fn remove(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(id)?;
+    remove_source(&state, &id).await?;
+    Ok(Json(json!({"result": "success"})))
+}
+
+/// Removes a source added through the API (one from the config file is
+/// removed there).
+pub async fn remove_source(state: &AppState, id: &str) -> Result<(), ApiError> {
     let record =
-        state.outbox.store.source(&id).await?.ok_or_else(|| ApiError::NotFound(format!("source {id} not found")))?;
+        state.outbox.store.source(id).await?.ok_or_else(|| ApiError::NotFound(format!("source {id} not found")))?;
     if record.origin == Origin::Config {
         return Err(ApiError::Conflict(format!("source {id} is declared in the config file; remove it there")));
     }
-    state.outbox.store.delete_source(&id).await?;
+    state.outbox.store.delete_source(id).await?;
     tracing::info!(source = %id, "Source removed.");
-    Ok(Json(json!({"result": "success"})))
+    Ok(())
 }
 
 /// serde's message with every double-quoted value masked: `invalid type: string

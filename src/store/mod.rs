@@ -282,8 +282,42 @@ pub struct MessageFilter {
     pub alert_id: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
+    /// Only messages listed after this one (keyset pagination: the last
+    /// message of the previous page), so that a deep page costs what the
+    /// first does.
+    pub before: Option<Cursor>,
     /// At most this many, newest first.
     pub limit: u32,
+}
+
+/// A position in the message list, newest first: messages are ordered by
+/// creation time, then id, both descending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: DateTime<Utc>,
+    pub id: String,
+}
+
+impl Cursor {
+    /// The position just after `message`.
+    pub fn after(message: &Message) -> Self {
+        Self { created_at: message.created_at, id: message.id.clone() }
+    }
+
+    /// `<unix millis>.<message id>`, for a URL.
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.created_at.timestamp_millis(), self.id)
+    }
+
+    /// The form [`Cursor::encode`] writes; `None` for anything else.
+    pub fn decode(text: &str) -> Option<Self> {
+        let (millis, id) = text.split_once('.')?;
+        let created_at = DateTime::from_timestamp_millis(millis.parse().ok()?)?;
+        if id.is_empty() || id.len() > 200 {
+            return None;
+        }
+        Some(Self { created_at, id: id.to_owned() })
+    }
 }
 
 /// Queue figures of one destination.
@@ -458,6 +492,14 @@ pub trait Store: Send + Sync + 'static {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
         now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+    /// How many failed messages of a destination were created in the window:
+    /// what [`Store::recover`] would queue again now.
+    async fn count_failed(
+        &self,
+        destination_id: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
     ) -> Result<u64, StoreError>;
     /// Deletes delivered messages, and those cancelled with their destination,
     /// finished before `before` (with their attempts). Failed messages stay, to

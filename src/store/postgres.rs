@@ -18,6 +18,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 5, sql: include_str!("../../migrations/postgres/0005_destination_state.sql") },
     Migration { version: 6, sql: include_str!("../../migrations/postgres/0006_origin_namespaces.sql") },
     Migration { version: 7, sql: include_str!("../../migrations/postgres/0007_loop_guard_and_secret_key.sql") },
+    Migration { version: 10, sql: include_str!("../../migrations/postgres/0010_message_list_keyset.sql") },
 ];
 
 /// Held for the length of each migration transaction, so that instances starting

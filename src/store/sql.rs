@@ -1126,11 +1126,12 @@ impl Store for SqlStore {
             index += 1;
             format!("${index}")
         };
-        let text_filters = [
-            ("status", filter.status.map(|status| status.as_str().to_owned())),
-            ("destination_id", filter.destination_id.clone()),
-            ("flock_id", filter.flock_id.clone()),
-        ];
+        // The status is one of five fixed words, written into the statement so
+        // that the planner can use the partial index of failed messages.
+        if let Some(status) = filter.status {
+            conditions.push(format!("status = '{}'", status.as_str()));
+        }
+        let text_filters = [("destination_id", filter.destination_id.clone()), ("flock_id", filter.flock_id.clone())];
         let mut texts = Vec::new();
         for (column, value) in text_filters {
             if let Some(value) = value {
@@ -1152,6 +1153,13 @@ impl Store for SqlStore {
             conditions.push(format!("created_at < {}", next()));
             times.push(millis(until));
         }
+        // Keyset pagination: rows after the cursor in (created_at, id) order,
+        // read from the index where the previous page stopped.
+        let before = filter.before.as_ref().map(|cursor| {
+            let (at, id) = (next(), next());
+            conditions.push(format!("(created_at, id) < ({at}, {id})"));
+            (millis(cursor.created_at), cursor.id.clone())
+        });
         let limit_placeholder = next();
         let where_clause =
             if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
@@ -1164,6 +1172,9 @@ impl Store for SqlStore {
         }
         for time in times {
             query = query.bind(time);
+        }
+        if let Some((at, id)) = before {
+            query = query.bind(at).bind(id);
         }
         let rows = query.bind(i64::from(filter.limit)).fetch_all(&self.read).await?;
         rows.iter().map(message_from_row).collect()
@@ -1237,6 +1248,24 @@ impl Store for SqlStore {
         .execute(&self.write)
         .await?;
         Ok(recovered.rows_affected())
+    }
+
+    async fn count_failed(
+        &self,
+        destination_id: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM messages \
+             WHERE destination_id = $1 AND status = 'failed' AND created_at >= $2 AND created_at < $3",
+        )
+        .bind(destination_id)
+        .bind(millis(since))
+        .bind(millis(until))
+        .fetch_one(&self.read)
+        .await?;
+        Ok(u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
     }
 
     async fn prune(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {

@@ -22,6 +22,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 5, sql: include_str!("../../migrations/sqlite/0005_destination_state.sql") },
     Migration { version: 6, sql: include_str!("../../migrations/sqlite/0006_origin_namespaces.sql") },
     Migration { version: 7, sql: include_str!("../../migrations/sqlite/0007_loop_guard_and_secret_key.sql") },
+    Migration { version: 10, sql: include_str!("../../migrations/sqlite/0010_message_list_keyset.sql") },
 ];
 
 /// Connection settings every connection gets. `synchronous = NORMAL` in WAL mode

@@ -1,11 +1,13 @@
 //! The one integration-test binary: every test talks to real loopback HTTP
 //! servers and the real `flockrelay` binary.
 
+mod browser;
 mod canary_api;
 mod chain;
 mod cli;
 mod command_line;
 mod config;
+mod console;
 mod destination_state;
 mod flock;
 mod fuzz;

@@ -12,8 +12,8 @@ use flockrelay::notify::generic::config::GenericSettings;
 use flockrelay::secret::Secret;
 use flockrelay::sources::{Scheme, Source};
 use flockrelay::store::{
-    Attempt, DestinationState, Finished, FlockRecord, IfExists, MessageFilter, MessageStatus, NewAlert, NewMessage,
-    Next, Origin, Store, StoreError,
+    Attempt, Cursor, DestinationState, Finished, FlockRecord, IfExists, MessageFilter, MessageStatus, NewAlert,
+    NewMessage, Next, Origin, Store, StoreError,
 };
 
 use crate::support::destination;
@@ -495,6 +495,55 @@ async fn listing_filters_and_queue_depths(store: Arc<dyn Store>) {
     );
 }
 
+/// Every page starts where the previous one stopped (keyset), so paging
+/// through a destination's messages shows each exactly once, newest first,
+/// ties in creation time ordered by id; and the failed messages a recover
+/// would queue again are counted without changing them.
+async fn keyset_pages_reach_every_message_once_and_failed_ones_are_counted(store: Arc<dyn Store>) {
+    let times = [0, 0, 0, 5, 5, 10, 10];
+    let alerts: Vec<NewAlert> =
+        times.iter().enumerate().map(|(n, time)| alert(&format!("a{n}"), at(*time), &["hook", "other"])).collect();
+    store.enqueue(&alerts).await.expect("enqueues");
+    let page_through = |status: Option<MessageStatus>, limit: u32| {
+        let store = Arc::clone(&store);
+        async move {
+            let mut seen = Vec::new();
+            let mut before = None;
+            loop {
+                let filter = MessageFilter {
+                    destination_id: Some("hook".into()),
+                    status,
+                    before: before.clone(),
+                    limit,
+                    ..Default::default()
+                };
+                let page = store.messages(&filter).await.expect("lists");
+                assert!(page.len() <= limit as usize);
+                let Some(last) = page.last() else { break };
+                before = Some(Cursor::after(last));
+                seen.extend(page.into_iter().map(|message| (message.created_at, message.id)));
+                assert!(seen.len() <= times.len(), "the pages end");
+            }
+            seen
+        }
+    };
+    let seen = page_through(None, 3).await;
+    let mut expected = seen.clone();
+    expected.sort();
+    expected.reverse();
+    assert_eq!(seen, expected, "newest first, ties by id, none twice");
+    assert_eq!(seen.len(), times.len());
+
+    let claimed = claim_ids(&*store, "hook", "w", at(20)).await;
+    let failed: Vec<Finished> = claimed.iter().take(3).map(|id| finished(id, "w", 1, at(20), Next::Failed)).collect();
+    store.finish(&failed).await.expect("finishes");
+    assert_eq!(page_through(Some(MessageStatus::Failed), 2).await.len(), 3);
+    assert_eq!(store.count_failed("hook", at(0), at(1)).await.expect("counts"), 3, "the oldest three failed");
+    assert_eq!(store.count_failed("hook", at(1), at(11)).await.expect("counts"), 0);
+    assert_eq!(store.count_failed("other", at(0), at(11)).await.expect("counts"), 0);
+    assert_eq!(page_through(Some(MessageStatus::Failed), 2).await.len(), 3, "counting changed nothing");
+}
+
 async fn prune_removes_old_delivered_messages_only(store: Arc<dyn Store>) {
     store.enqueue(&[alert("a1", at(0), &["hook"]), alert("a2", at(0), &["hook"])]).await.expect("enqueues");
     let claimed = claim_ids(&*store, "hook", "w", at(1)).await;
@@ -649,6 +698,7 @@ conformance!(
     deleting_a_destination_cancels_its_queue,
     config_is_applied_and_what_left_the_file_is_removed,
     listing_filters_and_queue_depths,
+    keyset_pages_reach_every_message_once_and_failed_ones_are_counted,
     prune_removes_old_delivered_messages_only,
     prune_removes_cancelled_messages_and_never_queued_ones,
     concurrent_claims_never_hand_out_a_message_twice,
@@ -718,6 +768,89 @@ async fn sqlite_upgrade_keeps_leases_running() {
             include_str!("../../migrations/sqlite/0001_outbox.sql"),
             include_str!("../../migrations/sqlite/0002_sources.sql"),
             include_str!("../../migrations/sqlite/0003_leaner_indexes.sql"),
+        ],
+    )
+    .await;
+}
+
+/// A database of version 4 (before the keyset indexes) opens with its
+/// messages, and the message list pages through them by keyset.
+async fn upgrading_to_keyset_indexes_keeps_the_message_list(url: &str, migrations: [&str; 4]) {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let mut old = sqlx::AnyConnection::connect(url).await.expect("connects");
+    for (version, sql) in (1_i64..).zip(migrations) {
+        sqlx::raw_sql(sql).execute(&mut old).await.expect("applies an old migration");
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS flockrelay_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&mut old)
+        .await
+        .expect("creates the migration table");
+        sqlx::query("INSERT INTO flockrelay_migrations (version, applied_at) VALUES ($1, 0)")
+            .bind(version)
+            .execute(&mut old)
+            .await
+            .expect("records the migration");
+    }
+    for (id, status, created) in
+        [("m1", "failed", 0), ("m2", "delivered", 1), ("m3", "failed", 1), ("m4", "pending", 2)]
+    {
+        sqlx::query(
+            "INSERT INTO messages (id, alert_id, destination_id, flock_id, kind, status, body, created_at, \
+             next_attempt_at) VALUES ($1, 'a1', 'hook', 'flock:default', 'generic', $2, '{}', $3, $4)",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(at(created).timestamp_millis())
+        .bind(at(created).timestamp_millis())
+        .execute(&mut old)
+        .await
+        .expect("stores an old message");
+    }
+    old.close().await.expect("closes");
+
+    let store =
+        flockrelay::store::open(url, &flockrelay::store::key::SecretKey::generate()).await.expect("opens and upgrades");
+    let first = MessageFilter { destination_id: Some("hook".into()), limit: 2, ..Default::default() };
+    let page = store.messages(&first).await.expect("lists");
+    assert_eq!(page.iter().map(|message| message.id.as_str()).collect::<Vec<_>>(), ["m4", "m3"]);
+    let next = MessageFilter { before: page.last().map(Cursor::after), ..first };
+    let page = store.messages(&next).await.expect("lists");
+    assert_eq!(page.iter().map(|message| message.id.as_str()).collect::<Vec<_>>(), ["m2", "m1"]);
+    let failed = MessageFilter { status: Some(MessageStatus::Failed), limit: 10, ..Default::default() };
+    assert_eq!(store.messages(&failed).await.expect("lists").len(), 2);
+    assert_eq!(store.count_failed("hook", at(0), at(2)).await.expect("counts"), 2);
+}
+
+#[tokio::test]
+async fn sqlite_upgrade_keeps_the_message_list() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("relay.db").display());
+    upgrading_to_keyset_indexes_keeps_the_message_list(
+        &url,
+        [
+            include_str!("../../migrations/sqlite/0001_outbox.sql"),
+            include_str!("../../migrations/sqlite/0002_sources.sql"),
+            include_str!("../../migrations/sqlite/0003_leaner_indexes.sql"),
+            include_str!("../../migrations/sqlite/0004_lease_column.sql"),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_upgrade_keeps_the_message_list() {
+    let Some(url) = crate::support::stores::postgres_url("store::postgres_upgrade_keeps_the_message_list").await else {
+        return;
+    };
+    upgrading_to_keyset_indexes_keeps_the_message_list(
+        &url,
+        [
+            include_str!("../../migrations/postgres/0001_outbox.sql"),
+            include_str!("../../migrations/postgres/0002_sources.sql"),
+            include_str!("../../migrations/postgres/0003_leaner_indexes.sql"),
+            include_str!("../../migrations/postgres/0004_lease_column.sql"),
         ],
     )
     .await;

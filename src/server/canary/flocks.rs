@@ -82,13 +82,19 @@ fn flock_name(params: &Params) -> Result<String, ApiError> {
 }
 
 async fn create(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
-    let name = flock_name(&params)?;
+    let id = create_flock(&state, &params).await?;
+    Ok(success([("flock_id", Value::from(id))]))
+}
+
+/// Creates a flock named by the `name` parameter; returns its id.
+pub async fn create_flock(state: &AppState, params: &Params) -> Result<String, ApiError> {
+    let name = flock_name(params)?;
     let id = format!("flock:{}", uuid::Uuid::new_v4().simple());
     let flock = FlockRecord { id: id.clone(), name, settings: FlockSettings::default(), origin: Origin::Api };
     state.outbox.store.put_flock(&flock).await?;
-    apply(&state).await;
+    apply(state).await;
     tracing::info!(caller = %params.caller, flock = %id, "Flock created through the API.");
-    Ok(success([("flock_id", Value::from(id))]))
+    Ok(id)
 }
 
 async fn list(State(state): State<AppState>, _params: Params) -> Result<Json<Value>, ApiError> {
@@ -113,26 +119,48 @@ fn flock_only(flock_id: &str) -> Result<&str, ApiError> {
 }
 
 async fn rename(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
-    let id = flock_only(params.flock_id()?)?;
-    let name = flock_name(&params)?;
-    state.outbox.store.rename_flock(id, &name).await?;
-    apply(&state).await;
-    tracing::info!(caller = %params.caller, flock = %id, "Flock renamed through the API.");
+    rename_flock(&state, &params).await?;
     Ok(success([]))
 }
 
-async fn delete(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+/// Renames the flock `flock_id` to `name`.
+pub async fn rename_flock(state: &AppState, params: &Params) -> Result<(), ApiError> {
     let id = flock_only(params.flock_id()?)?;
-    if id == DEFAULT_FLOCK {
-        return Err(ApiError::Conflict(format!("{DEFAULT_FLOCK} always exists and cannot be deleted")));
+    let name = flock_name(params)?;
+    state.outbox.store.rename_flock(id, &name).await?;
+    apply(state).await;
+    tracing::info!(caller = %params.caller, flock = %id, "Flock renamed through the API.");
+    Ok(())
+}
+
+async fn delete(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+    delete_flock(&state, &params).await?;
+    Ok(success([]))
+}
+
+/// Why a flock cannot be deleted, if it cannot: `flock:default` always
+/// exists, and a flock the config file declares would come back at the next
+/// start. The ownership rule, for the API and the console alike.
+pub fn undeletable(state: &AppState, flock: &FlockRecord) -> Option<ApiError> {
+    if flock.id == DEFAULT_FLOCK {
+        return Some(ApiError::Conflict(format!("{DEFAULT_FLOCK} always exists and cannot be deleted")));
     }
-    let catalogue = current(&state).await?;
+    if flock.origin == Origin::Config || state.declared_flocks.contains(&flock.id) {
+        return Some(ApiError::Conflict(format!("flock {} is declared in the config file; remove it there", flock.id)));
+    }
+    None
+}
+
+/// Deletes the flock `flock_id` with its webhooks, if [`undeletable`] allows.
+pub async fn delete_flock(state: &AppState, params: &Params) -> Result<(), ApiError> {
+    let id = flock_only(params.flock_id()?)?;
+    let catalogue = current(state).await?;
     let flock = catalogue.flock(id).ok_or_else(|| ApiError::UnknownFlock(id.to_owned()))?;
-    if flock.origin == Origin::Config || state.declared_flocks.contains(id) {
-        return Err(ApiError::Conflict(format!("flock {id} is declared in the config file; remove it there")));
+    if let Some(refusal) = undeletable(state, flock) {
+        return Err(refusal);
     }
     state.outbox.store.delete_flock(id).await?;
-    apply(&state).await;
+    apply(state).await;
     tracing::info!(caller = %params.caller, flock = %id, "Flock deleted through the API, with its webhooks.");
-    Ok(success([]))
+    Ok(())
 }

@@ -262,19 +262,26 @@ fn permanent_statuses(params: &Params) -> Result<Vec<u16>, ApiError> {
 }
 
 async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
-    let catalogue = current(&state).await?;
+    add_webhook(&state, &params).await?;
+    Ok(success([]))
+}
+
+/// Adds a webhook of this channel from the API's parameters (the API's
+/// `…/add` and the console's add form).
+pub async fn add_webhook(state: &AppState, params: &Params) -> Result<(), ApiError> {
+    let catalogue = current(state).await?;
     scope(&catalogue, params.flock_id()?)?;
-    let url = webhook_url(&state, "url", params.required("url")?)?;
-    let headers = headers(&params)?;
-    let auth = auth(&params)?;
+    let url = webhook_url(state, "url", params.required("url")?)?;
+    let headers = headers(params)?;
+    let auth = auth(params)?;
     let sets_authorization = matches!(auth, Some(GenericAuth::Basic { .. } | GenericAuth::Bearer { .. }));
     if sets_authorization && headers.keys().any(|name| name.eq_ignore_ascii_case("authorization")) {
         return Err(invalid("headers", "an Authorization header conflicts with auth_type; set one or the other"));
     }
-    let signing = signing(&params)?;
-    let permanent_statuses = permanent_statuses(&params)?;
+    let signing = signing(params)?;
+    let permanent_statuses = permanent_statuses(params)?;
     let settings = GenericSettings { url, headers, auth, signing, permanent_statuses };
-    add_by_url(&state, &params, &catalogue, Channel::Generic(settings)).await
+    add_by_url(state, params, &catalogue, Channel::Generic(settings)).await
 }
 
 async fn list_deprecated(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {

@@ -201,6 +201,13 @@ fn json_pairs(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
 }
 
 impl Params {
+    /// Parameters that did not come from an API request (the console's forms),
+    /// checked by the same rules as the API's. Blank values count as absent,
+    /// as in a request.
+    pub fn new(values: BTreeMap<String, String>, caller: Caller) -> Self {
+        Self { values, caller }
+    }
+
     /// A parameter that must be present and not blank.
     pub fn required(&self, name: &'static str) -> Result<&str, ApiError> {
         self.optional(name).ok_or(ApiError::MissingParameter(name))
@@ -312,22 +319,52 @@ pub async fn apply(state: &AppState) {
     }
 }
 
-/// Sends a test notification through `destination` now and waits for the answer.
-pub async fn test_notification(state: &AppState, destination: &Destination, caller: Caller) -> Result<(), ApiError> {
+/// What a test notification did: delivered or not, the channel's HTTP
+/// status and latency when it answered, and its error text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestOutcome {
+    pub delivered: bool,
+    pub status: Option<u16>,
+    pub latency: Option<std::time::Duration>,
+    /// Why it was not delivered (the channel's answer or the transport error).
+    pub error: Option<String>,
+}
+
+/// Sends a test notification through `destination` now and waits for the
+/// answer (the API's `…/test` endpoints and the console's Send test).
+pub async fn send_test(state: &AppState, destination: &Destination, caller: Caller) -> TestOutcome {
     let alert = Alert::test_alert(destination.scope.as_str(), Utc::now());
     let sender = Arc::clone(&state.outbox.sender);
     let reports = send_now(vec![destination.clone()], &alert, &state.outbox.renderer, sender, true).await;
     let Some(report) = reports.into_iter().next() else {
-        return Err(ApiError::TestFailed("the test could not be run".into()));
+        return TestOutcome {
+            delivered: false,
+            status: None,
+            latency: None,
+            error: Some("the test could not be run".into()),
+        };
     };
     let delivered = report.delivered();
     tracing::info!(%caller, destination = %destination.id, kind = %destination.channel.kind(), delivered, "Test notification sent through the API.");
     match report.result {
-        Ok(_) if delivered => Ok(()),
-        Ok(delivery) => Err(ApiError::TestFailed(
-            delivery.outcome.reason().map(str::to_owned).unwrap_or_else(|| delivery.outcome.label().to_owned()),
-        )),
-        Err(error) => Err(ApiError::TestFailed(error.to_string())),
+        Ok(delivery) => TestOutcome {
+            delivered,
+            status: delivery.status,
+            latency: Some(delivery.latency),
+            error: (!delivered).then(|| {
+                delivery.outcome.reason().map(str::to_owned).unwrap_or_else(|| delivery.outcome.label().to_owned())
+            }),
+        },
+        Err(error) => TestOutcome { delivered: false, status: None, latency: None, error: Some(error.to_string()) },
+    }
+}
+
+/// Sends a test notification through `destination` now; an error unless delivered.
+pub async fn test_notification(state: &AppState, destination: &Destination, caller: Caller) -> Result<(), ApiError> {
+    let outcome = send_test(state, destination, caller).await;
+    match outcome.error {
+        None if outcome.delivered => Ok(()),
+        error => Err(ApiError::TestFailed(error.unwrap_or_else(|| "not delivered".into()))),
     }
 }
 
@@ -364,7 +401,7 @@ pub async fn add_by_url(
     params: &Params,
     catalogue: &Catalogue,
     channel: Channel,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<(), ApiError> {
     let kind = channel.kind();
     let Some(url) = url_of_channel(&channel).cloned() else {
         return Err(ApiError::BadRequest(format!("{kind} webhooks are not addressed by URL")));
@@ -384,7 +421,7 @@ pub async fn add_by_url(
         caller = %params.caller, flock = %scope, destination = %destination.id, %kind, host = %url_host(&url),
         "Webhook added through the API."
     );
-    Ok(success([]))
+    Ok(())
 }
 
 fn url_of_channel(channel: &Channel) -> Option<&Url> {
@@ -411,6 +448,15 @@ pub async fn remove(
         tracing::info!(caller = %params.caller, flock = %scope, destination = %id, %kind, cancelled, "Webhook removed through the API.");
     }
     Ok(success([]))
+}
+
+/// Removes one API-owned destination by id (the console's Remove): the same
+/// rules as the API's `…/remove` endpoints.
+pub async fn remove_destination(state: &AppState, params: &Params, id: &str) -> Result<(), ApiError> {
+    let catalogue = current(state).await?;
+    let destination =
+        catalogue.destination(id).ok_or_else(|| ApiError::NotFound(format!("destination {id} not found")))?;
+    remove(state, params, &destination.scope, destination.channel.kind(), &[destination]).await.map(|_| ())
 }
 
 /// `…/remove` by `url`: the webhook must exist in the flock.

@@ -8,7 +8,7 @@ use axum::http::Method;
 use axum::Json;
 use serde_json::Value;
 
-use super::{add_by_url, current, list_urls, remove_by_url, scope, test_by_url, webhook_url, Params};
+use super::{add_by_url, current, list_urls, remove_by_url, scope, success, test_by_url, webhook_url, Params};
 use crate::destination::{Channel, ChannelKind};
 use crate::notify::teams::config::{TeamsFormat, TeamsSettings};
 use crate::server::error::ApiError;
@@ -76,9 +76,16 @@ pub fn router() -> axum::Router<AppState> {
 }
 
 async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
-    let catalogue = current(&state).await?;
+    add_webhook(&state, &params).await?;
+    Ok(success([]))
+}
+
+/// Adds a webhook of this channel from the API's parameters (the API's
+/// `…/add` and the console's add form).
+pub async fn add_webhook(state: &AppState, params: &Params) -> Result<(), ApiError> {
+    let catalogue = current(state).await?;
     scope(&catalogue, params.flock_id()?)?;
-    let url = webhook_url(&state, "url", params.required("url")?)?;
+    let url = webhook_url(state, "url", params.required("url")?)?;
     let format = match params.optional("format") {
         None | Some("adaptive_card") => TeamsFormat::AdaptiveCard,
         Some("message_card") => TeamsFormat::MessageCard,
@@ -89,7 +96,7 @@ async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value
             })
         }
     };
-    add_by_url(&state, &params, &catalogue, Channel::MsTeams(TeamsSettings { url, format })).await
+    add_by_url(state, params, &catalogue, Channel::MsTeams(TeamsSettings { url, format })).await
 }
 
 async fn list(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {

@@ -103,6 +103,28 @@ async fn set(state: &AppState, params: &Params, settings: FlockSettings, what: &
     Ok(success([]))
 }
 
+/// A change of a flock's webhook settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Its own set, switched on (for `global`: the global set on).
+    Enable,
+    /// Its own set, switched off (for `global`: the global set off).
+    Disable,
+    /// Back to the global set.
+    UseGlobal,
+}
+
+/// Applies `change` to the flock `flock_id` (the API's `enable`, `disable`
+/// and `use_global`, and the console's buttons).
+pub async fn change(state: &AppState, params: &Params, change: Change) -> Result<(), ApiError> {
+    match change {
+        Change::Enable => set(state, params, FlockSettings { use_global: false, enabled: true }, "enable").await,
+        Change::Disable => set(state, params, FlockSettings { use_global: false, enabled: false }, "disable").await,
+        Change::UseGlobal => use_global_set(state, params).await,
+    }
+    .map(|_| ())
+}
+
 async fn enable(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
     set(&state, &params, FlockSettings { use_global: false, enabled: true }, "enable").await
 }
@@ -112,6 +134,10 @@ async fn disable(State(state): State<AppState>, params: Params) -> Result<Json<V
 }
 
 async fn use_global(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+    use_global_set(&state, &params).await
+}
+
+async fn use_global_set(state: &AppState, params: &Params) -> Result<Json<Value>, ApiError> {
     let flock_id = params.flock_id()?;
     if flock_id == GLOBAL {
         return Err(ApiError::InvalidParameter {
@@ -119,8 +145,8 @@ async fn use_global(State(state): State<AppState>, params: Params) -> Result<Jso
             reason: "the global set cannot follow itself".into(),
         });
     }
-    let catalogue = current(&state).await?;
+    let catalogue = current(state).await?;
     let settings = catalogue.flock_settings(flock_id).ok_or_else(|| ApiError::UnknownFlock(flock_id.to_owned()))?;
     // `enabled` is kept: it is what the flock's own set returns to after `enable`/`disable`.
-    set(&state, &params, FlockSettings { use_global: true, enabled: settings.enabled }, "use_global").await
+    set(state, params, FlockSettings { use_global: true, enabled: settings.enabled }, "use_global").await
 }

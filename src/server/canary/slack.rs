@@ -107,9 +107,16 @@ fn same_channel(stored: Option<&str>, given: &str) -> bool {
 }
 
 async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
-    let catalogue = current(&state).await?;
+    add_webhook(&state, &params).await?;
+    Ok(success([]))
+}
+
+/// Adds a webhook of this channel from the API's parameters (the API's
+/// `…/add` and the console's add form).
+pub async fn add_webhook(state: &AppState, params: &Params) -> Result<(), ApiError> {
+    let catalogue = current(state).await?;
     scope(&catalogue, params.flock_id()?)?;
-    let url = webhook_url(&state, "url", params.required("url")?)?;
+    let url = webhook_url(state, "url", params.required("url")?)?;
     let configuration_url = match params.optional("configuration_url") {
         Some(text) => {
             let parsed = lookup_url("configuration_url", text)?;
@@ -124,8 +131,8 @@ async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value
         None => None,
     };
     let settings =
-        SlackSettings { url, channel: label(&params, "channel")?, team: label(&params, "team")?, configuration_url };
-    add_by_url(&state, &params, &catalogue, Channel::Slack(settings)).await
+        SlackSettings { url, channel: label(params, "channel")?, team: label(params, "team")?, configuration_url };
+    add_by_url(state, params, &catalogue, Channel::Slack(settings)).await
 }
 
 async fn list(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {

@@ -136,9 +136,16 @@ fn settings(state: &AppState, params: &Params) -> Result<SplunkSettings, ApiErro
 }
 
 async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
-    let catalogue = current(&state).await?;
+    add_webhook(&state, &params).await?;
+    Ok(success([]))
+}
+
+/// Sets a scope's Splunk HEC from the API's parameters (the API's
+/// `splunk/add` and the console's add form).
+pub async fn add_webhook(state: &AppState, params: &Params) -> Result<(), ApiError> {
+    let catalogue = current(state).await?;
     let scope = scope(&catalogue, params.flock_id()?)?;
-    let settings = settings(&state, &params)?;
+    let settings = settings(state, params)?;
     let host = format!("{}:{}", settings.host, settings.port);
     let destination = new_destination(scope.clone(), "", Channel::Splunk(settings));
     // The API's HEC of a scope always has this one id, so any other is the config file's.
@@ -156,12 +163,12 @@ async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value
         }
         other => other?,
     }
-    apply(&state).await;
+    apply(state).await;
     tracing::info!(
         caller = %params.caller, flock = %scope, destination = %destination.id, kind = "splunk", %host, replaced,
         "Splunk HEC set through the API."
     );
-    Ok(success([]))
+    Ok(())
 }
 
 /// The flock's HEC: the API's, or the first the config file declares.

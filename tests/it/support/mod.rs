@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: a recording loopback receiver, alert
 //! fixtures, golden-file comparison and destination builders.
 
+pub mod browser;
+pub mod console;
 pub mod hec;
 pub mod receiver;
 pub mod relay;

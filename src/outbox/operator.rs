@@ -1,0 +1,193 @@
+//! What operators do with messages — list, show, replay, recover — and the
+//! delivery overview of every destination. The operator API and the console
+//! both call these methods, so that a replay wakes the destination's worker
+//! and is logged the same way whoever asked for it.
+//!
+//! Parsing and validating what a person typed is the caller's (the API's
+//! parameter rules in `server::messages`, which the console calls too); this
+//! module takes typed values.
+
+use chrono::{DateTime, Utc};
+
+use super::breaker::{BreakerState, BreakerView};
+use super::Outbox;
+use crate::destination::Destination;
+use crate::store::{effective_state, Attempt, DestinationState, Message, MessageFilter, StoreError};
+
+/// A destination's state, as operators see it: the one the API shows
+/// ([`crate::store::effective_state`]), with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownState {
+    pub state: DestinationState,
+    /// Why it is disabled, as the operator or the channel put it.
+    pub reason: Option<String>,
+}
+
+impl ShownState {
+    pub fn label(&self) -> &'static str {
+        self.state.as_str()
+    }
+}
+
+/// One destination's delivery figures and state.
+#[derive(Debug, Clone)]
+pub struct DestinationOverview {
+    pub destination: Destination,
+    pub state: ShownState,
+    pub breaker: BreakerView,
+    /// Messages pending or being delivered.
+    pub queued: u64,
+    /// Creation time of the oldest queued message.
+    pub oldest_queued_at: Option<DateTime<Utc>>,
+    /// In the last hour, in this process.
+    pub delivered: u64,
+    pub failed: u64,
+    pub retried: u64,
+}
+
+impl DestinationOverview {
+    /// Why a person should look at this destination, if they should: paused
+    /// by its channel (with the channel's answer), its breaker open, or
+    /// disabled.
+    pub fn attention(&self) -> Option<String> {
+        if let Some(pause) = &self.breaker.pause {
+            return Some(format!("paused: the channel refused it ({}): {}", pause.cause, pause.reason));
+        }
+        match self.breaker.state {
+            BreakerState::Open { until } => {
+                return Some(format!(
+                    "circuit breaker open after repeated failures, until {}",
+                    until.format("%Y-%m-%d %H:%M:%S UTC")
+                ))
+            }
+            BreakerState::HalfOpen => return Some("circuit breaker trying one message".into()),
+            BreakerState::Closed { .. } => {}
+        }
+        let why = self.state.reason.as_deref().map(|reason| format!(" ({reason})")).unwrap_or_default();
+        match self.state.state {
+            DestinationState::DisabledByChannel => Some(format!(
+                "disabled by its channel{why}: receives nothing, queued messages wait until it is enabled again"
+            )),
+            DestinationState::DisabledByOperator => {
+                Some(format!("disabled by an operator{why}: receives nothing, queued messages wait"))
+            }
+            DestinationState::Enabled => None,
+        }
+    }
+}
+
+impl DestinationOverview {
+    /// How urgent [`DestinationOverview::attention`] is: refused by its
+    /// channel first, then a tripped breaker, then switched off, then fine.
+    pub fn urgency(&self) -> u8 {
+        if self.breaker.pause.is_some() {
+            return 0;
+        }
+        match (self.breaker.state, self.state.state) {
+            (BreakerState::Open { .. } | BreakerState::HalfOpen, _) => 1,
+            (_, DestinationState::DisabledByChannel) => 2,
+            (_, DestinationState::DisabledByOperator) => 3,
+            (_, DestinationState::Enabled) => 4,
+        }
+    }
+}
+
+impl Outbox {
+    /// Messages matching `filter`, newest first (one keyset page).
+    pub async fn list_messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, StoreError> {
+        self.store.messages(filter).await
+    }
+
+    /// A message with every attempt.
+    pub async fn message(&self, id: &str) -> Result<Option<(Message, Vec<Attempt>)>, StoreError> {
+        self.store.message(id).await
+    }
+
+    /// Queues a delivered or failed message again (same id, fresh schedule)
+    /// and wakes its destination's worker.
+    pub async fn replay(&self, id: &str) -> Result<Message, StoreError> {
+        let message = self.store.replay(id, Utc::now()).await?;
+        self.waker(&message.destination_id).notify_one();
+        tracing::info!(message = %id, destination = %message.destination_id, "Message queued again (replay).");
+        Ok(message)
+    }
+
+    /// How many failed messages of a destination created in `[since, until)`
+    /// [`Outbox::recover`] would queue again now.
+    pub async fn recoverable(
+        &self,
+        destination_id: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.store.count_failed(destination_id, since, until).await
+    }
+
+    /// Queues again the failed messages of a destination created in `[since,
+    /// until)` and wakes its worker; returns how many.
+    pub async fn recover(
+        &self,
+        destination_id: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let recovered = self.store.recover(destination_id, since, until, Utc::now()).await?;
+        self.waker(destination_id).notify_one();
+        tracing::info!(destination = %destination_id, recovered, "Failed messages queued again (recover).");
+        Ok(recovered)
+    }
+
+    /// Sets a destination's state (an operator enabling or disabling it),
+    /// stored and applied: the catalogue is re-read, so its worker starts or
+    /// stops. The API and the console both come here.
+    pub async fn set_destination_state(
+        &self,
+        id: &str,
+        state: DestinationState,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.store.set_destination_state(id, state, reason, Utc::now()).await?;
+        if let Err(error) = self.reload().await {
+            tracing::warn!(%error, "Cannot re-read the catalogue after a change; the periodic refresh will apply it.");
+        }
+        if state == DestinationState::Enabled {
+            self.waker(id).notify_one();
+        }
+        Ok(())
+    }
+
+    /// A destination's state as the API shows it, with why.
+    pub fn destination_state(&self, destination: &Destination) -> ShownState {
+        let catalogue = self.catalogue();
+        let (state, reason, _) = effective_state(destination, catalogue.state(&destination.id));
+        ShownState { state, reason: reason.map(str::to_owned) }
+    }
+
+    /// Every destination with its queue, last hour and state: those that need
+    /// a person first (most urgent first), then by name.
+    pub async fn overview(&self, now: DateTime<Utc>) -> Result<Vec<DestinationOverview>, StoreError> {
+        let depths = self.store.queue_depths().await?;
+        let settled = self.recent.settled.tallies(now);
+        let catalogue = self.catalogue();
+        let mut rows: Vec<DestinationOverview> = catalogue
+            .destinations()
+            .iter()
+            .map(|destination| {
+                let depth = depths.iter().find(|depth| depth.destination_id == destination.id);
+                let [delivered, failed, retried] = self.recent.settled_of(&settled, &destination.id);
+                DestinationOverview {
+                    destination: destination.clone(),
+                    state: self.destination_state(destination),
+                    breaker: self.breaker(&destination.id).view(),
+                    queued: depth.map_or(0, |depth| depth.queued),
+                    oldest_queued_at: depth.and_then(|depth| depth.oldest_created_at),
+                    delivered,
+                    failed,
+                    retried,
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| (a.urgency(), &a.destination.name).cmp(&(b.urgency(), &b.destination.name)));
+        Ok(rows)
+    }
+}
