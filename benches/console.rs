@@ -52,9 +52,10 @@ fn options() -> Options {
 fn config(dir: &Path) -> String {
     let mut text = format!(
         "[delivery]\nallow_http = true\nallowed_cidrs = [\"127.0.0.0/8\"]\n\n\
-         [store]\nurl = \"sqlite://{}\"\n\n\
+         [store]\nurl = \"sqlite://{}\"\nsecret_key_file = \"{}\"\n\n\
          [server]\nauth_tokens = [\"{TOKEN}\"]\ntoken_file = \"{}\"\n\n",
         dir.join("relay.db").display(),
+        dir.join("secret_key").display(),
         dir.join("token").display(),
     );
     for flock in 0..5 {
@@ -149,7 +150,8 @@ async fn run(options: Options) {
     std::fs::write(&path, config(dir.path())).expect("writes the config");
     let config = flockrelay::config::load(Some(&path)).expect("a valid config");
     let url = format!("sqlite://{}", dir.path().join("relay.db").display());
-    drop(flockrelay::store::open(&url).await.expect("creates and migrates the store"));
+    let key = flockrelay::server::run::secret_key(&config).expect("the secret key");
+    drop(flockrelay::store::open(&url, &key).await.expect("creates and migrates the store"));
     let start_ms = chrono::Utc::now().timestamp_millis() - options.messages * STEP_MS;
     let filling = Instant::now();
     fill(&url, options.messages, start_ms).await;
