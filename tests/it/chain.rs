@@ -17,8 +17,8 @@ const CLIENT_SECRET: &str = "chain-client-secret-0123456789";
 
 const DELIVERY: &str = r#"retry_schedule = ["0s", "100ms", "100ms"]
 jitter = 0.0
-timeout = "5s"
-lease = "30s"
+timeout = "30s"
+lease = "10m"
 poll_interval = "50ms"
 allowed_cidrs = ["127.0.0.0/8"]
 "#;

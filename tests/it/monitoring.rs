@@ -13,8 +13,8 @@ use crate::support::relay::{eventually, Relay};
 /// Retries within a test, loopback receivers allowed.
 const FAST: &str = r#"retry_schedule = ["0s", "100ms"]
 jitter = 0.0
-timeout = "2s"
-lease = "5s"
+timeout = "30s"
+lease = "10m"
 poll_interval = "50ms"
 allowed_cidrs = ["127.0.0.0/8"]
 "#;
@@ -39,8 +39,8 @@ async fn queue_and_breaker_gauges_read_zero_instead_of_disappearing() {
     );
     let relay = Relay::configured(FAST, &extra).await;
     relay.ingest(&json!({"kind": "canary.incident", "title": "drained"})).await;
-    eventually(Duration::from_secs(10), "the message was delivered", || async { receiver.requests().len() == 1 }).await;
-    eventually(Duration::from_secs(10), "the queue of hook reads empty", || async {
+    eventually(Duration::from_secs(120), "the message was delivered", || async { receiver.requests().len() == 1 }).await;
+    eventually(Duration::from_secs(120), "the queue of hook reads empty", || async {
         let metrics = scrape(&relay).await;
         sample(&metrics, r#"flockrelay_queue_depth{destination="hook"}"#) == Some(0.0)
     })
@@ -183,8 +183,8 @@ async fn the_dashboard_and_the_rules_query_only_metrics_a_running_relay_exports(
     );
     let delivery = r#"retry_schedule = ["0s", "100ms"]
 jitter = 0.0
-timeout = "2s"
-lease = "5s"
+timeout = "30s"
+lease = "10m"
 poll_interval = "50ms"
 allowed_cidrs = ["127.0.0.0/8"]
 "#;
@@ -194,7 +194,7 @@ allowed_cidrs = ["127.0.0.0/8"]
     let refused = relay.client.post(relay.url("/hooks/nobody")).body("{}").send().await.expect("answers");
     assert_eq!(refused.status().as_u16(), 401);
     let value = |metrics: &str, series: &str| sample(metrics, series).unwrap_or(0.0);
-    eventually(Duration::from_secs(20), "delivered, retried and failed", || async {
+    eventually(Duration::from_secs(120), "delivered, retried and failed", || async {
         let metrics = scrape(&relay).await;
         value(&metrics, r#"flockrelay_messages_delivered_total{destination="ok",kind="generic"}"#) >= 1.0
             && value(&metrics, r#"flockrelay_messages_delivered_total{destination="flaky",kind="generic"}"#) >= 1.0

@@ -97,7 +97,7 @@ async fn post_svix_event(relay: &Relay, id: &str) -> Value {
 
 /// The alert ids (generic bodies' `id`) the receiver got, waiting for `n`.
 async fn relayed_ids(receiver: &Receiver, n: usize) -> Vec<String> {
-    eventually(Duration::from_secs(30), &format!("{n} alerts are relayed"), || async {
+    eventually(Duration::from_secs(120), &format!("{n} alerts are relayed"), || async {
         receiver.requests().len() >= n
     })
     .await;

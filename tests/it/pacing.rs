@@ -15,7 +15,7 @@ use crate::support::relay::{eventually, Relay};
 
 const DELIVERY: &str = r#"retry_schedule = ["0s", "100ms"]
 jitter = 0.0
-timeout = "5s"
+timeout = "30s"
 lease = "120s"
 poll_interval = "50ms"
 allowed_cidrs = ["127.0.0.0/8"]

@@ -201,7 +201,7 @@ async fn echoed_requests_are_stored_without_secrets(status: u16, store_url: Opti
     let alert = relay.ingest(&json!({"kind": "ids.alert", "title": "Port scan"})).await;
     let alert_id = alert[0]["alert_id"].as_str().expect("alert id").to_owned();
     assert_eq!(alert[0]["messages"], DESTINATIONS);
-    eventually(Duration::from_secs(30), "every destination's attempt is recorded", || async {
+    eventually(Duration::from_secs(120), "every destination's attempt is recorded", || async {
         shown(&relay, &alert_id).await.iter().filter(|text| text.contains("\"attempts\":[{")).count() == DESTINATIONS
     })
     .await;
@@ -413,7 +413,7 @@ async fn logs_hold_no_secret() {
                 .then(|| value["fields"]["address"].as_str().map(str::to_owned))?
         })
     };
-    eventually(Duration::from_secs(30), "the relay serves", || async { address().is_some() }).await;
+    eventually(Duration::from_secs(120), "the relay serves", || async { address().is_some() }).await;
     let base = format!("http://{}", address().expect("address"));
     let http = reqwest::Client::new();
     let token = crate::support::relay::TOKEN;
@@ -434,7 +434,7 @@ async fn logs_hold_no_secret() {
         .await
         .expect("answers");
     assert_eq!(added.status().as_u16(), 200);
-    eventually(Duration::from_secs(30), "every destination is disabled", || async {
+    eventually(Duration::from_secs(120), "every destination is disabled", || async {
         logged("disabling the destination") >= DESTINATIONS
     })
     .await;

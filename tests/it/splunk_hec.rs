@@ -51,7 +51,7 @@ async fn several_due_events_travel_in_one_request() {
     let batch: Vec<_> = payloads.iter().collect();
     let attempt = AttemptContext { message_id: "batch", now: Utc::now() };
     let request = notifier.request(&destination, &batch, &attempt).expect("request");
-    let delivery = deliver(&crate::support::loopback_sender(std::time::Duration::from_secs(5)), &request, |answer| {
+    let delivery = deliver(&crate::support::loopback_sender(std::time::Duration::from_secs(30)), &request, |answer| {
         notifier.classify(answer)
     })
     .await;
