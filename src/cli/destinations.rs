@@ -36,7 +36,7 @@ pub enum DestinationsCommand {
 
 pub async fn run(config: &Config, command: &DestinationsCommand) -> anyhow::Result<i32> {
     let url = config.store.url.expose();
-    let key = crate::server::run::secret_key(config)?;
+    let key = crate::server::run::existing_secret_key(config)?;
     let store =
         store::open(url, &key).await.with_context(|| format!("cannot open the store {}", mask_url_text(url)))?;
     match command {

@@ -115,7 +115,7 @@ fn rfc3339(time: DateTime<Utc>) -> String {
 
 pub async fn run(config: &Config, command: &MessagesCommand) -> anyhow::Result<i32> {
     let url = config.store.url.expose();
-    let key = crate::server::run::secret_key(config)?;
+    let key = crate::server::run::existing_secret_key(config)?;
     let store =
         store::open(url, &key).await.with_context(|| format!("cannot open the store {}", mask_url_text(url)))?;
     let now = Utc::now();

@@ -204,6 +204,11 @@ pub fn secret_key(config: &Config) -> Result<SecretKey, ServeError> {
     key::load_or_create(config.store.secret_key.as_ref(), &config.store.secret_key_file).map_err(ServeError::SecretKey)
 }
 
+/// The relay's key for commands that read its store (never a new one).
+pub fn existing_secret_key(config: &Config) -> Result<SecretKey, ServeError> {
+    key::load_existing(config.store.secret_key.as_ref(), &config.store.secret_key_file).map_err(ServeError::SecretKey)
+}
+
 /// One generation of the delivery supervisor.
 struct Delivery {
     stop: watch::Sender<bool>,

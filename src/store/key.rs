@@ -45,6 +45,8 @@ pub enum KeyError {
     Read { path: String, source: std::io::Error },
     #[error("the secret key file {path} {reason}")]
     BadFile { path: String, reason: String },
+    #[error("the secret key file {path} does not exist: `flockrelay serve` creates it at first start (or set store.secret_key)")]
+    Missing { path: String },
     #[error("cannot write the secret key file {path}: {source}")]
     Write { path: String, source: std::io::Error },
     #[error("cannot decrypt: the value was not sealed with this secret key for this row")]
@@ -143,6 +145,18 @@ pub fn is_sealed(stored: &str) -> bool {
 
 /// The key: `configured` (`store.secret_key`) when set, else the one in `file`,
 /// which is generated (mode 0600, its directory 0700) when it does not exist.
+/// The configured key, or the one in `file`, never a new one: commands other
+/// than `serve` read the store with the relay's key, and a key made up by a
+/// command run from another directory would only be a wrong key left behind.
+pub fn load_existing(configured: Option<&Secret>, file: &Path) -> Result<SecretKey, KeyError> {
+    if configured.is_none() && !file.exists() {
+        return Err(KeyError::Missing { path: file.display().to_string() });
+    }
+    load_or_create(configured, file)
+}
+
+/// The configured key, or the one in `file`, generated there (mode 0600) when
+/// there is none yet: what `serve` does at first start.
 pub fn load_or_create(configured: Option<&Secret>, file: &Path) -> Result<SecretKey, KeyError> {
     if let Some(configured) = configured {
         return SecretKey::from_base64(configured.expose()).map_err(|error| KeyError::Configured(Box::new(error)));

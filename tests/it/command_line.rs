@@ -243,6 +243,28 @@ async fn messages_list_prints_a_header_and_json_and_takes_relative_times() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn store_commands_never_make_up_a_secret_key() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let config = store_with_messages(dir.path()).await;
+    let elsewhere = tempfile::tempdir().expect("temporary directory");
+    // The key file as a relative path, the way the default names it: run from
+    // another directory, a command must not leave a new (wrong) key there.
+    let written = std::fs::read_to_string(&config).expect("config");
+    let key_line = format!("secret_key_file = \"{}\"", dir.path().join("secret_key").display());
+    std::fs::write(&config, written.replace(&key_line, "secret_key_file = \"data/secret_key\"")).expect("config");
+    for args in [&["messages", "list"][..], &["destinations", "list"][..]] {
+        let output = run(binary().current_dir(elsewhere.path()).arg("--config").arg(&config).args(args));
+        let error = text(&output.stderr);
+        assert!(!output.status.success(), "{args:?}: {error}");
+        assert!(
+            error.contains("the secret key file data/secret_key does not exist: `flockrelay serve` creates it"),
+            "{args:?}: {error}"
+        );
+        assert!(!elsewhere.path().join("data").exists(), "{args:?} created a key in the working directory");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_destination_is_answered_with_the_known_ones() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let config = store_with_messages(dir.path()).await;
