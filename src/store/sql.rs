@@ -17,7 +17,10 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyPool, Row as _};
 
+use sqlx::migrate::Migrator;
+
 use super::key::{is_sealed, SecretKey};
+use super::migrate;
 use super::{
     Attempt, Enqueued, Finished, FlockRecord, IfExists, Message, MessageFilter, MessageStatus, NewAlert, Next, Origin,
     QueueDepth, SourceRecord, Store, StoreError,
@@ -215,12 +218,6 @@ impl Statements {
     }
 }
 
-/// One schema migration.
-pub struct Migration {
-    pub version: i64,
-    pub sql: &'static str,
-}
-
 /// A store on a SQL database. Writes go through `write`, reads through `read`:
 /// for SQLite the write pool has one connection (SQLite has one writer; waiting
 /// in the pool is cheaper than busy retries), for PostgreSQL both are one pool.
@@ -397,40 +394,9 @@ impl SqlStore {
         });
     }
 
-    /// Applies the migrations not applied yet, each in its own transaction.
-    /// `lock`, when given, is run first in each transaction (PostgreSQL takes an
-    /// advisory lock so that instances starting together migrate one at a time).
-    pub async fn migrate(&self, migrations: &[Migration], lock: Option<&str>) -> Result<(), StoreError> {
-        for migration in migrations {
-            let mut tx = self.write.begin().await?;
-            if let Some(lock) = lock {
-                sqlx::query(lock).execute(&mut *tx).await?;
-            }
-            sqlx::query(
-                "CREATE TABLE IF NOT EXISTS flockrelay_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-            )
-            .execute(&mut *tx)
-            .await?;
-            let applied = sqlx::query("SELECT version FROM flockrelay_migrations WHERE version = $1")
-                .bind(migration.version)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if applied.is_none() {
-                sqlx::raw_sql(migration.sql).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO flockrelay_migrations (version, applied_at) VALUES ($1, $2)")
-                    .bind(migration.version)
-                    .bind(millis(Utc::now()))
-                    .execute(&mut *tx)
-                    .await?;
-                tracing::info!(
-                    version = migration.version,
-                    backend = self.dialect.backend,
-                    "Applied a schema migration."
-                );
-            }
-            tx.commit().await?;
-        }
-        Ok(())
+    /// Brings the database to this build's schema (see [`super::migrate`]).
+    pub async fn migrate(&self, migrator: &Migrator, engine: &migrate::Engine) -> Result<(), StoreError> {
+        migrate::run(&self.write, migrator, engine, self.dialect.backend).await
     }
 
     /// Makes `key` the database's secret key: records its check value when the
