@@ -20,7 +20,7 @@ mod migrate;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
-mod states;
+
 
 use std::sync::Arc;
 use std::time::Duration;

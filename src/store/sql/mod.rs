@@ -19,6 +19,8 @@ use sqlx::{Any, AnyPool, Row as _};
 
 use sqlx::migrate::Migrator;
 
+mod states;
+
 use super::key::{is_sealed, SecretKey};
 use super::migrate;
 use super::{
@@ -769,7 +771,7 @@ impl Store for SqlStore {
             .map(|row| {
                 let mut destination = destination_from_row(&self.key, row)?;
                 destination.enabled &=
-                    super::states::state_from(&row.try_get::<String, _>(2)?) == super::DestinationState::Enabled;
+                    states::state_from(&row.try_get::<String, _>(2)?) == crate::store::DestinationState::Enabled;
                 Ok(destination)
             })
             .collect()

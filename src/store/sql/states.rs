@@ -3,16 +3,16 @@
 //! the config file. The queries behind [`Store::destinations`]'s `enabled`,
 //! [`Store::destination_states`] and [`Store::set_destination_state`].
 //!
-//! [`Store::destinations`]: super::Store::destinations
-//! [`Store::destination_states`]: super::Store::destination_states
-//! [`Store::set_destination_state`]: super::Store::set_destination_state
+//! [`Store::destinations`]: crate::store::Store::destinations
+//! [`Store::destination_states`]: crate::store::Store::destination_states
+//! [`Store::set_destination_state`]: crate::store::Store::set_destination_state
 
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row as _};
 
-use super::sql::{millis, SqlStore};
-use super::{DestinationState, StateRecord, StoreError};
+use super::{millis, SqlStore};
+use crate::store::{DestinationState, StateRecord, StoreError};
 use crate::destination::Destination;
 
 /// A stored state column, read leniently: a value this version does not know
@@ -28,7 +28,7 @@ fn record_from_row(row: &AnyRow) -> Result<StateRecord, StoreError> {
         switched_on: row.try_get::<i64, _>(1)? != 0,
         state: state_from(&row.try_get::<String, _>(2)?),
         reason: row.try_get(3)?,
-        changed_at: changed_at.map(|at| super::sql::time(at, "destinations")).transpose()?,
+        changed_at: changed_at.map(|at| super::time(at, "destinations")).transpose()?,
     })
 }
 
@@ -81,7 +81,7 @@ impl SqlStore {
             return Ok(());
         }
         // An unreadable stored spec counts as different: the new settings replace it.
-        let stored = super::sql::destination_from_row(self.key(), &row).ok();
+        let stored = super::destination_from_row(self.key(), &row).ok();
         if stored.is_some_and(|stored| stored.channel == destination.channel) {
             return Ok(());
         }
