@@ -21,7 +21,6 @@ pub mod postgres;
 mod sql;
 pub mod sqlite;
 
-
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -12,8 +12,8 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row as _};
 
 use super::{millis, SqlStore};
-use crate::store::{DestinationState, StateRecord, StoreError};
 use crate::destination::Destination;
+use crate::store::{DestinationState, StateRecord, StoreError};
 
 /// A stored state column, read leniently: a value this version does not know
 /// counts as a disable by the operator (never as enabled).
