@@ -99,13 +99,13 @@ impl SqlStore {
         rows.iter()
             .map(|row| {
                 Ok(FlockRecord {
-                    id: row.try_get(0)?,
-                    name: row.try_get(1)?,
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
                     settings: FlockSettings {
-                        use_global: row.try_get::<i64, _>(2)? != 0,
-                        enabled: row.try_get::<i64, _>(3)? != 0,
+                        use_global: row.try_get::<i64, _>("use_global")? != 0,
+                        enabled: row.try_get::<i64, _>("enabled")? != 0,
                     },
-                    origin: origin_from(&row.try_get::<String, _>(4)?),
+                    origin: origin_from(&row.try_get::<String, _>("origin")?),
                 })
             })
             .collect()
@@ -125,7 +125,7 @@ impl SqlStore {
             .fetch_all(&mut *tx)
             .await?
             .iter()
-            .map(|row| row.try_get(0))
+            .map(|row| row.try_get("id"))
             .collect::<Result<_, _>>()?;
         for destination_id in &ids {
             Self::cancel_messages_of(destination_id).execute(&mut *tx).await?;
@@ -167,7 +167,7 @@ impl SqlStore {
             .map(|row| {
                 let mut destination = destination_from_row(&self.key, row)?;
                 destination.enabled &=
-                    states::state_from(&row.try_get::<String, _>(2)?) == crate::store::DestinationState::Enabled;
+                    states::state_from(&row.try_get::<String, _>("state")?) == crate::store::DestinationState::Enabled;
                 Ok(destination)
             })
             .collect()
@@ -234,7 +234,7 @@ impl SqlStore {
                     .fetch_optional(&mut *tx)
                     .await?;
                 if let Some(row) = owner {
-                    if origin_from(&row.try_get::<String, _>(0)?) != origin {
+                    if origin_from(&row.try_get::<String, _>("origin")?) != origin {
                         return Err(StoreError::DeclaredInConfig(destination.id.clone()));
                     }
                 }
@@ -255,7 +255,7 @@ impl SqlStore {
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or_else(|| StoreError::DestinationNotFound(id.clone()))?;
-            if origin_from(&row.try_get::<String, _>(0)?) != Origin::Api {
+            if origin_from(&row.try_get::<String, _>("origin")?) != Origin::Api {
                 return Err(StoreError::DeclaredInConfig(id.clone()));
             }
             sqlx::query("DELETE FROM destinations WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?;

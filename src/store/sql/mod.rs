@@ -141,7 +141,7 @@ impl SqlStore {
             .bind(Origin::Config.as_str())
             .fetch_all(&mut **tx)
             .await?;
-        let ids = rows.iter().map(|row| row.try_get::<String, _>(0)).collect::<Result<Vec<_>, _>>()?;
+        let ids = rows.iter().map(|row| row.try_get::<String, _>("id")).collect::<Result<Vec<_>, _>>()?;
         Ok(ids.into_iter().filter(|id| !kept.contains(&id.as_str())).collect())
     }
 }

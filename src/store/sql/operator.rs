@@ -85,12 +85,14 @@ impl SqlStore {
         .iter()
         .map(|row| {
             Ok(Attempt {
-                number: count(row.try_get(0)?),
-                started_at: time(row.try_get(1)?, "attempts")?,
-                duration_ms: u64::try_from(row.try_get::<i64, _>(2)?).unwrap_or(0),
-                http_status: row.try_get::<Option<i64>, _>(3)?.and_then(|status| u16::try_from(status).ok()),
-                outcome: row.try_get(4)?,
-                detail: row.try_get(5)?,
+                number: count(row.try_get("number")?),
+                started_at: time(row.try_get("started_at")?, "attempts")?,
+                duration_ms: u64::try_from(row.try_get::<i64, _>("duration_ms")?).unwrap_or(0),
+                http_status: row
+                    .try_get::<Option<i64>, _>("http_status")?
+                    .and_then(|status| u16::try_from(status).ok()),
+                outcome: row.try_get("outcome")?,
+                detail: row.try_get("detail")?,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
@@ -146,7 +148,7 @@ impl SqlStore {
         until: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let row = sqlx::query(
-            "SELECT COUNT(*) FROM messages \
+            "SELECT COUNT(*) AS failed FROM messages \
              WHERE destination_id = $1 AND status = 'failed' AND created_at >= $2 AND created_at < $3",
         )
         .bind(destination_id)
@@ -154,12 +156,12 @@ impl SqlStore {
         .bind(millis(until))
         .fetch_one(&self.read)
         .await?;
-        Ok(u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
+        Ok(u64::try_from(row.try_get::<i64, _>("failed")?).unwrap_or(0))
     }
 
     pub(super) async fn queue_depths(&self) -> Result<Vec<QueueDepth>, StoreError> {
         let rows = sqlx::query(
-            "SELECT destination_id, COUNT(*), MIN(created_at) FROM messages \
+            "SELECT destination_id, COUNT(*) AS queued, MIN(created_at) AS oldest FROM messages \
              WHERE finished_at IS NULL GROUP BY destination_id ORDER BY destination_id",
         )
         .fetch_all(&self.read)
@@ -167,9 +169,12 @@ impl SqlStore {
         rows.iter()
             .map(|row| {
                 Ok(QueueDepth {
-                    destination_id: row.try_get(0)?,
-                    queued: u64::try_from(row.try_get::<i64, _>(1)?).unwrap_or(0),
-                    oldest_created_at: row.try_get::<Option<i64>, _>(2)?.map(|at| time(at, "messages")).transpose()?,
+                    destination_id: row.try_get("destination_id")?,
+                    queued: u64::try_from(row.try_get::<i64, _>("queued")?).unwrap_or(0),
+                    oldest_created_at: row
+                        .try_get::<Option<i64>, _>("oldest")?
+                        .map(|at| time(at, "messages"))
+                        .transpose()?,
                 })
             })
             .collect()

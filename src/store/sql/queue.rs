@@ -60,7 +60,7 @@ impl SqlStore {
             .collect();
         for query in self.statements.insert_alerts.queries(&rows) {
             for row in query.fetch_all(&mut **tx).await? {
-                inserted.insert(row.try_get::<String, _>(0)?);
+                inserted.insert(row.try_get::<String, _>("id")?);
             }
         }
         Ok(inserted)
@@ -117,8 +117,8 @@ impl SqlStore {
                 reason: format!("alert {} conflicts but cannot be found", alert.id),
             })?;
         Ok(Enqueued {
-            alert_id: row.try_get(0)?,
-            messages: u64::try_from(row.try_get::<i64, _>(1)?).unwrap_or(0),
+            alert_id: row.try_get("id")?,
+            messages: u64::try_from(row.try_get::<i64, _>("messages")?).unwrap_or(0),
             duplicate: true,
         })
     }
@@ -267,13 +267,13 @@ impl SqlStore {
 
     pub(super) async fn next_due(&self, destination_id: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         let row = sqlx::query(
-            "SELECT MIN(CASE WHEN status = 'delivering' THEN lease_until ELSE next_attempt_at END) FROM messages \
+            "SELECT MIN(CASE WHEN status = 'delivering' THEN lease_until ELSE next_attempt_at END) AS due FROM messages \
              WHERE destination_id = $1 AND finished_at IS NULL",
         )
         .bind(destination_id)
         .fetch_one(&self.read)
         .await?;
-        row.try_get::<Option<i64>, _>(0)?.map(|at| time(at, "messages")).transpose()
+        row.try_get::<Option<i64>, _>("due")?.map(|at| time(at, "messages")).transpose()
     }
 
     pub(super) async fn prune(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {

@@ -1,6 +1,7 @@
-//! Rows to records: every query's columns are read by name here, so that a
+//! Rows to records shared by several queries: messages, destinations, sources.
+//! Columns are read by name (here and in every concern file), so that a
 //! reordered `SELECT` cannot shift a value into the wrong field. Opening sealed
-//! specs also happens here; no query is run.
+//! specs happens here too; no query is run.
 
 use sqlx::any::AnyRow;
 use sqlx::Row as _;
@@ -10,7 +11,7 @@ use crate::destination::{ChannelKind, Destination};
 use crate::store::key::SecretKey;
 use crate::store::{Message, MessageStatus, Origin, SourceRecord, StoreError};
 
-/// The columns every message query returns, in [`message_from_row`]'s order.
+/// The columns every message query returns, read by [`message_from_row`].
 pub const MESSAGE_COLUMNS: &str = "id, alert_id, destination_id, flock_id, kind, status, body, attempts, tries, \
      created_at, next_attempt_at, last_error, finished_at, hops";
 
@@ -22,24 +23,24 @@ pub(super) fn kind_from(text: &str, table: &'static str) -> Result<ChannelKind, 
 }
 
 pub(super) fn message_from_row(row: &AnyRow) -> Result<Message, StoreError> {
-    let status: String = row.try_get(5)?;
-    let finished_at: Option<i64> = row.try_get(12)?;
+    let status: String = row.try_get("status")?;
+    let finished_at: Option<i64> = row.try_get("finished_at")?;
     Ok(Message {
-        id: row.try_get(0)?,
-        alert_id: row.try_get(1)?,
-        destination_id: row.try_get(2)?,
-        flock_id: row.try_get(3)?,
-        kind: kind_from(&row.try_get::<String, _>(4)?, "messages")?,
+        id: row.try_get("id")?,
+        alert_id: row.try_get("alert_id")?,
+        destination_id: row.try_get("destination_id")?,
+        flock_id: row.try_get("flock_id")?,
+        kind: kind_from(&row.try_get::<String, _>("kind")?, "messages")?,
         status: MessageStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt { table: "messages", reason: format!("unknown status {status:?}") })?,
-        body: row.try_get(6)?,
-        attempts: count(row.try_get(7)?),
-        tries: count(row.try_get(8)?),
-        created_at: time(row.try_get(9)?, "messages")?,
-        next_attempt_at: time(row.try_get(10)?, "messages")?,
-        last_error: row.try_get(11)?,
+        body: row.try_get("body")?,
+        attempts: count(row.try_get("attempts")?),
+        tries: count(row.try_get("tries")?),
+        created_at: time(row.try_get("created_at")?, "messages")?,
+        next_attempt_at: time(row.try_get("next_attempt_at")?, "messages")?,
+        last_error: row.try_get("last_error")?,
         finished_at: finished_at.map(|at| time(at, "messages")).transpose()?,
-        hops: count(row.try_get(13)?),
+        hops: count(row.try_get("hops")?),
     })
 }
 
@@ -53,19 +54,19 @@ pub(super) fn open_spec(key: &SecretKey, table: &'static str, id: &str, spec: &s
     key.open(&row_name(table, id), spec).map_err(|error| StoreError::Sealed { table, id: id.to_owned(), source: error })
 }
 
-/// A destination from a row of `spec, id`.
+/// A destination from a row with `spec` and `id`.
 pub(super) fn destination_from_row(key: &SecretKey, row: &AnyRow) -> Result<Destination, StoreError> {
-    let (spec, id): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+    let (spec, id): (String, String) = (row.try_get("spec")?, row.try_get("id")?);
     serde_json::from_str(&open_spec(key, "destinations", &id, &spec)?)
         .map_err(|error| StoreError::Corrupt { table: "destinations", reason: error.to_string() })
 }
 
-/// A source from a row of `spec, origin, id`.
+/// A source from a row with `spec`, `origin` and `id`.
 pub(super) fn source_from_row(key: &SecretKey, row: &AnyRow) -> Result<SourceRecord, StoreError> {
-    let (spec, id): (String, String) = (row.try_get(0)?, row.try_get(2)?);
+    let (spec, id): (String, String) = (row.try_get("spec")?, row.try_get("id")?);
     let source = serde_json::from_str(&open_spec(key, "sources", &id, &spec)?)
         .map_err(|error| StoreError::Corrupt { table: "sources", reason: error.to_string() })?;
-    Ok(SourceRecord { source, origin: origin_from(&row.try_get::<String, _>(1)?) })
+    Ok(SourceRecord { source, origin: origin_from(&row.try_get::<String, _>("origin")?) })
 }
 
 pub(super) fn origin_from(text: &str) -> Origin {

@@ -30,7 +30,7 @@ impl SqlStore {
         let stored: String = sqlx::query("SELECT key_check FROM flockrelay_secret_key WHERE id = 1")
             .fetch_one(&mut *tx)
             .await?
-            .try_get(0)?;
+            .try_get("key_check")?;
         if stored != self.key.check_value() {
             return Err(StoreError::WrongKey { given: self.key.id(), database: stored.chars().take(8).collect() });
         }
@@ -38,7 +38,7 @@ impl SqlStore {
         for table in ["destinations", "sources"] {
             let rows = sqlx::query(&format!("SELECT id, spec FROM {table}")).fetch_all(&mut *tx).await?;
             for row in rows {
-                let (id, spec): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+                let (id, spec): (String, String) = (row.try_get("id")?, row.try_get("spec")?);
                 if is_sealed(&spec) {
                     continue;
                 }

@@ -22,12 +22,12 @@ pub(super) fn state_from(text: &str) -> DestinationState {
 }
 
 fn record_from_row(row: &AnyRow) -> Result<StateRecord, StoreError> {
-    let changed_at: Option<i64> = row.try_get(4)?;
+    let changed_at: Option<i64> = row.try_get("state_changed_at")?;
     Ok(StateRecord {
-        destination_id: row.try_get(0)?,
-        switched_on: row.try_get::<i64, _>(1)? != 0,
-        state: state_from(&row.try_get::<String, _>(2)?),
-        reason: row.try_get(3)?,
+        destination_id: row.try_get("id")?,
+        switched_on: row.try_get::<i64, _>("enabled")? != 0,
+        state: state_from(&row.try_get::<String, _>("state")?),
+        reason: row.try_get("state_reason")?,
         changed_at: changed_at.map(|at| super::time(at, "destinations")).transpose()?,
     })
 }
@@ -77,7 +77,7 @@ impl SqlStore {
         let Some(row) = row else {
             return Ok(());
         };
-        if state_from(&row.try_get::<String, _>(2)?) != DestinationState::DisabledByChannel {
+        if state_from(&row.try_get::<String, _>("state")?) != DestinationState::DisabledByChannel {
             return Ok(());
         }
         // An unreadable stored spec counts as different: the new settings replace it.
