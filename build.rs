@@ -1,12 +1,15 @@
 //! Build script: records the commit the binary is built from, for
 //! `flockrelay --version` (`BUILD_COMMIT`, e.g. `commit 0123456789ab`). Without
 //! git, or outside a git checkout (a source tarball), it says so instead of
-//! failing the build. It reruns only when the checked-out commit changes.
+//! failing the build. It reruns only when the checked-out commit changes (or a
+//! migration is added: `sqlx::migrate!` embeds `migrations/`).
 
 use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    // sqlx::migrate! embeds migrations/: rebuild when a migration is added.
+    println!("cargo:rerun-if-changed=migrations");
     let description = match git(&["rev-parse", "--short=12", "HEAD"]) {
         Some(commit) => {
             watch_head();

@@ -16,10 +16,10 @@
 //! died. Claiming a message changes no indexed column (see migration 0004).
 
 pub mod key;
+mod migrate;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
-mod states;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -334,6 +334,8 @@ pub struct QueueDepth {
 pub enum StoreError {
     #[error("store unavailable: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("cannot bring the database to this relay's schema: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("store URL {url:?} is not supported: use sqlite://PATH or postgres://…")]
     UnsupportedUrl { url: String },
     #[error("cannot create the data directory {path}: {source}")]

@@ -7,23 +7,9 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 
 use super::key::SecretKey;
-use super::sql::{Dialect, Migration, SqlStore};
+use super::migrate;
+use super::sql::{Dialect, SqlStore};
 use super::StoreError;
-
-const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, sql: include_str!("../../migrations/postgres/0001_outbox.sql") },
-    Migration { version: 2, sql: include_str!("../../migrations/postgres/0002_sources.sql") },
-    Migration { version: 3, sql: include_str!("../../migrations/postgres/0003_leaner_indexes.sql") },
-    Migration { version: 4, sql: include_str!("../../migrations/postgres/0004_lease_column.sql") },
-    Migration { version: 5, sql: include_str!("../../migrations/postgres/0005_destination_state.sql") },
-    Migration { version: 6, sql: include_str!("../../migrations/postgres/0006_origin_namespaces.sql") },
-    Migration { version: 7, sql: include_str!("../../migrations/postgres/0007_loop_guard_and_secret_key.sql") },
-    Migration { version: 10, sql: include_str!("../../migrations/postgres/0010_message_list_keyset.sql") },
-];
-
-/// Held for the length of each migration transaction, so that instances starting
-/// together migrate one at a time. (The number is `flockrelay` in ASCII, folded.)
-const MIGRATION_LOCK: &str = "SELECT pg_advisory_xact_lock(7308604897068083065)";
 
 /// Connects to a `postgres://` URL and migrates the schema.
 pub async fn open(url: &str, key: SecretKey) -> Result<SqlStore, StoreError> {
@@ -48,7 +34,7 @@ pub async fn open(url: &str, key: SecretKey) -> Result<SqlStore, StoreError> {
         vacuum: Some("VACUUM (SKIP_LOCKED) messages"),
     };
     let store = SqlStore::new(pool.clone(), pool, dialect, key);
-    store.migrate(MIGRATIONS, Some(MIGRATION_LOCK)).await?;
-    store.adopt_key(Some(MIGRATION_LOCK)).await?;
+    store.migrate(&migrate::POSTGRES, &migrate::POSTGRES_ENGINE).await?;
+    store.adopt_key(migrate::POSTGRES_ENGINE.lock).await?;
     Ok(store)
 }

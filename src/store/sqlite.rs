@@ -10,20 +10,10 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::Executor as _;
 
 use super::key::SecretKey;
-use super::sql::{Dialect, Migration, SqlStore};
+use super::migrate;
+use super::sql::{Dialect, SqlStore};
 use super::StoreError;
 use crate::files;
-
-const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, sql: include_str!("../../migrations/sqlite/0001_outbox.sql") },
-    Migration { version: 2, sql: include_str!("../../migrations/sqlite/0002_sources.sql") },
-    Migration { version: 3, sql: include_str!("../../migrations/sqlite/0003_leaner_indexes.sql") },
-    Migration { version: 4, sql: include_str!("../../migrations/sqlite/0004_lease_column.sql") },
-    Migration { version: 5, sql: include_str!("../../migrations/sqlite/0005_destination_state.sql") },
-    Migration { version: 6, sql: include_str!("../../migrations/sqlite/0006_origin_namespaces.sql") },
-    Migration { version: 7, sql: include_str!("../../migrations/sqlite/0007_loop_guard_and_secret_key.sql") },
-    Migration { version: 10, sql: include_str!("../../migrations/sqlite/0010_message_list_keyset.sql") },
-];
 
 /// Connection settings every connection gets. `synchronous = NORMAL` in WAL mode
 /// keeps every commit durable across a process crash (an OS crash may lose the
@@ -73,7 +63,7 @@ pub async fn open(url: &str, key: SecretKey) -> Result<SqlStore, StoreError> {
         vacuum: None,
     };
     let store = SqlStore::new(write, read, dialect, key);
-    store.migrate(MIGRATIONS, None).await?;
+    store.migrate(&migrate::SQLITE, &migrate::SQLITE_ENGINE).await?;
     store.adopt_key(None).await?;
     Ok(store)
 }

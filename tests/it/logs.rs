@@ -17,6 +17,8 @@ fn store_config(dir: &std::path::Path) -> std::path::PathBuf {
         dir.join("secret_key").display()
     );
     std::fs::write(&path, text).expect("writes the config");
+    // The key `serve` would have made at its first start: store commands never make one.
+    flockrelay::store::key::load_or_create(None, &dir.join("secret_key")).expect("key");
     path
 }
 

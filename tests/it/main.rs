@@ -39,3 +39,4 @@ mod support;
 mod teams;
 mod teams_markup;
 mod templates;
+mod upgrades;

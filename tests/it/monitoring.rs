@@ -39,7 +39,8 @@ async fn queue_and_breaker_gauges_read_zero_instead_of_disappearing() {
     );
     let relay = Relay::configured(FAST, &extra).await;
     relay.ingest(&json!({"kind": "canary.incident", "title": "drained"})).await;
-    eventually(Duration::from_secs(120), "the message was delivered", || async { receiver.requests().len() == 1 }).await;
+    eventually(Duration::from_secs(120), "the message was delivered", || async { receiver.requests().len() == 1 })
+        .await;
     eventually(Duration::from_secs(120), "the queue of hook reads empty", || async {
         let metrics = scrape(&relay).await;
         sample(&metrics, r#"flockrelay_queue_depth{destination="hook"}"#) == Some(0.0)

@@ -273,24 +273,9 @@ fn new_alert(id: &str, key: Option<&str>, message: &str) -> flockrelay::store::N
 /// alert and message moves into its origin's namespace, old senders' retries
 /// are still recognised, and the old attack alert no longer shadows the
 /// console's genuine one.
-async fn upgrading_moves_old_ids_into_their_namespaces(url: &str, migrations: [&str; 4]) {
+async fn upgrading_moves_old_ids_into_their_namespaces(url: &str, version: i64) {
     use sqlx::{Connection as _, Row as _};
-    sqlx::any::install_default_drivers();
-    let mut old = sqlx::AnyConnection::connect(url).await.expect("connects");
-    for (version, sql) in (1_i64..).zip(migrations) {
-        sqlx::raw_sql(sql).execute(&mut old).await.expect("applies an old migration");
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS flockrelay_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-        )
-        .execute(&mut old)
-        .await
-        .expect("creates the migration table");
-        sqlx::query("INSERT INTO flockrelay_migrations (version, applied_at) VALUES ($1, 0)")
-            .bind(version)
-            .execute(&mut old)
-            .await
-            .expect("records the migration");
-    }
+    let mut old = crate::support::schema::write_version(url, version).await;
     let console = json!({"id": "console", "flock": "flock:soc", "enabled": true, "scheme": "bearer", "token": BEARER});
     sqlx::query(
         "INSERT INTO sources (id, flock_id, scheme, spec, origin, updated_at) VALUES ('console', 'flock:soc', 'bearer', $1, 'config', 0)",
@@ -392,16 +377,7 @@ async fn upgrading_moves_old_ids_into_their_namespaces(url: &str, migrations: [&
 async fn sqlite_upgrade_moves_old_ids_into_their_namespaces() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("relay.db").display());
-    upgrading_moves_old_ids_into_their_namespaces(
-        &url,
-        [
-            include_str!("../../migrations/sqlite/0001_outbox.sql"),
-            include_str!("../../migrations/sqlite/0002_sources.sql"),
-            include_str!("../../migrations/sqlite/0003_leaner_indexes.sql"),
-            include_str!("../../migrations/sqlite/0004_lease_column.sql"),
-        ],
-    )
-    .await;
+    upgrading_moves_old_ids_into_their_namespaces(&url, 4).await;
 }
 
 #[tokio::test]
@@ -409,14 +385,5 @@ async fn postgres_upgrade_moves_old_ids_into_their_namespaces() {
     let Some(url) = postgres_url("namespaces::postgres_upgrade_moves_old_ids_into_their_namespaces").await else {
         return;
     };
-    upgrading_moves_old_ids_into_their_namespaces(
-        &url,
-        [
-            include_str!("../../migrations/postgres/0001_outbox.sql"),
-            include_str!("../../migrations/postgres/0002_sources.sql"),
-            include_str!("../../migrations/postgres/0003_leaner_indexes.sql"),
-            include_str!("../../migrations/postgres/0004_lease_column.sql"),
-        ],
-    )
-    .await;
+    upgrading_moves_old_ids_into_their_namespaces(&url, 4).await;
 }

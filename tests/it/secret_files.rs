@@ -213,6 +213,8 @@ async fn the_store_url_and_api_tokens_can_come_from_files() {
     let database = dir.path().join("from-file.db");
     let url = secret(dir.path(), "store-url", &format!("sqlite://{}\n", database.display()));
     let key = dir.path().join("secret_key");
+    // The key `serve` would have made at its first start: store commands never make one.
+    flockrelay::store::key::load_or_create(None, &key).expect("key");
     let config = write(
         dir.path(),
         &format!("[store]\nurl_file = \"{}\"\nsecret_key_file = \"{}\"\n", url.display(), key.display()),

@@ -315,23 +315,9 @@ async fn no_secret_is_readable_in_the_postgres_rows_whether_it_came_from_the_fil
 
 /// The old schema (before secrets were sealed), with a destination and a source
 /// stored in plaintext and a message waiting for the destination.
-async fn write_previous_version(url: &str, migrations: [&str; 4], hook: &Receiver) {
-    sqlx::any::install_default_drivers();
-    let mut old = sqlx::AnyConnection::connect(url).await.expect("connects");
-    for (version, sql) in (1_i64..).zip(migrations) {
-        sqlx::raw_sql(sql).execute(&mut old).await.expect("applies an old migration");
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS flockrelay_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-        )
-        .execute(&mut old)
-        .await
-        .expect("creates the migration table");
-        sqlx::query("INSERT INTO flockrelay_migrations (version, applied_at) VALUES ($1, 0)")
-            .bind(version)
-            .execute(&mut old)
-            .await
-            .expect("records the migration");
-    }
+async fn write_previous_version(url: &str, version: i64, hook: &Receiver) {
+    use sqlx::Connection as _;
+    let mut old = crate::support::schema::write_version(url, version).await;
     let settings = GenericSettings {
         url: hook.url("/old").parse().expect("valid URL"),
         headers: Default::default(),
@@ -408,17 +394,7 @@ async fn a_sqlite_database_with_plaintext_secrets_is_encrypted_at_start_and_stil
     let hook = Receiver::start(Reply::new(200, "")).await;
     let dir = tempfile::tempdir().expect("temporary directory");
     let store_url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
-    write_previous_version(
-        &store_url,
-        [
-            include_str!("../../migrations/sqlite/0001_outbox.sql"),
-            include_str!("../../migrations/sqlite/0002_sources.sql"),
-            include_str!("../../migrations/sqlite/0003_leaner_indexes.sql"),
-            include_str!("../../migrations/sqlite/0004_lease_column.sql"),
-        ],
-        &hook,
-    )
-    .await;
+    write_previous_version(&store_url, 4, &hook).await;
     assert!(
         String::from_utf8_lossy(&sqlite_bytes(&store_url)).contains(SECRETS[4]),
         "the old database holds the token in plaintext"
@@ -434,17 +410,7 @@ async fn a_postgres_database_with_plaintext_secrets_is_encrypted_at_start_and_st
         return;
     };
     let hook = Receiver::start(Reply::new(200, "")).await;
-    write_previous_version(
-        &url,
-        [
-            include_str!("../../migrations/postgres/0001_outbox.sql"),
-            include_str!("../../migrations/postgres/0002_sources.sql"),
-            include_str!("../../migrations/postgres/0003_leaner_indexes.sql"),
-            include_str!("../../migrations/postgres/0004_lease_column.sql"),
-        ],
-        &hook,
-    )
-    .await;
+    write_previous_version(&url, 4, &hook).await;
     let _relay = upgrade_and_deliver(url.clone(), &hook).await;
     assert_no_secret_in("the upgraded PostgreSQL rows", postgres_rows(&url).await.as_bytes());
 }

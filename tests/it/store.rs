@@ -714,24 +714,9 @@ conformance!(
 /// A database written by the previous schema (version 3, where a message being
 /// delivered kept its lease end in `next_attempt_at`) opens with every message
 /// in the state it was in: the one in flight stays leased until its lease ends.
-async fn upgrading_keeps_leases_running(url: &str, migrations: [&str; 3]) {
+async fn upgrading_keeps_leases_running(url: &str, version: i64) {
     use sqlx::Connection as _;
-    sqlx::any::install_default_drivers();
-    let mut old = sqlx::AnyConnection::connect(url).await.expect("connects");
-    for (version, sql) in (1_i64..).zip(migrations) {
-        sqlx::raw_sql(sql).execute(&mut old).await.expect("applies an old migration");
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS flockrelay_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-        )
-        .execute(&mut old)
-        .await
-        .expect("creates the migration table");
-        sqlx::query("INSERT INTO flockrelay_migrations (version, applied_at) VALUES ($1, 0)")
-            .bind(version)
-            .execute(&mut old)
-            .await
-            .expect("records the migration");
-    }
+    let mut old = crate::support::schema::write_version(url, version).await;
     let millis = |time: DateTime<Utc>| time.timestamp_millis();
     for (id, status, next, lease_owner) in
         [("in_flight", "delivering", millis(at(61)), Some("old-worker")), ("queued", "pending", millis(at(0)), None)]
@@ -762,37 +747,14 @@ async fn upgrading_keeps_leases_running(url: &str, migrations: [&str; 3]) {
 async fn sqlite_upgrade_keeps_leases_running() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("relay.db").display());
-    upgrading_keeps_leases_running(
-        &url,
-        [
-            include_str!("../../migrations/sqlite/0001_outbox.sql"),
-            include_str!("../../migrations/sqlite/0002_sources.sql"),
-            include_str!("../../migrations/sqlite/0003_leaner_indexes.sql"),
-        ],
-    )
-    .await;
+    upgrading_keeps_leases_running(&url, 3).await;
 }
 
 /// A database of version 4 (before the keyset indexes) opens with its
 /// messages, and the message list pages through them by keyset.
-async fn upgrading_to_keyset_indexes_keeps_the_message_list(url: &str, migrations: [&str; 4]) {
+async fn upgrading_to_keyset_indexes_keeps_the_message_list(url: &str, version: i64) {
     use sqlx::Connection as _;
-    sqlx::any::install_default_drivers();
-    let mut old = sqlx::AnyConnection::connect(url).await.expect("connects");
-    for (version, sql) in (1_i64..).zip(migrations) {
-        sqlx::raw_sql(sql).execute(&mut old).await.expect("applies an old migration");
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS flockrelay_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-        )
-        .execute(&mut old)
-        .await
-        .expect("creates the migration table");
-        sqlx::query("INSERT INTO flockrelay_migrations (version, applied_at) VALUES ($1, 0)")
-            .bind(version)
-            .execute(&mut old)
-            .await
-            .expect("records the migration");
-    }
+    let mut old = crate::support::schema::write_version(url, version).await;
     for (id, status, created) in
         [("m1", "failed", 0), ("m2", "delivered", 1), ("m3", "failed", 1), ("m4", "pending", 2)]
     {
@@ -827,16 +789,7 @@ async fn upgrading_to_keyset_indexes_keeps_the_message_list(url: &str, migration
 async fn sqlite_upgrade_keeps_the_message_list() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("relay.db").display());
-    upgrading_to_keyset_indexes_keeps_the_message_list(
-        &url,
-        [
-            include_str!("../../migrations/sqlite/0001_outbox.sql"),
-            include_str!("../../migrations/sqlite/0002_sources.sql"),
-            include_str!("../../migrations/sqlite/0003_leaner_indexes.sql"),
-            include_str!("../../migrations/sqlite/0004_lease_column.sql"),
-        ],
-    )
-    .await;
+    upgrading_to_keyset_indexes_keeps_the_message_list(&url, 4).await;
 }
 
 #[tokio::test]
@@ -844,16 +797,7 @@ async fn postgres_upgrade_keeps_the_message_list() {
     let Some(url) = crate::support::stores::postgres_url("store::postgres_upgrade_keeps_the_message_list").await else {
         return;
     };
-    upgrading_to_keyset_indexes_keeps_the_message_list(
-        &url,
-        [
-            include_str!("../../migrations/postgres/0001_outbox.sql"),
-            include_str!("../../migrations/postgres/0002_sources.sql"),
-            include_str!("../../migrations/postgres/0003_leaner_indexes.sql"),
-            include_str!("../../migrations/postgres/0004_lease_column.sql"),
-        ],
-    )
-    .await;
+    upgrading_to_keyset_indexes_keeps_the_message_list(&url, 4).await;
 }
 
 #[tokio::test]
@@ -861,38 +805,15 @@ async fn postgres_upgrade_keeps_leases_running() {
     let Some(url) = crate::support::stores::postgres_url("store::postgres_upgrade_keeps_leases_running").await else {
         return;
     };
-    upgrading_keeps_leases_running(
-        &url,
-        [
-            include_str!("../../migrations/postgres/0001_outbox.sql"),
-            include_str!("../../migrations/postgres/0002_sources.sql"),
-            include_str!("../../migrations/postgres/0003_leaner_indexes.sql"),
-        ],
-    )
-    .await;
+    upgrading_keeps_leases_running(&url, 3).await;
 }
 
 /// A database of schema version 4, where a 410 switched the stored settings'
 /// `enabled` off, opens with that destination disabled by its channel (until an
 /// operator re-enables it) and the others untouched.
-async fn upgrading_keeps_disabled_destinations_disabled(url: &str, migrations: [&str; 4]) {
+async fn upgrading_keeps_disabled_destinations_disabled(url: &str, version: i64) {
     use sqlx::Connection as _;
-    sqlx::any::install_default_drivers();
-    let mut old = sqlx::AnyConnection::connect(url).await.expect("connects");
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS flockrelay_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-    )
-    .execute(&mut old)
-    .await
-    .expect("creates the migration table");
-    for (version, sql) in (1_i64..).zip(migrations) {
-        sqlx::raw_sql(sql).execute(&mut old).await.expect("applies an old migration");
-        sqlx::query("INSERT INTO flockrelay_migrations (version, applied_at) VALUES ($1, 0)")
-            .bind(version)
-            .execute(&mut old)
-            .await
-            .expect("records the migration");
-    }
+    let mut old = crate::support::schema::write_version(url, version).await;
     for (name, enabled) in [("gone", false), ("kept", true)] {
         let mut destination = hook(name);
         destination.enabled = enabled;
@@ -929,16 +850,7 @@ async fn upgrading_keeps_disabled_destinations_disabled(url: &str, migrations: [
 async fn sqlite_upgrade_keeps_disabled_destinations_disabled() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("relay.db").display());
-    upgrading_keeps_disabled_destinations_disabled(
-        &url,
-        [
-            include_str!("../../migrations/sqlite/0001_outbox.sql"),
-            include_str!("../../migrations/sqlite/0002_sources.sql"),
-            include_str!("../../migrations/sqlite/0003_leaner_indexes.sql"),
-            include_str!("../../migrations/sqlite/0004_lease_column.sql"),
-        ],
-    )
-    .await;
+    upgrading_keeps_disabled_destinations_disabled(&url, 4).await;
 }
 
 #[tokio::test]
@@ -948,14 +860,5 @@ async fn postgres_upgrade_keeps_disabled_destinations_disabled() {
     else {
         return;
     };
-    upgrading_keeps_disabled_destinations_disabled(
-        &url,
-        [
-            include_str!("../../migrations/postgres/0001_outbox.sql"),
-            include_str!("../../migrations/postgres/0002_sources.sql"),
-            include_str!("../../migrations/postgres/0003_leaner_indexes.sql"),
-            include_str!("../../migrations/postgres/0004_lease_column.sql"),
-        ],
-    )
-    .await;
+    upgrading_keeps_disabled_destinations_disabled(&url, 4).await;
 }

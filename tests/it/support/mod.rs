@@ -6,6 +6,7 @@ pub mod console;
 pub mod hec;
 pub mod receiver;
 pub mod relay;
+pub mod schema;
 pub mod stores;
 
 use std::path::PathBuf;

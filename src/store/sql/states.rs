@@ -3,17 +3,17 @@
 //! the config file. The queries behind [`Store::destinations`]'s `enabled`,
 //! [`Store::destination_states`] and [`Store::set_destination_state`].
 //!
-//! [`Store::destinations`]: super::Store::destinations
-//! [`Store::destination_states`]: super::Store::destination_states
-//! [`Store::set_destination_state`]: super::Store::set_destination_state
+//! [`Store::destinations`]: crate::store::Store::destinations
+//! [`Store::destination_states`]: crate::store::Store::destination_states
+//! [`Store::set_destination_state`]: crate::store::Store::set_destination_state
 
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row as _};
 
-use super::sql::{millis, SqlStore};
-use super::{DestinationState, StateRecord, StoreError};
+use super::{millis, SqlStore};
 use crate::destination::Destination;
+use crate::store::{DestinationState, StateRecord, StoreError};
 
 /// A stored state column, read leniently: a value this version does not know
 /// counts as a disable by the operator (never as enabled).
@@ -22,13 +22,13 @@ pub(super) fn state_from(text: &str) -> DestinationState {
 }
 
 fn record_from_row(row: &AnyRow) -> Result<StateRecord, StoreError> {
-    let changed_at: Option<i64> = row.try_get(4)?;
+    let changed_at: Option<i64> = row.try_get("state_changed_at")?;
     Ok(StateRecord {
-        destination_id: row.try_get(0)?,
-        switched_on: row.try_get::<i64, _>(1)? != 0,
-        state: state_from(&row.try_get::<String, _>(2)?),
-        reason: row.try_get(3)?,
-        changed_at: changed_at.map(|at| super::sql::time(at, "destinations")).transpose()?,
+        destination_id: row.try_get("id")?,
+        switched_on: row.try_get::<i64, _>("enabled")? != 0,
+        state: state_from(&row.try_get::<String, _>("state")?),
+        reason: row.try_get("state_reason")?,
+        changed_at: changed_at.map(|at| super::time(at, "destinations")).transpose()?,
     })
 }
 
@@ -77,11 +77,11 @@ impl SqlStore {
         let Some(row) = row else {
             return Ok(());
         };
-        if state_from(&row.try_get::<String, _>(2)?) != DestinationState::DisabledByChannel {
+        if state_from(&row.try_get::<String, _>("state")?) != DestinationState::DisabledByChannel {
             return Ok(());
         }
         // An unreadable stored spec counts as different: the new settings replace it.
-        let stored = super::sql::destination_from_row(self.key(), &row).ok();
+        let stored = super::destination_from_row(self.key(), &row).ok();
         if stored.is_some_and(|stored| stored.channel == destination.channel) {
             return Ok(());
         }

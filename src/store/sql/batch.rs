@@ -1,0 +1,179 @@
+//! Multi-row statements: the outbox's hot writes (enqueue, finish) carry many
+//! rows per statement, because every statement is a round trip and at
+//! thousands of messages a second the round trips, not the rows, are the cost.
+//! Builds the statements once per store; knows nothing of what the rows mean.
+
+use super::*;
+
+/// One field of one row of a multi-row statement.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Field<'a> {
+    Text(Option<&'a str>),
+    BigInt(Option<i64>),
+}
+
+pub(super) const MESSAGE_FIELDS: usize = 12;
+
+pub(super) const ALERT_FIELDS: usize = 7;
+
+pub(super) const ATTEMPT_FIELDS: usize = 7;
+
+pub(super) const OUTCOME_FIELDS: usize = 7;
+
+/// Row counts up to which a multi-row statement exists in every size; above,
+/// in powers of two. A group of up to this many rows (a usual ingest group or
+/// delivery round) is one statement: every statement is a hand-over to
+/// SQLite's worker thread or a round trip to PostgreSQL, and on SQLite's single
+/// writer every one of them holds up the next transaction.
+pub(super) const EVERY_SIZE_UP_TO: usize = 16;
+
+/// One multi-row statement in every size up to [`EVERY_SIZE_UP_TO`] rows, then
+/// in powers of two up to a maximum: 18 shapes of each statement, within sqlx's
+/// cache of 100 prepared statements per connection.
+#[derive(Debug)]
+pub(super) struct RowsStatement {
+    /// The statements with the number of rows each carries, ascending.
+    pub(super) by_size: Vec<(usize, String)>,
+    /// Placeholders per row.
+    pub(super) fields: usize,
+}
+
+impl RowsStatement {
+    /// `build` turns the `(…), (…)` list of placeholder rows into the statement.
+    pub(super) fn new(dialect: &Dialect, fields: usize, build: impl Fn(&str) -> String) -> Self {
+        let mut by_size = Vec::new();
+        let mut rows = 1;
+        while rows <= dialect.max_rows_per_statement.max(1) {
+            let values: Vec<String> = (0..rows)
+                .map(|row| {
+                    if dialect.anonymous_placeholders {
+                        format!("({})", vec!["?"; fields].join(", "))
+                    } else {
+                        placeholders(1 + row * fields, fields)
+                    }
+                })
+                .collect();
+            by_size.push((rows, build(&values.join(", "))));
+            rows = if rows < EVERY_SIZE_UP_TO { rows + 1 } else { rows * 2 };
+        }
+        Self { by_size, fields }
+    }
+
+    /// The statements that carry `rows`, with their rows bound.
+    pub(super) fn queries<'q, const FIELDS: usize>(&'q self, rows: &[[Field<'q>; FIELDS]]) -> Vec<AnyQuery<'q>> {
+        debug_assert_eq!(FIELDS, self.fields, "rows fit the statement's placeholders");
+        let mut queries = Vec::new();
+        let mut rest = rows;
+        for index in self.pieces(rows.len()) {
+            let (size, sql) = &self.by_size[index];
+            let (piece, after) = rest.split_at(*size);
+            let mut query = sqlx::query(sql.as_str());
+            for field in piece.iter().flatten() {
+                query = match *field {
+                    Field::Text(text) => query.bind(text),
+                    Field::BigInt(number) => query.bind(number),
+                };
+            }
+            queries.push(query);
+            rest = after;
+        }
+        queries
+    }
+
+    /// Which statements (indices into `by_size`) carry `total` rows: each the
+    /// largest that fits what is left.
+    pub(super) fn pieces(&self, total: usize) -> Vec<usize> {
+        let mut pieces = Vec::new();
+        let mut remaining = total;
+        while let Some(index) = self.by_size.iter().rposition(|(size, _)| *size <= remaining) {
+            pieces.push(index);
+            remaining -= self.by_size[index].0;
+        }
+        pieces
+    }
+}
+
+/// The outbox's multi-row statements, built once per store.
+#[derive(Debug)]
+pub(super) struct Statements {
+    /// New alerts; returns the ids actually inserted (not already stored).
+    pub(super) insert_alerts: RowsStatement,
+    pub(super) insert_messages: RowsStatement,
+    pub(super) insert_attempts: RowsStatement,
+    /// Applies attempt outcomes to messages still leased by the attempt's worker.
+    pub(super) apply_outcomes: RowsStatement,
+}
+
+impl Statements {
+    pub(super) fn new(dialect: &Dialect) -> Self {
+        Self {
+            insert_alerts: RowsStatement::new(dialect, ALERT_FIELDS, |values| {
+                format!(
+                    "INSERT INTO alerts (id, idempotency_key, flock_id, kind, received_at, messages, hops) \
+                     VALUES {values} ON CONFLICT DO NOTHING RETURNING id"
+                )
+            }),
+            insert_messages: RowsStatement::new(dialect, MESSAGE_FIELDS, |values| {
+                format!(
+                    "INSERT INTO messages (id, alert_id, destination_id, flock_id, kind, status, body, created_at, \
+                     next_attempt_at, last_error, finished_at, hops) VALUES {values}"
+                )
+            }),
+            insert_attempts: RowsStatement::new(dialect, ATTEMPT_FIELDS, |values| {
+                format!(
+                    "INSERT INTO attempts (message_id, number, started_at, duration_ms, http_status, outcome, detail) \
+                     VALUES {values} ON CONFLICT DO NOTHING"
+                )
+            }),
+            apply_outcomes: RowsStatement::new(dialect, OUTCOME_FIELDS, |values| {
+                format!(
+                    "WITH outcome (id, owner, status, next_attempt_at, finished_at, last_error, counted) AS (VALUES {values}) \
+                     UPDATE messages SET status = outcome.status, next_attempt_at = outcome.next_attempt_at, \
+                     finished_at = outcome.finished_at, last_error = outcome.last_error, attempts = attempts + 1, \
+                     tries = tries + outcome.counted, lease_owner = NULL, lease_until = NULL FROM outcome \
+                     WHERE messages.id = outcome.id AND messages.lease_owner = outcome.owner \
+                     AND messages.status = 'delivering'"
+                )
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sql::Dialect;
+
+    const DIALECT: Dialect = Dialect {
+        backend: "test",
+        concurrent_writes: 1,
+        claim_lock: "",
+        max_rows_per_statement: 64,
+        anonymous_placeholders: false,
+        vacuum: None,
+    };
+
+    fn sizes(total: usize) -> Vec<usize> {
+        let statement = RowsStatement::new(&DIALECT, 2, |values| format!("INSERT INTO t VALUES {values}"));
+        statement.pieces(total).into_iter().map(|index| statement.by_size[index].0).collect()
+    }
+
+    #[test]
+    fn up_to_sixteen_rows_are_one_statement_and_more_go_in_few_pieces() {
+        assert_eq!(sizes(0), Vec::<usize>::new());
+        assert_eq!(sizes(1), [1]);
+        assert_eq!(sizes(13), [13]);
+        assert_eq!(sizes(16), [16]);
+        assert_eq!(sizes(23), [16, 7]);
+        assert_eq!(sizes(64), [64]);
+        assert_eq!(sizes(100), [64, 32, 4]);
+        assert_eq!(sizes(200), [64, 64, 64, 8]);
+    }
+
+    #[test]
+    fn every_shape_has_its_own_placeholders() {
+        let statement = RowsStatement::new(&DIALECT, 2, |values| format!("VALUES {values}"));
+        assert_eq!(statement.by_size.len(), 18, "1..=16, 32, 64");
+        assert_eq!(statement.by_size[2], (3, "VALUES ($1, $2), ($3, $4), ($5, $6)".to_owned()));
+    }
+}

@@ -1,0 +1,316 @@
+//! The queries both backends run, through sqlx's `Any` driver. Placeholders are
+//! `$1…`, which SQLite and PostgreSQL both accept; the few statements that differ
+//! come from the backend as a [`Dialect`].
+//!
+//! The outbox's hot writes (enqueue, finish) carry many rows per statement
+//! ([`RowsStatement`]): every statement is a round trip, and at thousands of
+//! messages a second the round trips and the per-statement work, not the rows,
+//! are the cost.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone as _, Utc};
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, AnyPool, Row as _};
+
+use sqlx::migrate::Migrator;
+
+mod batch;
+mod catalogue;
+mod dialect;
+mod operator;
+mod queue;
+mod rows;
+mod sealing;
+mod sources;
+mod states;
+mod vacuum;
+
+use batch::{Field, Statements};
+pub use dialect::Dialect;
+pub use rows::MESSAGE_COLUMNS;
+use rows::*;
+use vacuum::Vacuum;
+
+use super::key::SecretKey;
+use super::migrate;
+use super::{
+    Attempt, Enqueued, Finished, FlockRecord, IfExists, Message, MessageFilter, NewAlert, Origin, QueueDepth,
+    SourceRecord, Store, StoreError,
+};
+use crate::destination::Destination;
+use crate::flock::FlockSettings;
+use crate::sources::Source;
+
+/// A store on a SQL database. Writes go through `write`, reads through `read`:
+/// for SQLite the write pool has one connection (SQLite has one writer; waiting
+/// in the pool is cheaper than busy retries), for PostgreSQL both are one pool.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    write: AnyPool,
+    read: AnyPool,
+    dialect: Dialect,
+    /// Leases due messages: `$1` owner, `$2` lease end, `$3` now, `$4` destination,
+    /// `$5` limit; returns [`MESSAGE_COLUMNS`].
+    claim: String,
+    statements: Arc<Statements>,
+    vacuum: Arc<Vacuum>,
+    /// Seals the secret-holding specs of destinations and sources.
+    key: Arc<SecretKey>,
+}
+
+type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
+
+pub fn millis(time: DateTime<Utc>) -> i64 {
+    time.timestamp_millis()
+}
+
+pub(super) fn time(millis: i64, table: &'static str) -> Result<DateTime<Utc>, StoreError> {
+    Utc.timestamp_millis_opt(millis)
+        .single()
+        .ok_or_else(|| StoreError::Corrupt { table, reason: format!("time {millis} out of range") })
+}
+
+/// `Ok` when the statement changed a row, else the error `missing` makes (the
+/// row it was meant for does not exist).
+fn found(result: &sqlx::any::AnyQueryResult, missing: impl FnOnce() -> StoreError) -> Result<(), StoreError> {
+    if result.rows_affected() == 0 {
+        Err(missing())
+    } else {
+        Ok(())
+    }
+}
+
+fn flag(value: bool) -> i64 {
+    i64::from(value)
+}
+
+fn count(value: i64) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
+}
+
+/// `$first, $first+1, …` for `n` parameters, in parentheses.
+fn placeholders(first: usize, n: usize) -> String {
+    let list: Vec<String> = (first..first + n).map(|index| format!("${index}")).collect();
+    format!("({})", list.join(", "))
+}
+
+impl SqlStore {
+    /// The pool writes go through (one connection on SQLite).
+    pub(super) fn writer(&self) -> &AnyPool {
+        &self.write
+    }
+
+    /// The pool reads go through.
+    pub(super) fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
+    /// The key stored secrets are sealed with.
+    pub(super) fn key(&self) -> &SecretKey {
+        &self.key
+    }
+
+    pub fn new(write: AnyPool, read: AnyPool, dialect: Dialect, key: SecretKey) -> Self {
+        let claim = format!(
+            "UPDATE messages SET status = 'delivering', lease_owner = $1, lease_until = $2 \
+             WHERE id IN (SELECT id FROM messages WHERE destination_id = $4 AND finished_at IS NULL \
+             AND next_attempt_at <= $3 AND (status = 'pending' OR lease_until <= $3) \
+             ORDER BY next_attempt_at LIMIT $5 {}) RETURNING {MESSAGE_COLUMNS}",
+            dialect.claim_lock
+        );
+        let statements = Arc::new(Statements::new(&dialect));
+        Self { write, read, dialect, claim, statements, vacuum: Arc::default(), key: Arc::new(key) }
+    }
+
+    /// Brings the database to this build's schema (see [`super::migrate`]).
+    pub async fn migrate(&self, migrator: &Migrator, engine: &migrate::Engine) -> Result<(), StoreError> {
+        migrate::run(&self.write, migrator, engine, self.dialect.backend).await
+    }
+
+    /// Ids of `table`'s config-file entries that the file no longer declares.
+    async fn config_ids_not_in(
+        tx: &mut sqlx::Transaction<'_, Any>,
+        table: &'static str,
+        kept: &[&str],
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT id FROM {table} WHERE origin = $1"))
+            .bind(Origin::Config.as_str())
+            .fetch_all(&mut **tx)
+            .await?;
+        let ids = rows.iter().map(|row| row.try_get::<String, _>("id")).collect::<Result<Vec<_>, _>>()?;
+        Ok(ids.into_iter().filter(|id| !kept.contains(&id.as_str())).collect())
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> &'static str {
+        self.dialect.backend
+    }
+
+    fn concurrent_writes(&self) -> usize {
+        self.dialect.concurrent_writes
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn flocks(&self) -> Result<Vec<FlockRecord>, StoreError> {
+        SqlStore::flocks(self).await
+    }
+
+    async fn put_flock(&self, flock: &FlockRecord) -> Result<(), StoreError> {
+        SqlStore::put_flock(self, flock).await
+    }
+
+    async fn delete_flock(&self, id: &str) -> Result<(), StoreError> {
+        SqlStore::delete_flock(self, id).await
+    }
+
+    async fn set_flock_settings(&self, id: &str, settings: FlockSettings) -> Result<(), StoreError> {
+        SqlStore::set_flock_settings(self, id, settings).await
+    }
+
+    async fn rename_flock(&self, id: &str, name: &str) -> Result<(), StoreError> {
+        SqlStore::rename_flock(self, id, name).await
+    }
+
+    async fn destinations(&self) -> Result<Vec<Destination>, StoreError> {
+        SqlStore::destinations(self).await
+    }
+
+    async fn destination_states(&self) -> Result<Vec<super::StateRecord>, StoreError> {
+        SqlStore::destination_states(self).await
+    }
+
+    async fn set_destination_state(
+        &self,
+        id: &str,
+        state: super::DestinationState,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        SqlStore::set_destination_state(self, id, state, reason, at).await
+    }
+
+    async fn put_destination(&self, destination: &Destination, origin: Origin) -> Result<(), StoreError> {
+        SqlStore::put_destination(self, destination, origin).await
+    }
+
+    async fn delete_destination(&self, id: &str) -> Result<u64, StoreError> {
+        SqlStore::delete_destination(self, id).await
+    }
+
+    async fn add_destination(
+        &self,
+        destination: &Destination,
+        origin: Origin,
+        if_exists: IfExists,
+    ) -> Result<(), StoreError> {
+        SqlStore::add_destination(self, destination, origin, if_exists).await
+    }
+
+    async fn delete_api_destinations(&self, ids: &[String]) -> Result<u64, StoreError> {
+        SqlStore::delete_api_destinations(self, ids).await
+    }
+
+    async fn apply_config(&self, flocks: &[FlockRecord], destinations: &[Destination]) -> Result<(), StoreError> {
+        SqlStore::apply_config(self, flocks, destinations).await
+    }
+
+    async fn sources(&self) -> Result<Vec<SourceRecord>, StoreError> {
+        SqlStore::sources(self).await
+    }
+
+    async fn source(&self, id: &str) -> Result<Option<SourceRecord>, StoreError> {
+        SqlStore::source(self, id).await
+    }
+
+    async fn put_source(&self, source: &Source, origin: Origin) -> Result<(), StoreError> {
+        SqlStore::put_source(self, source, origin).await
+    }
+
+    async fn delete_source(&self, id: &str) -> Result<(), StoreError> {
+        SqlStore::delete_source(self, id).await
+    }
+
+    async fn apply_config_sources(&self, sources: &[Source]) -> Result<(), StoreError> {
+        SqlStore::apply_config_sources(self, sources).await
+    }
+
+    async fn enqueue(&self, alerts: &[NewAlert]) -> Result<Vec<Enqueued>, StoreError> {
+        SqlStore::enqueue(self, alerts).await
+    }
+
+    async fn claim(
+        &self,
+        destination_id: &str,
+        owner: &str,
+        limit: u32,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Message>, StoreError> {
+        SqlStore::claim(self, destination_id, owner, limit, lease, now).await
+    }
+
+    async fn finish(&self, results: &[Finished]) -> Result<(), StoreError> {
+        SqlStore::finish(self, results).await
+    }
+
+    async fn release(&self, owner: &str) -> Result<u64, StoreError> {
+        SqlStore::release(self, owner).await
+    }
+
+    async fn hand_back(&self, owner: &str, ids: &[String], due: DateTime<Utc>) -> Result<u64, StoreError> {
+        SqlStore::hand_back(self, owner, ids, due).await
+    }
+
+    async fn next_due(&self, destination_id: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        SqlStore::next_due(self, destination_id).await
+    }
+
+    async fn messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, StoreError> {
+        SqlStore::messages(self, filter).await
+    }
+
+    async fn message(&self, id: &str) -> Result<Option<(Message, Vec<Attempt>)>, StoreError> {
+        SqlStore::message(self, id).await
+    }
+
+    async fn replay(&self, id: &str, now: DateTime<Utc>) -> Result<Message, StoreError> {
+        SqlStore::replay(self, id, now).await
+    }
+
+    async fn recover(
+        &self,
+        destination_id: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        SqlStore::recover(self, destination_id, since, until, now).await
+    }
+
+    async fn count_failed(
+        &self,
+        destination_id: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        SqlStore::count_failed(self, destination_id, since, until).await
+    }
+
+    async fn prune(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        SqlStore::prune(self, before).await
+    }
+
+    async fn queue_depths(&self) -> Result<Vec<QueueDepth>, StoreError> {
+        SqlStore::queue_depths(self).await
+    }
+}

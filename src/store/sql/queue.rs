@@ -1,0 +1,306 @@
+//! The outbox queue: enqueue (alerts and their messages in one transaction,
+//! duplicates recognised by id and idempotency key), claims under a lease,
+//! finishes fenced by the lease owner, hand-backs, pruning.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use sqlx::{Any, Row as _};
+
+use super::*;
+use crate::store::{Enqueued, Finished, Message, MessageStatus, NewAlert, Next, StoreError};
+
+/// Splits `waiting` (indices into `alerts`, in order) into the alerts that can be
+/// inserted together now and those that must wait for a later pass: an alert
+/// waits when its id or idempotency key is shared by an earlier waiting alert, so
+/// that alerts sharing an id or key are decided in order, as if one at a time.
+pub(super) fn without_clashes(alerts: &[NewAlert], waiting: &[usize]) -> (Vec<usize>, Vec<usize>) {
+    let mut ids = HashSet::new();
+    let mut keys = HashSet::new();
+    let (mut now, mut later) = (Vec::with_capacity(waiting.len()), Vec::new());
+    for &index in waiting {
+        let alert = &alerts[index];
+        // Both sets are updated even for a waiting alert: alerts after it that
+        // share its id or key must wait for it.
+        let new_id = ids.insert(alert.id.as_str());
+        let new_key = alert.idempotency_key.as_deref().is_none_or(|key| keys.insert(key));
+        if new_id && new_key {
+            now.push(index);
+        } else {
+            later.push(index);
+        }
+    }
+    (now, later)
+}
+
+impl SqlStore {
+    /// Inserts the alerts `indices` names, none of which clash with another in
+    /// the list; returns the ids of those inserted (the others were stored before).
+    pub(super) async fn insert_alerts(
+        &self,
+        tx: &mut sqlx::Transaction<'_, Any>,
+        alerts: &[NewAlert],
+        indices: &[usize],
+    ) -> Result<HashSet<String>, StoreError> {
+        let mut inserted = HashSet::with_capacity(indices.len());
+        let rows: Vec<[Field<'_>; _]> = indices
+            .iter()
+            .map(|&index| &alerts[index])
+            .map(|alert| {
+                [
+                    Field::Text(Some(&alert.id)),
+                    Field::Text(alert.idempotency_key.as_deref()),
+                    Field::Text(Some(&alert.flock_id)),
+                    Field::Text(Some(&alert.kind)),
+                    Field::BigInt(Some(millis(alert.received_at))),
+                    Field::BigInt(Some(i64::try_from(alert.messages.len()).unwrap_or(i64::MAX))),
+                    Field::BigInt(Some(i64::from(alert.hops))),
+                ]
+            })
+            .collect();
+        for query in self.statements.insert_alerts.queries(&rows) {
+            for row in query.fetch_all(&mut **tx).await? {
+                inserted.insert(row.try_get::<String, _>("id")?);
+            }
+        }
+        Ok(inserted)
+    }
+
+    /// Inserts the messages of the alerts `indices` names, many rows per statement.
+    pub(super) async fn insert_messages(
+        &self,
+        tx: &mut sqlx::Transaction<'_, Any>,
+        alerts: &[NewAlert],
+        indices: &[usize],
+    ) -> Result<(), StoreError> {
+        let rows: Vec<[Field<'_>; _]> = indices
+            .iter()
+            .map(|&index| &alerts[index])
+            .flat_map(|alert| alert.messages.iter().map(move |message| (alert, message)))
+            .map(|(alert, message)| {
+                let created = millis(alert.received_at);
+                let status = if message.error.is_some() { MessageStatus::Failed } else { MessageStatus::Pending };
+                [
+                    Field::Text(Some(&message.id)),
+                    Field::Text(Some(&alert.id)),
+                    Field::Text(Some(&message.destination_id)),
+                    Field::Text(Some(&alert.flock_id)),
+                    Field::Text(Some(message.kind.as_str())),
+                    Field::Text(Some(status.as_str())),
+                    Field::Text(Some(&message.body)),
+                    Field::BigInt(Some(created)),
+                    Field::BigInt(Some(created)),
+                    Field::Text(message.error.as_deref()),
+                    Field::BigInt(message.error.as_ref().map(|_| created)),
+                    Field::BigInt(Some(i64::from(alert.hops))),
+                ]
+            })
+            .collect();
+        for query in self.statements.insert_messages.queries(&rows) {
+            query.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    /// The stored alert an id or idempotency key refers to, with its message count.
+    pub(super) async fn existing_alert(
+        tx: &mut sqlx::Transaction<'_, Any>,
+        alert: &NewAlert,
+    ) -> Result<Enqueued, StoreError> {
+        let row = sqlx::query("SELECT id, messages FROM alerts WHERE id = $1 OR idempotency_key = $2")
+            .bind(alert.id.as_str())
+            .bind(alert.idempotency_key.as_deref())
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt {
+                table: "alerts",
+                reason: format!("alert {} conflicts but cannot be found", alert.id),
+            })?;
+        Ok(Enqueued {
+            alert_id: row.try_get("id")?,
+            messages: u64::try_from(row.try_get::<i64, _>("messages")?).unwrap_or(0),
+            duplicate: true,
+        })
+    }
+
+    pub(super) async fn enqueue(&self, alerts: &[NewAlert]) -> Result<Vec<Enqueued>, StoreError> {
+        let mut results: Vec<Option<Enqueued>> = vec![None; alerts.len()];
+        let mut tx = self.write.begin().await?;
+        let mut waiting: Vec<usize> = (0..alerts.len()).collect();
+        // One pass unless the batch itself repeats an id or key.
+        while !waiting.is_empty() {
+            let (now, later) = without_clashes(alerts, &waiting);
+            let inserted = self.insert_alerts(&mut tx, alerts, &now).await?;
+            let mut fresh = Vec::with_capacity(now.len());
+            for &index in &now {
+                let alert = &alerts[index];
+                results[index] = Some(if inserted.contains(&alert.id) {
+                    fresh.push(index);
+                    Enqueued {
+                        alert_id: alert.id.clone(),
+                        messages: u64::try_from(alert.messages.len()).unwrap_or(u64::MAX),
+                        duplicate: false,
+                    }
+                } else {
+                    Self::existing_alert(&mut tx, alert).await?
+                });
+            }
+            self.insert_messages(&mut tx, alerts, &fresh).await?;
+            waiting = later;
+        }
+        tx.commit().await?;
+        self.wrote(alerts.iter().map(|alert| alert.messages.len()).sum(), 0);
+        Ok(results.into_iter().flatten().collect())
+    }
+
+    pub(super) async fn claim(
+        &self,
+        destination_id: &str,
+        owner: &str,
+        limit: u32,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Message>, StoreError> {
+        // Checked: a lease past the end of the calendar lasts for good, never panics.
+        let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        let lease_end = now.checked_add_signed(lease).unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let rows = sqlx::query(&self.claim)
+            .bind(owner)
+            .bind(millis(lease_end))
+            .bind(millis(now))
+            .bind(destination_id)
+            .bind(i64::from(limit))
+            .fetch_all(&self.write)
+            .await?;
+        let mut messages = rows.iter().map(message_from_row).collect::<Result<Vec<_>, _>>()?;
+        messages.sort_by_key(|message| message.created_at);
+        Ok(messages)
+    }
+
+    pub(super) async fn finish(&self, results: &[Finished]) -> Result<(), StoreError> {
+        if results.is_empty() {
+            return Ok(());
+        }
+        let attempts: Vec<[Field<'_>; _]> = results
+            .iter()
+            .map(|result| {
+                let attempt = &result.attempt;
+                [
+                    Field::Text(Some(&result.message_id)),
+                    Field::BigInt(Some(i64::from(attempt.number))),
+                    Field::BigInt(Some(millis(attempt.started_at))),
+                    Field::BigInt(Some(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX))),
+                    Field::BigInt(attempt.http_status.map(i64::from)),
+                    Field::Text(Some(&attempt.outcome)),
+                    Field::Text(Some(&attempt.detail)),
+                ]
+            })
+            .collect();
+        let outcomes: Vec<[Field<'_>; _]> = results
+            .iter()
+            .map(|result| {
+                let attempt = &result.attempt;
+                let finished_at = millis(attempt.started_at) + i64::try_from(attempt.duration_ms).unwrap_or(0);
+                let (status, next_attempt_at, finished) = match &result.next {
+                    Next::Delivered => (MessageStatus::Delivered, finished_at, Some(finished_at)),
+                    Next::RetryAt(at) | Next::Paused(at) => (MessageStatus::Pending, millis(*at), None),
+                    Next::Failed => (MessageStatus::Failed, finished_at, Some(finished_at)),
+                };
+                // A pause is not a try: the retry schedule does not move.
+                let counted = i64::from(!matches!(result.next, Next::Paused(_)));
+                let last_error = match result.next {
+                    Next::Delivered => None,
+                    _ => Some(attempt.detail.as_str()),
+                };
+                [
+                    Field::Text(Some(&result.message_id)),
+                    Field::Text(Some(&result.owner)),
+                    Field::Text(Some(status.as_str())),
+                    Field::BigInt(Some(next_attempt_at)),
+                    Field::BigInt(finished),
+                    Field::Text(last_error),
+                    Field::BigInt(Some(counted)),
+                ]
+            })
+            .collect();
+        let mut tx = self.write.begin().await?;
+        for query in self.statements.insert_attempts.queries(&attempts) {
+            query.execute(&mut *tx).await?;
+        }
+        for query in self.statements.apply_outcomes.queries(&outcomes) {
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        self.wrote(0, results.len());
+        Ok(())
+    }
+
+    pub(super) async fn release(&self, owner: &str) -> Result<u64, StoreError> {
+        let released = sqlx::query(
+            "UPDATE messages SET status = 'pending', lease_owner = NULL, lease_until = NULL \
+             WHERE lease_owner = $1 AND status = 'delivering'",
+        )
+        .bind(owner)
+        .execute(&self.write)
+        .await?;
+        Ok(released.rows_affected())
+    }
+
+    pub(super) async fn hand_back(&self, owner: &str, ids: &[String], due: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut handed_back = 0;
+        let mut tx = self.write.begin().await?;
+        for id in ids {
+            let done = sqlx::query(
+                "UPDATE messages SET status = 'pending', next_attempt_at = $1, lease_owner = NULL, lease_until = NULL \
+                 WHERE id = $2 AND lease_owner = $3 AND status = 'delivering'",
+            )
+            .bind(millis(due))
+            .bind(id.as_str())
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?;
+            handed_back += done.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(handed_back)
+    }
+
+    pub(super) async fn next_due(&self, destination_id: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row = sqlx::query(
+            "SELECT MIN(CASE WHEN status = 'delivering' THEN lease_until ELSE next_attempt_at END) AS due FROM messages \
+             WHERE destination_id = $1 AND finished_at IS NULL",
+        )
+        .bind(destination_id)
+        .fetch_one(&self.read)
+        .await?;
+        row.try_get::<Option<i64>, _>("due")?.map(|at| time(at, "messages")).transpose()
+    }
+
+    pub(super) async fn prune(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "DELETE FROM attempts WHERE message_id IN \
+             (SELECT id FROM messages WHERE finished_at < $1 AND status IN ('delivered', 'cancelled'))",
+        )
+        .bind(millis(before))
+        .execute(&mut *tx)
+        .await?;
+        let pruned =
+            sqlx::query("DELETE FROM messages WHERE finished_at < $1 AND status IN ('delivered', 'cancelled')")
+                .bind(millis(before))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        // Alerts are kept as long as any of their messages is, and for the
+        // retention period at least (their ids de-duplicate senders' retries).
+        sqlx::query(
+            "DELETE FROM alerts WHERE received_at < $1 AND NOT EXISTS \
+             (SELECT 1 FROM messages WHERE messages.alert_id = alerts.id)",
+        )
+        .bind(millis(before))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(pruned)
+    }
+}
