@@ -17,6 +17,11 @@
 //!   queue; reports the relay's peak RSS.
 //! - `alertmanager` — `throughput` and `latency` against Alertmanager's
 //!   `/api/v2/alerts` with a webhook receiver and no grouping.
+//! - `hop` — the yardstick, run whenever `throughput` or `latency` is: the same
+//!   load straight to the sink, one loopback HTTP hop, before the relays and
+//!   again after them. Every relay throughput and latency figure is also
+//!   printed as a ratio to the mean of the two hop runs of the same process, so
+//!   that figures taken on different machines or under different load compare.
 //!
 //! Run: `cargo bench --bench relay` (everything, several minutes), or e.g.
 //! `cargo bench --bench relay -- --quick`, `-- --scenarios latency --backends sqlite`.
@@ -26,6 +31,8 @@
 
 #[path = "relay/load.rs"]
 mod load;
+#[path = "relay/report.rs"]
+mod report;
 #[path = "relay/sink.rs"]
 mod sink;
 #[path = "relay/target.rs"]
@@ -44,6 +51,7 @@ cargo bench --bench relay -- [OPTIONS]
 
   --quick               small sizes: 5,000 alerts, 5 s latency run, 100,000 backlog
   --scenarios LIST      throughput,latency,backlog,alertmanager   [all]
+                        (the single hop runs with throughput and latency)
   --backends LIST       sqlite,postgres                            [both; postgres needs a URL]
   --alerts N            alerts per throughput run                  [50000]
   --clients N           concurrent HTTP clients                    [32]
@@ -56,6 +64,7 @@ cargo bench --bench relay -- [OPTIONS]
   --pg-url URL          PostgreSQL admin URL [$FLOCKRELAY_BENCH_PG_URL, $FLOCKRELAY_TEST_PG_URL]
   --alertmanager PATH   Alertmanager binary [prometheus-alertmanager or alertmanager on PATH]
   --set KEY=VALUE       extra relay setting, e.g. --set FLOCKRELAY_DELIVERY__CONCURRENCY=32
+  --sqlite-query QUERY  appended to the relay's sqlite:// URL, e.g. synchronous=normal
   --relay-binary PATH   run this flockrelay binary instead of the one Cargo built (A/B runs)
   --progress            print deliveries per second while a throughput run goes on
 ";
@@ -75,6 +84,7 @@ struct Options {
     fill_clients: Option<usize>,
     alertmanager: Option<PathBuf>,
     overrides: Vec<(String, String)>,
+    sqlite_query: Option<String>,
     relay_binary: PathBuf,
     progress: bool,
 }
@@ -99,6 +109,7 @@ fn parse_options() -> Result<Options, String> {
         fill_clients: None,
         alertmanager: None,
         overrides: Vec::new(),
+        sqlite_query: None,
         relay_binary: PathBuf::from(env!("CARGO_BIN_EXE_flockrelay")),
         progress: args.iter().any(|arg| arg == "--progress"),
     };
@@ -121,6 +132,7 @@ fn parse_options() -> Result<Options, String> {
             "--fill-clients" => options.fill_clients = Some(number(value()?)? as usize),
             "--pg-url" => pg_url = Some(value()?),
             "--alertmanager" => options.alertmanager = Some(PathBuf::from(value()?)),
+            "--sqlite-query" => options.sqlite_query = Some(value()?),
             "--relay-binary" => options.relay_binary = PathBuf::from(value()?),
             "--set" => {
                 let setting = value()?;
@@ -187,6 +199,17 @@ impl Bench {
             .map(|figure| figure.value)
     }
 
+    /// The mean of every figure recorded under these names (the hop runs twice).
+    fn mean(&self, system: &str, scenario: &str, metric: &str) -> Option<f64> {
+        let values: Vec<f64> = self
+            .figures
+            .iter()
+            .filter(|figure| figure.system == system && figure.scenario == scenario && figure.metric == metric)
+            .map(|figure| figure.value)
+            .collect();
+        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    }
+
     fn prefix(&mut self, name: &str) -> String {
         self.runs += 1;
         format!("{name}{}", self.runs)
@@ -238,7 +261,9 @@ impl Bench {
         self.record(&label, scenario, "ingest: alerts acknowledged/s", load.rate(), "/s");
         self.record(&label, scenario, "end to end: alerts delivered/s", e2e, "/s");
         let per_alert = |seconds: f64| seconds * 1e6 / count.max(1) as f64;
-        self.record(&label, scenario, "CPU per alert: system under test", per_alert(cpu.target), "us");
+        if target.kind != Kind::Hop {
+            self.record(&label, scenario, "CPU per alert: system under test", per_alert(cpu.target), "us");
+        }
         if cpu.postgres > 0.0 {
             self.record(&label, scenario, "CPU per alert: PostgreSQL server", per_alert(cpu.postgres), "us");
         }
@@ -379,18 +404,38 @@ async fn queue_depth(client: &reqwest::Client, base_url: &str, destination: &str
     text.lines().find_map(|line| line.strip_prefix(needle.as_str())?.trim().parse().ok())
 }
 
+/// The single loopback hop: `throughput` and `latency` (those asked for)
+/// straight to the sink.
+async fn hop(bench: &mut Bench) -> Result<(), String> {
+    let target = Arc::new(Target::hop(&bench.sink.url())?);
+    if bench.options.scenarios.iter().any(|wanted| wanted == "throughput") {
+        println!("hop / throughput (load average {})", load_average());
+        bench.throughput(&target, "throughput").await;
+    }
+    if bench.options.scenarios.iter().any(|wanted| wanted == "latency") {
+        println!("hop / latency (load average {})", load_average());
+        bench.latency(&target).await;
+    }
+    Ok(())
+}
+
 async fn run_scenarios(bench: &mut Bench) -> Result<(), String> {
     let backends = bench.options.backends.clone();
     let overrides = bench.options.overrides.clone();
     let binary = bench.options.relay_binary.clone();
     let scenarios = bench.options.scenarios.clone();
+    let with_hop = scenarios.iter().any(|wanted| wanted == "throughput" || wanted == "latency");
+    if with_hop {
+        hop(bench).await?;
+    }
     for backend in &backends {
         for scenario in ["throughput", "latency", "backlog"] {
             if !scenarios.iter().any(|wanted| wanted == scenario) {
                 continue;
             }
             println!("{} / {scenario} (load average {})", backend.name(), load_average());
-            let target = Arc::new(Target::flockrelay(&binary, backend, &bench.sink.url(), &overrides).await?);
+            let query = bench.options.sqlite_query.as_deref();
+            let target = Arc::new(Target::flockrelay(&binary, backend, &bench.sink.url(), &overrides, query).await?);
             match scenario {
                 "throughput" => {
                     bench.throughput(&target, "throughput").await;
@@ -414,6 +459,9 @@ async fn run_scenarios(bench: &mut Bench) -> Result<(), String> {
         bench.latency(&target).await;
         stop(target, "latency").await;
     }
+    if with_hop {
+        hop(bench).await?;
+    }
     Ok(())
 }
 
@@ -431,43 +479,6 @@ async fn stop(target: Arc<Target>, scenario: &str) {
     match Arc::try_unwrap(target) {
         Ok(target) => target.stop(&name).await,
         Err(_) => eprintln!("a target is still in use; it is killed when dropped"),
-    }
-}
-
-/// Every figure, as a Markdown table.
-fn summary(bench: &Bench) {
-    println!("\n| system | scenario | figure | value |\n|---|---|---|---|");
-    for figure in &bench.figures {
-        println!(
-            "| {} | {} | {} | {:.1} {} |",
-            figure.system, figure.scenario, figure.metric, figure.value, figure.unit
-        );
-    }
-}
-
-/// Ratios of our figures to Alertmanager's.
-fn comparison(bench: &Bench) {
-    let metrics = [
-        ("throughput", "ingest: alerts acknowledged/s", "higher is better"),
-        ("throughput", "end to end: alerts delivered/s", "higher is better"),
-        ("latency", "POST to sink p50", "lower is better"),
-        ("latency", "POST to sink p99", "lower is better"),
-    ];
-    let systems: Vec<String> = bench.options.backends.iter().map(|backend| backend.name().to_owned()).collect();
-    let mut printed = false;
-    for system in &systems {
-        for (scenario, metric, better) in metrics {
-            let (Some(ours), Some(theirs)) =
-                (bench.find(system, scenario, metric), bench.find("alertmanager", scenario, metric))
-            else {
-                continue;
-            };
-            if !printed {
-                println!("\nflockrelay / Alertmanager");
-                printed = true;
-            }
-            println!("  {system:<12} {metric:<42} {:>8.2}x  ({better})", ours / theirs);
-        }
     }
 }
 
@@ -508,8 +519,9 @@ fn main() {
         );
         let mut bench = Bench { options, epoch, sink, client, figures: Vec::new(), runs: 0 };
         run_scenarios(&mut bench).await?;
-        summary(&bench);
-        comparison(&bench);
+        report::summary(&bench);
+        report::hop_ratios(&bench);
+        report::comparison(&bench);
         println!("\nsink: {} stray requests (other runs, warm-up, retries)", bench.sink.stray());
         Ok::<(), String>(())
     });

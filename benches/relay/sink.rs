@@ -3,7 +3,8 @@
 //! generic JSON body of flockrelay (`{"id": …}`) and Alertmanager's webhook body
 //! (`{"alerts": [{"labels": {"bench_id": …}}]}`).
 //!
-//! Alert ids are `<run prefix>-<sequence number>`; a run is one measurement, and
+//! Alert ids are `<run prefix>-<sequence number>` (flockrelay sends them in
+//! the API's namespace, `api:<prefix>-<n>`); a run is one measurement, and
 //! anything that arrives for another run (a late retry, a dead destination's
 //! trial) is counted as stray instead of being mixed in.
 
@@ -54,6 +55,8 @@ impl Run {
     }
 
     fn record(&self, id: &str, nanos: u64) -> bool {
+        // The relay sends the id in its origin's namespace (`api:t1-7`).
+        let id = id.rsplit(':').next().unwrap_or(id);
         let Some(index) = id
             .strip_prefix(self.prefix.as_str())
             .and_then(|rest| rest.strip_prefix('-'))

@@ -5,6 +5,11 @@
 //!
 //! Child processes, not in-process servers, so that the relay's memory and CPU
 //! time can be read from `/proc` apart from the load generator's.
+//!
+//! The single loopback hop ([`Target::hop`]) is the yardstick: the same load
+//! generator posting the same bodies straight to the sink, no process in
+//! between. Every relay figure is reported as a ratio to it, measured in the
+//! same run, so that the machine's speed and load cancel out.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -39,14 +44,17 @@ impl Backend {
 pub enum Kind {
     Flockrelay,
     Alertmanager,
+    /// No system in between: the load generator posts straight to the sink.
+    Hop,
 }
 
 /// One running system under test.
 pub struct Target {
     pub kind: Kind,
-    /// `sqlite`, `postgres` or `alertmanager`.
+    /// `sqlite`, `postgres`, `alertmanager` or `hop`.
     pub label: String,
-    child: Child,
+    /// None for the single hop: there is no process in between.
+    child: Option<Child>,
     ingest_url: String,
     base_url: String,
     dir: tempfile::TempDir,
@@ -75,10 +83,14 @@ impl Target {
         backend: &Backend,
         sink_url: &str,
         overrides: &Overrides,
+        sqlite_query: Option<&str>,
     ) -> Result<Self, String> {
         let dir = tempfile::tempdir().map_err(|error| format!("temporary directory: {error}"))?;
         let (store_url, database) = match backend {
-            Backend::Sqlite => (format!("sqlite://{}", dir.path().join("relay.db").display()), None),
+            Backend::Sqlite => {
+                let query = sqlite_query.map(|query| format!("?{query}")).unwrap_or_default();
+                (format!("sqlite://{}{query}", dir.path().join("relay.db").display()), None)
+            }
             Backend::Postgres(admin) => {
                 let name = format!("flockrelay_bench_{}", uuid::Uuid::new_v4().simple());
                 let mut connection =
@@ -147,6 +159,21 @@ url = "http://127.0.0.1:{dead}/hook"
         Ok(target)
     }
 
+    /// The single loopback hop: posts go straight to the sink (which answers
+    /// 200), with the bodies flockrelay gets.
+    pub fn hop(sink_url: &str) -> Result<Self, String> {
+        let dir = tempfile::tempdir().map_err(|error| format!("temporary directory: {error}"))?;
+        Ok(Self {
+            kind: Kind::Hop,
+            label: "hop".to_owned(),
+            child: None,
+            ingest_url: sink_url.to_owned(),
+            base_url: String::new(),
+            dir,
+            database: None,
+        })
+    }
+
     /// Starts Alertmanager with one webhook receiver (the sink) and no grouping:
     /// every alert is its own group, notified as soon as Alertmanager allows.
     pub async fn alertmanager(binary: &Path, sink_url: &str) -> Result<Self, String> {
@@ -194,7 +221,7 @@ receivers:
     ) -> Result<Self, String> {
         let log = std::fs::File::create(dir.path().join(log)).map_err(|error| format!("log file: {error}"))?;
         command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::from(log)).kill_on_drop(true);
-        let child = command.spawn().map_err(|error| format!("cannot start {label}: {error}"))?;
+        let child = Some(command.spawn().map_err(|error| format!("cannot start {label}: {error}"))?);
         Ok(Self {
             kind,
             label: label.to_owned(),
@@ -211,7 +238,7 @@ receivers:
         let deadline = Instant::now() + Duration::from_secs(60);
         let url = format!("{}{path}", self.base_url);
         while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
                 return Err(format!("{} exited with {status}:\n{}", self.label, self.log_tail()));
             }
             if client.get(&url).send().await.is_ok_and(|response| response.status().is_success()) {
@@ -232,13 +259,13 @@ receivers:
 
     fn log_path(&self) -> PathBuf {
         match self.kind {
-            Kind::Flockrelay => self.dir.path().join("relay.log"),
+            Kind::Flockrelay | Kind::Hop => self.dir.path().join("relay.log"),
             Kind::Alertmanager => self.dir.path().join("alertmanager.log"),
         }
     }
 
     pub fn pid(&self) -> Option<u32> {
-        self.child.id()
+        self.child.as_ref()?.id()
     }
 
     pub fn base_url(&self) -> &str {
@@ -256,7 +283,7 @@ receivers:
         dead: bool,
     ) -> reqwest::RequestBuilder {
         let body = match self.kind {
-            Kind::Flockrelay => relay_body(prefix, first, count, dead),
+            Kind::Flockrelay | Kind::Hop => relay_body(prefix, first, count, dead),
             Kind::Alertmanager => alertmanager_body(prefix, first, count),
         };
         client
@@ -270,17 +297,20 @@ receivers:
     pub fn accepted(&self, status: reqwest::StatusCode) -> bool {
         match self.kind {
             Kind::Flockrelay => status == reqwest::StatusCode::ACCEPTED,
-            Kind::Alertmanager => status.is_success(),
+            Kind::Alertmanager | Kind::Hop => status.is_success(),
         }
     }
 
     /// Stops the process (SIGTERM, then SIGKILL after 20 s), keeps its log as
     /// `target/relay-bench/<name>.log`, and drops its database.
     pub async fn stop(mut self, name: &str) {
-        if let Some(pid) = self.child.id() {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if let Some(pid) = child.id() {
             let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status().await;
-            if tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await.is_err() {
-                let _ = self.child.kill().await;
+            if tokio::time::timeout(Duration::from_secs(20), child.wait()).await.is_err() {
+                let _ = child.kill().await;
             }
         }
         let kept = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/relay-bench");

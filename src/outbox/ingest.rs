@@ -128,7 +128,8 @@ impl Outbox {
                     self.recent.settled.add((message.destination_id.clone(), Settled::Failed), chrono::Utc::now());
                 }
             }
-            tracing::info!(alert = %alert.id, flock = %alert.flock_id, messages = alert.messages.len(), "Alert enqueued.");
+            // Debug, not info: one line per alert is a write per alert at thousands a second.
+            tracing::debug!(alert = %alert.id, flock = %alert.flock_id, messages = alert.messages.len(), "Alert enqueued.");
         }
         for destination_id in woken {
             self.waker(&destination_id).notify_one();

@@ -336,6 +336,8 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("cannot bring the database to this relay's schema: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("store URL: synchronous must be full or normal, not {0:?}")]
+    Synchronous(String),
     #[error("store URL {url:?} is not supported: use sqlite://PATH or postgres://…")]
     UnsupportedUrl { url: String },
     #[error("cannot create the data directory {path}: {source}")]

@@ -1,5 +1,12 @@
 //! The embedded SQLite store: the default, no set-up. WAL journal, one writer
 //! connection (SQLite has one writer at a time) and a few readers.
+//!
+//! Durability: `synchronous = NORMAL` by default: a commit survives the relay
+//! crashing or being killed, but an OS crash or a power loss may lose the last
+//! ones (the file is never corrupted). `sqlite://PATH?synchronous=full` syncs
+//! every commit to disk before it is answered; measured (BENCHMARKS.md, issue
+//! 13) it cost over a third of the throughput and put the p99 past 100 ms on
+//! the development VM, so it is the operator's choice, not the default.
 
 use std::path::Path;
 use std::str::FromStr as _;
@@ -15,11 +22,54 @@ use super::sql::{Dialect, SqlStore};
 use super::StoreError;
 use crate::files;
 
-/// Connection settings every connection gets. `synchronous = NORMAL` in WAL mode
-/// keeps every commit durable across a process crash (an OS crash may lose the
-/// last transactions, never corrupt the file).
-const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
-                       PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;";
+/// Connection settings every connection gets, after `synchronous` (see the
+/// module's paragraph).
+const PRAGMAS: &str =
+    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;";
+
+/// How commits reach the disk (`PRAGMA synchronous`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Synchronous {
+    /// Every commit is synced before it is answered: an acknowledged alert
+    /// survives a power loss or an OS crash.
+    Full,
+    /// Commits are synced at checkpoints: they survive the relay crashing or
+    /// being killed; a power loss or OS crash may lose the last ones.
+    Normal,
+}
+
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Self::Full => "PRAGMA synchronous = FULL;",
+            Self::Normal => "PRAGMA synchronous = NORMAL;",
+        }
+    }
+}
+
+/// Takes `synchronous=full|normal` out of a `sqlite://` URL's query (sqlx
+/// does not know it); NORMAL when absent.
+fn synchronous(url: &str) -> Result<(String, Synchronous), StoreError> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), Synchronous::Normal));
+    };
+    let mut chosen = Synchronous::Normal;
+    let mut rest = Vec::new();
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("synchronous", value)) => {
+                chosen = match value.to_ascii_lowercase().as_str() {
+                    "full" => Synchronous::Full,
+                    "normal" => Synchronous::Normal,
+                    _ => return Err(StoreError::Synchronous(value.chars().take(20).collect())),
+                }
+            }
+            _ => rest.push(pair),
+        }
+    }
+    let url = if rest.is_empty() { base.to_owned() } else { format!("{base}?{}", rest.join("&")) };
+    Ok((url, chosen))
+}
 
 /// Opens (creating if needed) the database a `sqlite://PATH` URL names, and
 /// migrates it. The file's directory is created too: 0700, the database 0600
@@ -27,7 +77,8 @@ const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; P
 /// are reported.
 pub async fn open(url: &str, key: SecretKey) -> Result<SqlStore, StoreError> {
     sqlx::any::install_default_drivers();
-    let options = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
+    let (url, synchronous) = synchronous(url)?;
+    let options = SqliteConnectOptions::from_str(&url)?.create_if_missing(true);
     let path = options.get_filename();
     if path != Path::new(":memory:") {
         files::private_file(path, "The database file")
@@ -48,7 +99,12 @@ pub async fn open(url: &str, key: SecretKey) -> Result<SqlStore, StoreError> {
             // broken connection fails the statement, which is retried (ingest: by the
             // client, on 503; delivery: by the worker), and is then replaced.
             .test_before_acquire(false)
-            .after_connect(|connection, _| Box::pin(async move { connection.execute(PRAGMAS).await.map(|_| ()) }))
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    connection.execute(synchronous.pragma()).await?;
+                    connection.execute(PRAGMAS).await.map(|_| ())
+                })
+            })
             .connect(&url)
     };
     let write = pool(1).await?;
@@ -71,4 +127,24 @@ pub async fn open(url: &str, key: SecretKey) -> Result<SqlStore, StoreError> {
 /// `sqlite://…?mode=rwc` for a path, so that the `Any` driver creates the file.
 fn file_url(path: &Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synchronous_is_taken_out_of_the_url_and_normal_by_default() {
+        let parsed = |url: &str| synchronous(url).map_err(|error| error.to_string());
+        assert_eq!(parsed("sqlite://data/r.db").ok(), Some(("sqlite://data/r.db".to_owned(), Synchronous::Normal)));
+        assert_eq!(
+            parsed("sqlite://data/r.db?synchronous=normal").ok(),
+            Some(("sqlite://data/r.db".to_owned(), Synchronous::Normal))
+        );
+        assert_eq!(
+            parsed("sqlite://r.db?mode=rwc&synchronous=FULL").ok(),
+            Some(("sqlite://r.db?mode=rwc".to_owned(), Synchronous::Full))
+        );
+        assert!(parsed("sqlite://r.db?synchronous=off").is_err_and(|error| error.contains("\"off\"")));
+    }
 }
