@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::flock::Scope;
 use crate::notify::generic::config::GenericSettings;
+use crate::notify::settings::Invalid;
 use crate::notify::slack::config::SlackSettings;
 use crate::notify::splunk_hec::config::SplunkSettings;
 use crate::notify::teams::config::TeamsSettings;
@@ -82,6 +83,16 @@ impl Channel {
             Self::MsTeams(_) => ChannelKind::MsTeams,
             Self::Splunk(_) => ChannelKind::Splunk,
             Self::Generic(_) => ChannelKind::Generic,
+        }
+    }
+
+    /// Everything wrong with the settings, by the channel's own `validate()`.
+    pub fn validate(&self, allow_http: bool) -> Vec<Invalid> {
+        match self {
+            Self::Slack(settings) => settings.validate(allow_http),
+            Self::MsTeams(settings) => settings.validate(allow_http),
+            Self::Splunk(settings) => settings.validate(allow_http),
+            Self::Generic(settings) => settings.validate(allow_http),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod ack;
 pub mod generic;
 pub mod http;
 pub mod policy;
+pub mod settings;
 pub mod slack;
 pub mod splunk_hec;
 pub mod teams;

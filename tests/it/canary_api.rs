@@ -529,12 +529,12 @@ async fn generic_add_validates_urls_headers_and_credentials() {
     assert_error(
         &add(vec![url, ("auth_type", "basic"), ("username", "relay"), ("password", long_101)]).await,
         400,
-        "invalid password: must be at most 100 characters",
+        "invalid password: must be 1 to 100 characters",
     );
     assert_error(
         &add(vec![url, ("auth_type", "basic"), ("username", long_101), ("password", "pw")]).await,
         400,
-        "invalid username: must be at most 100 characters",
+        "invalid username: must be 1 to 100 characters",
     );
     assert_error(
         &add(vec![url, ("auth_type", "basic"), ("username", "a:b"), ("password", "pw")]).await,
@@ -549,7 +549,7 @@ async fn generic_add_validates_urls_headers_and_credentials() {
     assert_error(
         &add(vec![url, ("auth_type", "client_secret"), ("client_secret", long_251)]).await,
         400,
-        "invalid client_secret: must be at most 250 characters",
+        "invalid client_secret: must be 1 to 250 characters",
     );
     assert_error(&add(vec![url, ("password", "pw")]).await, 400, "invalid auth_type");
     assert_error(&add(vec![url, ("auth_type", "digest")]).await, 400, "invalid auth_type");

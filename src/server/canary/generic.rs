@@ -17,29 +17,16 @@ use axum::Json;
 use serde_json::Value;
 
 use super::{
-    add_by_url, current, list_urls, of_kind, remove_by_url, scope, success, test_by_url, webhook_url, webhooks_enabled,
-    Params,
+    add_by_url, current, list_urls, of_kind, refuse_invalid, remove_by_url, scope, success, test_by_url, webhook_url,
+    webhooks_enabled, Params,
 };
-use crate::config::validate::header_problem;
-use crate::config::validate::MAX_SHARED_SECRET_LEN;
 use crate::destination::{Channel, ChannelKind};
-use crate::notify::generic::config::{
-    permanent_status_problem, GenericAuth, GenericSettings, Signing, MAX_BASIC_LEN, MAX_CLIENT_SECRET_LEN,
-};
+use crate::notify::generic::config::{GenericAuth, GenericSettings, Signing};
+use crate::notify::settings::Invalid;
 use crate::secret::{mask_url, Secret};
 use crate::server::error::ApiError;
 use crate::server::openapi::{into_router, optional, required, Endpoint, Param, Route, FLOCK_ID};
 use crate::server::AppState;
-use crate::signing::standard_webhooks::check_secret;
-
-/// Most custom headers one webhook may have.
-pub const MAX_HEADERS: usize = 32;
-/// Longest custom header value.
-pub const MAX_HEADER_VALUE_LEN: usize = 4096;
-/// Longest bearer token.
-pub const MAX_BEARER_LEN: usize = 4096;
-/// Most Standard Webhooks secrets one webhook signs with (two while rotating).
-pub const MAX_SIGNING_SECRETS: usize = 4;
 
 const URL: Param = required("url", "The URL that receives the POSTed JSON.");
 
@@ -134,9 +121,9 @@ fn invalid(name: &'static str, reason: impl Into<String>) -> ApiError {
     ApiError::InvalidParameter { name, reason: reason.into() }
 }
 
-/// The `headers` parameter: a JSON object of string values, each header valid
-/// and not one the relay or the transport owns. Errors name the header, never
-/// its value.
+/// The `headers` parameter: a JSON object of string values, each name given
+/// once (ignoring case). What makes a header acceptable is
+/// [`GenericSettings::validate`]'s. Errors name the header, never its value.
 fn headers(params: &Params) -> Result<BTreeMap<String, Secret>, ApiError> {
     let Some(text) = params.optional("headers") else {
         return Ok(BTreeMap::new());
@@ -146,23 +133,11 @@ fn headers(params: &Params) -> Result<BTreeMap<String, Secret>, ApiError> {
     let Value::Object(object) = document else {
         return Err(invalid("headers", "must be a JSON object such as {\"Header-Name\": \"Value\"}"));
     };
-    if object.len() > MAX_HEADERS {
-        return Err(invalid("headers", format!("at most {MAX_HEADERS} headers")));
-    }
     let mut headers: BTreeMap<String, Secret> = BTreeMap::new();
     for (name, value) in object {
         let Value::String(value) = value else {
             return Err(invalid("headers", format!("the value of {name:?} must be a string")));
         };
-        if let Some(reason) = header_problem(&name, &value) {
-            return Err(invalid("headers", format!("{name:?} {reason}")));
-        }
-        if value.len() > MAX_HEADER_VALUE_LEN {
-            return Err(invalid(
-                "headers",
-                format!("the value of {name:?} is longer than {MAX_HEADER_VALUE_LEN} bytes"),
-            ));
-        }
         if headers.keys().any(|existing| existing.eq_ignore_ascii_case(&name)) {
             return Err(invalid("headers", format!("{name:?} is given twice")));
         }
@@ -171,16 +146,9 @@ fn headers(params: &Params) -> Result<BTreeMap<String, Secret>, ApiError> {
     Ok(headers)
 }
 
-/// A secret parameter of at most `max` characters, without control characters.
-fn secret(params: &Params, name: &'static str, max: usize) -> Result<Secret, ApiError> {
-    let value = params.required(name)?;
-    if value.chars().count() > max {
-        return Err(invalid(name, format!("must be at most {max} characters")));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(invalid(name, "must not contain control characters"));
-    }
-    Ok(Secret::new(value))
+/// A secret parameter, checked later by [`GenericSettings::validate`].
+fn secret(params: &Params, name: &'static str) -> Result<Secret, ApiError> {
+    params.required(name).map(Secret::new)
 }
 
 /// The authentication extension parameters.
@@ -194,24 +162,19 @@ fn auth(params: &Params) -> Result<Option<GenericAuth>, ApiError> {
     match kind {
         "none" => Ok(None),
         "basic" => {
-            let username = secret(params, "username", MAX_BASIC_LEN)?;
-            if username.expose().contains(':') {
-                return Err(invalid("username", "must not contain `:` (Basic auth separates with it)"));
-            }
-            let password = secret(params, "password", MAX_BASIC_LEN)?;
-            Ok(Some(GenericAuth::Basic { username: username.expose().to_owned(), password }))
+            let username = params.required("username")?.to_owned();
+            Ok(Some(GenericAuth::Basic { username, password: secret(params, "password")? }))
         }
-        "bearer" => Ok(Some(GenericAuth::Bearer { token: secret(params, "token", MAX_BEARER_LEN)? })),
+        "bearer" => Ok(Some(GenericAuth::Bearer { token: secret(params, "token")? })),
         "client_secret" => Ok(Some(GenericAuth::ClientSecret {
-            secret: secret(params, "client_secret", MAX_CLIENT_SECRET_LEN)?,
+            secret: secret(params, "client_secret")?,
             field: "client_secret".into(),
         })),
         _ => Err(invalid("auth_type", "must be none, basic, bearer or client_secret")),
     }
 }
 
-/// The signing extension parameters. Errors name the parameter and the
-/// position of a secret, never a secret.
+/// The signing extension parameters.
 fn signing(params: &Params) -> Result<Option<Signing>, ApiError> {
     const SECRET: &str = "signing_secret";
     let Some(scheme) = params.optional("signing") else {
@@ -224,19 +187,38 @@ fn signing(params: &Params) -> Result<Option<Signing>, ApiError> {
         "none" => Ok(None),
         "standard_webhooks" => {
             let text = params.required(SECRET)?;
-            let secrets: Vec<&str> =
-                text.split(|ch: char| ch == ',' || ch.is_whitespace()).filter(|item| !item.is_empty()).collect();
-            if secrets.len() > MAX_SIGNING_SECRETS {
-                return Err(invalid(SECRET, format!("at most {MAX_SIGNING_SECRETS} secrets")));
-            }
-            for (index, secret) in secrets.iter().enumerate() {
-                check_secret(secret).map_err(|error| invalid(SECRET, format!("secret {}: {error}", index + 1)))?;
-            }
-            Ok(Some(Signing::StandardWebhooks { secrets: secrets.into_iter().map(Secret::new).collect() }))
+            let secrets =
+                text.split(|ch: char| ch == ',' || ch.is_whitespace()).filter(|item| !item.is_empty()).map(Secret::new);
+            Ok(Some(Signing::StandardWebhooks { secrets: secrets.collect() }))
         }
-        "flock_hmac" => Ok(Some(Signing::FlockHmac { secret: secret(params, SECRET, MAX_SHARED_SECRET_LEN)? })),
+        "flock_hmac" => Ok(Some(Signing::FlockHmac { secret: secret(params, SECRET)? })),
         _ => Err(invalid("signing", "must be none, standard_webhooks or flock_hmac")),
     }
+}
+
+/// The API parameter that holds a field of [`GenericSettings`], with the
+/// reason as the API words it (naming the header or the secret's position).
+fn parameter(invalid: &Invalid) -> (&'static str, String) {
+    let reason = invalid.reason.clone();
+    let field = invalid.field.as_str();
+    if let Some(name) = field.strip_prefix("headers.") {
+        return ("headers", format!("{name} {reason}"));
+    }
+    if let Some(index) = field.strip_prefix("signing.secrets[").and_then(|rest| rest.strip_suffix(']')) {
+        let position = index.parse::<usize>().map_or(0, |index| index + 1);
+        return ("signing_secret", format!("secret {position}: {reason}"));
+    }
+    let name = match field {
+        "auth.username" => "username",
+        "auth.password" => "password",
+        "auth.token" => "token",
+        "auth.secret" | "auth.field" => "client_secret",
+        "signing.secrets" | "signing.secret" => "signing_secret",
+        field if field.starts_with("permanent_statuses") => "permanent_statuses",
+        "headers" => "headers",
+        _ => "url",
+    };
+    (name, reason)
 }
 
 /// The `permanent_statuses` extension: statuses separated by commas or spaces.
@@ -251,9 +233,6 @@ fn permanent_statuses(params: &Params) -> Result<Vec<u16>, ApiError> {
         let status: u16 = item
             .parse()
             .map_err(|_| invalid(NAME, format!("`{shown}` is not an HTTP status (list them like 400,422)")))?;
-        if let Some(reason) = permanent_status_problem(status) {
-            return Err(invalid(NAME, reason));
-        }
         if !statuses.contains(&status) {
             statuses.push(status);
         }
@@ -274,13 +253,10 @@ pub async fn add_webhook(state: &AppState, params: &Params) -> Result<(), ApiErr
     let url = webhook_url(state, "url", params.required("url")?)?;
     let headers = headers(params)?;
     let auth = auth(params)?;
-    let sets_authorization = matches!(auth, Some(GenericAuth::Basic { .. } | GenericAuth::Bearer { .. }));
-    if sets_authorization && headers.keys().any(|name| name.eq_ignore_ascii_case("authorization")) {
-        return Err(invalid("headers", "an Authorization header conflicts with auth_type; set one or the other"));
-    }
     let signing = signing(params)?;
     let permanent_statuses = permanent_statuses(params)?;
     let settings = GenericSettings { url, headers, auth, signing, permanent_statuses };
+    refuse_invalid(settings.validate(state.allow_http), parameter)?;
     add_by_url(state, params, &catalogue, Channel::Generic(settings)).await
 }
 

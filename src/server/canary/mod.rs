@@ -41,20 +41,18 @@ use super::openapi::Route;
 use super::{auth, AppState};
 use crate::alert::Alert;
 use crate::catalogue::Catalogue;
-use crate::config::validate::url_problem;
 use crate::destination::{Channel, ChannelKind, Destination, EventFilter};
 use crate::direct::send_now;
 use crate::flock::{Scope, GLOBAL};
 use crate::limits;
+pub use crate::notify::settings::MAX_URL_LEN;
+use crate::notify::settings::{url_problem, Invalid};
 use crate::routing;
 use crate::secret::mask_url;
 use crate::store::{IfExists, Origin, StoreError};
 
 /// Base path of every endpoint here.
 pub const BASE: &str = "/api/v1";
-
-/// Longest accepted URL.
-pub const MAX_URL_LEN: usize = 2048;
 
 /// Every route of the Canary-style API.
 pub fn routes() -> Vec<Route> {
@@ -277,9 +275,6 @@ pub fn of_kind<'a>(catalogue: &'a Catalogue, scope: &Scope, kind: ChannelKind) -
 /// (or `http` when `delivery.allow_http`), and not an address the policy refuses.
 pub fn webhook_url(state: &AppState, name: &'static str, text: &str) -> Result<Url, ApiError> {
     let invalid = |reason: String| ApiError::InvalidParameter { name, reason };
-    if text.len() > MAX_URL_LEN {
-        return Err(invalid(format!("must be at most {MAX_URL_LEN} characters")));
-    }
     if text.chars().any(|ch| ch.is_control() || ch.is_whitespace()) {
         return Err(invalid("must not contain spaces or control characters".into()));
     }
@@ -294,6 +289,22 @@ pub fn webhook_url(state: &AppState, name: &'static str, text: &str) -> Result<U
         .check_url(&url)
         .map_err(|refused| invalid(format!("the address policy refuses it: {refused}")))?;
     Ok(url)
+}
+
+/// Refuses settings their channel's own `validate()` finds wrong (the same
+/// check the config file gets), naming the API parameter that holds the first
+/// wrong field; `parameter` maps a settings field to it.
+pub fn refuse_invalid(
+    findings: Vec<Invalid>,
+    parameter: impl Fn(&Invalid) -> (&'static str, String),
+) -> Result<(), ApiError> {
+    match findings.first() {
+        None => Ok(()),
+        Some(invalid) => {
+            let (name, reason) = parameter(invalid);
+            Err(ApiError::InvalidParameter { name, reason })
+        }
+    }
 }
 
 /// The URL a list or remove parameter names, normalized as stored URLs are.

@@ -12,8 +12,8 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::{
-    add_by_url, current, lookup_url, of_kind, remove, scope, success, test_by_url, webhook_url, webhooks_enabled,
-    with_url, Params, MAX_URL_LEN,
+    add_by_url, current, lookup_url, of_kind, refuse_invalid, remove, scope, success, test_by_url, webhook_url,
+    webhooks_enabled, with_url, Params,
 };
 use crate::destination::{Channel, ChannelKind, Destination};
 use crate::notify::slack::config::SlackSettings;
@@ -21,9 +21,6 @@ use crate::secret::{mask_url, mask_url_text};
 use crate::server::error::ApiError;
 use crate::server::openapi::{into_router, optional, required, Endpoint, Route, FLOCK_ID};
 use crate::server::AppState;
-
-/// Longest team or channel name kept.
-pub const MAX_LABEL_LEN: usize = 100;
 
 /// The Slack routes with their descriptions.
 pub fn routes() -> Vec<Route> {
@@ -87,18 +84,9 @@ pub fn router() -> axum::Router<AppState> {
     into_router(routes())
 }
 
-fn label(params: &Params, name: &'static str) -> Result<Option<String>, ApiError> {
-    let Some(value) = params.optional(name) else {
-        return Ok(None);
-    };
-    let value = value.trim();
-    if value.chars().count() > MAX_LABEL_LEN || value.chars().any(char::is_control) {
-        return Err(ApiError::InvalidParameter {
-            name,
-            reason: format!("must be at most {MAX_LABEL_LEN} characters, without control characters"),
-        });
-    }
-    Ok(Some(value.to_owned()))
+/// An informational label, trimmed; [`SlackSettings::validate`] bounds it.
+fn label(params: &Params, name: &'static str) -> Option<String> {
+    params.optional(name).map(|value| value.trim().to_owned())
 }
 
 /// `#soc` and `soc` name the same channel.
@@ -118,20 +106,17 @@ pub async fn add_webhook(state: &AppState, params: &Params) -> Result<(), ApiErr
     scope(&catalogue, params.flock_id()?)?;
     let url = webhook_url(state, "url", params.required("url")?)?;
     let configuration_url = match params.optional("configuration_url") {
-        Some(text) => {
-            let parsed = lookup_url("configuration_url", text)?;
-            if text.len() > MAX_URL_LEN || !matches!(parsed.scheme(), "https" | "http") {
-                return Err(ApiError::InvalidParameter {
-                    name: "configuration_url",
-                    reason: format!("must be an http(s) URL of at most {MAX_URL_LEN} characters"),
-                });
-            }
-            Some(parsed.to_string())
-        }
+        Some(text) => Some(lookup_url("configuration_url", text)?.to_string()),
         None => None,
     };
-    let settings =
-        SlackSettings { url, channel: label(params, "channel")?, team: label(params, "team")?, configuration_url };
+    let settings = SlackSettings { url, channel: label(params, "channel"), team: label(params, "team"), configuration_url };
+    // Every field of the settings is the API parameter of the same name.
+    refuse_invalid(settings.validate(state.allow_http), |invalid| match invalid.field.as_str() {
+        "team" => ("team", invalid.reason.clone()),
+        "channel" => ("channel", invalid.reason.clone()),
+        "configuration_url" => ("configuration_url", invalid.reason.clone()),
+        _ => ("url", invalid.reason.clone()),
+    })?;
     add_by_url(state, params, &catalogue, Channel::Slack(settings)).await
 }
 

@@ -12,7 +12,8 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::{
-    apply, current, new_destination, of_kind, remove, scope, success, test_notification, webhooks_enabled, Params,
+    apply, current, new_destination, of_kind, refuse_invalid, remove, scope, success, test_notification,
+    webhooks_enabled, Params,
 };
 use crate::destination::{Channel, ChannelKind, Destination};
 use crate::notify::splunk_hec::config::SplunkSettings;
@@ -22,11 +23,6 @@ use crate::server::error::ApiError;
 use crate::server::openapi::{into_router, optional, required, Endpoint, Route, FLOCK_ID};
 use crate::server::AppState;
 use crate::store::{IfExists, Origin, StoreError};
-
-/// Longest HEC token accepted.
-pub const MAX_TOKEN_LEN: usize = 256;
-/// Longest index name accepted.
-pub const MAX_INDEX_LEN: usize = 80;
 
 /// The Splunk routes with their descriptions.
 pub fn routes() -> Vec<Route> {
@@ -93,38 +89,28 @@ fn invalid(name: &'static str, reason: impl Into<String>) -> ApiError {
     ApiError::InvalidParameter { name, reason: reason.into() }
 }
 
+/// The HEC settings from the API's parameters, checked by
+/// [`SplunkSettings::validate`] (as the config file's are) and by the address policy.
 fn settings(state: &AppState, params: &Params) -> Result<SplunkSettings, ApiError> {
     let host = params.required("host")?.trim();
-    if host.len() > 253 || host.chars().any(|ch| ch.is_control() || ch.is_whitespace()) {
-        return Err(invalid("host", "must be a domain name or IP address"));
-    }
     let port = params
         .required("port")?
         .trim()
         .parse::<u16>()
-        .ok()
-        .filter(|port| *port > 0)
-        .ok_or_else(|| invalid("port", "must be a number from 1 to 65535"))?;
-    let token = params.required("token")?;
-    if token.chars().count() > MAX_TOKEN_LEN || token.chars().any(|ch| ch.is_control() || ch.is_whitespace()) {
-        return Err(invalid(
-            "token",
-            format!("must be at most {MAX_TOKEN_LEN} characters, without spaces or control characters"),
-        ));
-    }
-    let mut settings = SplunkSettings::new(host, port, Secret::new(token));
+        .map_err(|_| invalid("port", "must be a number from 1 to 65535"))?;
+    let mut settings = SplunkSettings::new(host, port, Secret::new(params.required("token")?));
     if let Some(https) = params.flag("https")? {
-        if !https && !state.allow_http {
-            return Err(invalid("https", "plain HTTP to a HEC needs delivery.allow_http = true"));
-        }
         settings.https = https;
     }
-    if let Some(index) = params.optional("index") {
-        if index.len() > MAX_INDEX_LEN || index.chars().any(|ch| ch.is_control() || ch.is_whitespace()) {
-            return Err(invalid("index", format!("must be at most {MAX_INDEX_LEN} characters, without spaces")));
-        }
-        settings.index = Some(index.to_owned());
-    }
+    settings.index = params.optional("index").map(str::to_owned);
+    // Every field the API sets is the parameter of the same name.
+    refuse_invalid(settings.validate(state.allow_http), |invalid| match invalid.field.as_str() {
+        "port" => ("port", invalid.reason.clone()),
+        "token" => ("token", invalid.reason.clone()),
+        "https" => ("https", invalid.reason.clone()),
+        "index" => ("index", invalid.reason.clone()),
+        _ => ("host", invalid.reason.clone()),
+    })?;
     let url = event_url(&settings).map_err(|reason| invalid("host", reason))?;
     state
         .outbox
