@@ -9,8 +9,9 @@
 //! ```
 //!
 //! Modules, in data-flow order:
-//! - [`sources`] — inbound webhooks: per-source verification (the `Verifier` seam) and
-//!   payload-to-alert mapping templates. Pure.
+//! - [`ingest`] — accepting alerts from every origin: namespace, resolve, render,
+//!   group commit; [`ingest::inbound`] — inbound webhooks: per-source verification
+//!   (the `Verifier` seam), payload-to-alert mapping templates, `receive`. Pure.
 //! - [`alert`] — the normalized `Alert` and its two JSON forms (ours, Canary's). Pure.
 //! - [`limits`] — what is accepted from outside (lengths, depth, no NUL), checked before the store. Pure.
 //! - [`origin`] — the id and idempotency namespace of each origin (API, each source, CLI). Pure.
@@ -22,7 +23,7 @@
 //! - [`notify`] — the `Notifier` seam: Slack, Teams, Splunk HEC, generic; sending.
 //! - [`signing`] — Standard Webhooks and Flock HMAC signatures, both directions. Pure.
 //! - [`store`] — the `Store` seam: the durable outbox and catalogue (SQLite, PostgreSQL).
-//! - [`outbox`] — ingest, one delivery worker per destination, the retry rule, the breaker.
+//! - [`outbox`] — one delivery worker per destination, the retry rule, the breaker.
 //! - [`metrics`] — Prometheus metrics for `/metrics`.
 //! - [`direct`] — an alert delivered now, without the outbox (`test`, `send`).
 //! - [`server`] — `flockrelay serve`'s HTTP API: ingest, operator, and the
@@ -48,6 +49,7 @@ pub mod fault;
 pub mod files;
 pub mod flock;
 pub mod hops;
+pub mod ingest;
 pub mod limits;
 pub mod metrics;
 pub mod notify;
@@ -58,6 +60,5 @@ pub mod routing;
 pub mod secret;
 pub mod server;
 pub mod signing;
-pub mod sources;
 pub mod store;
 pub mod telemetry;

@@ -30,7 +30,7 @@ use crate::notify::slack::config::SlackSettings;
 use crate::notify::splunk_hec::config::SplunkSettings;
 use crate::notify::teams::config::TeamsSettings;
 use crate::secret::Secret;
-use crate::sources::{Source, SourceConfig};
+use crate::ingest::inbound::{Source, SourceConfig};
 
 /// The lowest configuration layer: every key with its default, commented.
 pub const DEFAULTS: &str = include_str!("../../config/flockrelay.default.toml");

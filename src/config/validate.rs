@@ -9,7 +9,7 @@ use crate::notify::generic::config::{MAX_BASIC_LEN, MAX_CLIENT_SECRET_LEN};
 use crate::notify::policy::parse_cidr;
 use crate::notify::settings::is_token_byte;
 use crate::signing::standard_webhooks::check_secret;
-use crate::sources::{valid_source_id, SchemeName, SourceConfig, MAX_SOURCE_ID_LEN};
+use crate::ingest::inbound::{valid_source_id, SchemeName, SourceConfig, MAX_SOURCE_ID_LEN};
 
 /// One thing wrong with the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,7 @@
-//! Ingest: each alert is resolved to its destinations and rendered once per
-//! destination, and the alert with all its messages is stored in one
-//! transaction. Only then is it acknowledged and are the workers woken.
+//! Ingest: alerts from every origin (the API, the CLI, inbound webhooks via
+//! [`inbound`]) are put in their origin's namespace, then each alert is
+//! resolved to its destinations and rendered once per destination, and the
+//! alert with all its messages is stored in one transaction. Only then is it acknowledged and are the workers woken.
 //!
 //! Storing goes through the [`Committer`] (group commit): requests that arrive
 //! while a transaction commits wait and are stored together in the next one. A
@@ -9,6 +10,8 @@
 //! each; every request is still answered only after its own alerts committed.
 //! Where the store gains from concurrent writers (PostgreSQL), a few groups
 //! commit at once, so that one group's round trips overlap the next one's.
+
+pub mod inbound;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -22,8 +25,8 @@ use crate::notify::by_kind;
 use crate::origin::AlertOrigin;
 use crate::store::{Enqueued, NewAlert, NewMessage, Store, StoreError};
 
-use super::recent::Settled;
-use super::Outbox;
+use crate::outbox::recent::Settled;
+use crate::outbox::Outbox;
 
 /// Ingest requests waiting for the committer, at most; more wait to be queued.
 const COMMIT_QUEUE: usize = 4096;
@@ -168,7 +171,7 @@ impl Committer {
 
     /// Stores `alerts` in one transaction, possibly shared with other requests;
     /// returns once they are committed (or not), with the alerts handed back.
-    async fn enqueue(&self, store: &dyn Store, alerts: Vec<NewAlert>) -> Committed {
+    pub(crate) async fn enqueue(&self, store: &dyn Store, alerts: Vec<NewAlert>) -> Committed {
         let Some(queue) = &self.queue else {
             let stored = store.enqueue(&alerts).await;
             return (alerts, stored);

@@ -13,7 +13,6 @@
 //! - [`recent`] — the last hour's delivery outcomes and source refusals, for the console.
 
 pub mod breaker;
-pub mod ingest;
 pub mod operator;
 pub mod pacing;
 pub mod recent;
@@ -106,7 +105,7 @@ pub struct Outbox {
     /// Wakes the supervisor after a catalogue change.
     changed: Notify,
     /// Hands ingest requests to the group committer.
-    committer: ingest::Committer,
+    pub(crate) committer: crate::ingest::Committer,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -134,7 +133,7 @@ impl Outbox {
     ) -> Result<Arc<Self>, StoreError> {
         let catalogue = Catalogue::load(&*store).await?;
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "relay".to_owned());
-        let committer = ingest::Committer::start(Arc::clone(&store), settings.max_alerts_per_commit);
+        let committer = crate::ingest::Committer::start(Arc::clone(&store), settings.max_alerts_per_commit);
         Ok(Arc::new(Self {
             store,
             renderer,

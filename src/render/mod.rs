@@ -213,7 +213,7 @@ fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, RenderError> {
 }
 
 /// The built-in `(name, source)` templates with `overrides` replacing those of
-/// the same name and adding the others. Shared with `sources::mapping`.
+/// the same name and adding the others. Shared with `ingest::inbound::mapping`.
 pub(crate) fn with_overrides(built_in: &[(&str, &str)], overrides: Vec<(String, String)>) -> Vec<(String, String)> {
     let mut sources: Vec<(String, String)> =
         built_in.iter().map(|(name, source)| ((*name).to_owned(), (*source).to_owned())).collect();
@@ -226,7 +226,7 @@ pub(crate) fn with_overrides(built_in: &[(&str, &str)], overrides: Vec<(String, 
 
 /// `(name, source)` of every `<name><suffix>` file in `dir`, sorted by name; an
 /// I/O error comes with the path it happened on. Shared with the inbound
-/// payload mappings (`sources::mapping`).
+/// payload mappings (`ingest::inbound::mapping`).
 pub(crate) fn template_files(
     dir: &Path,
     suffix: &str,

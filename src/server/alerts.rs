@@ -15,7 +15,7 @@ use super::AppState;
 use crate::alert::Alert;
 use crate::limits;
 use crate::origin::AlertOrigin;
-use crate::outbox::ingest::Incoming;
+use crate::ingest::Incoming;
 
 /// `POST /api/v1/alerts` with its description.
 pub fn routes() -> Vec<Route> {

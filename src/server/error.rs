@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::outbox::ingest::IngestError;
+use crate::ingest::IngestError;
 use crate::store::StoreError;
 
 /// Every way a request can fail; the message names the problem (the parameter,

@@ -24,10 +24,11 @@ use super::error::ApiError;
 use super::openapi::{Auth, Endpoint, In, Param, Route};
 use super::AppState;
 use crate::hops;
+use crate::ingest::inbound::mapping::MappingError;
+use crate::ingest::inbound::receive::Refusal;
+use crate::ingest::inbound::{self, valid_source_id, Source, VerifyError};
+use crate::ingest::IngestError;
 use crate::origin::AlertOrigin;
-use crate::outbox::ingest::{Incoming, IngestError};
-use crate::sources::mapping::MappingError;
-use crate::sources::{valid_source_id, VerifyError};
 use crate::store::SourceRecord;
 
 /// The inbound webhook route with its description.
@@ -48,7 +49,9 @@ pub fn routes() -> Vec<Route> {
     )]
 }
 
-/// Handles one inbound webhook.
+/// Handles one inbound webhook: the checks that need the request or the
+/// store (hops first, the body, the source), then the pure
+/// [`receive`], then ingest.
 pub async fn receive(
     State(state): State<AppState>,
     source_id: Result<Path<String>, PathRejection>,
@@ -67,26 +70,18 @@ pub async fn receive(
     };
     // A request that passed too many relays is a loop: refused before anything
     // else is read (never a 5xx: the sender must not retry it).
-    let hops = hops::inbound(&headers).map_err(|error| {
+    if let Err(error) = hops::inbound(&headers) {
         tracing::warn!(source = shown, reason = error.reason(), %error, "Inbound webhook refused.");
-        refuse(error.reason(), ApiError::BadRequest(error.to_string()))
+        return Err(refuse(error.reason(), ApiError::BadRequest(error.to_string())));
+    }
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            tracing::warn!(source = shown, reason = "hook_too_large", limit = state.body_limit, "Inbound webhook refused.");
+            return refuse("hook_too_large", ApiError::TooLarge(state.body_limit));
+        }
+        tracing::warn!(source = shown, reason = "hook_unreadable_body", error = %rejection.body_text(), "Inbound webhook refused.");
+        refuse("hook_unreadable_body", ApiError::BadRequest(rejection.body_text()))
     })?;
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            tracing::warn!(
-                source = shown,
-                reason = "hook_too_large",
-                limit = state.body_limit,
-                "Inbound webhook refused."
-            );
-            return Err(refuse("hook_too_large", ApiError::TooLarge(state.body_limit)));
-        }
-        Err(rejection) => {
-            tracing::warn!(source = shown, reason = "hook_unreadable_body", error = %rejection.body_text(), "Inbound webhook refused.");
-            return Err(refuse("hook_unreadable_body", ApiError::BadRequest(rejection.body_text())));
-        }
-    };
     let record = if valid_source_id(&source_id) { state.outbox.store.source(&source_id).await? } else { None };
     let Some(SourceRecord { source, .. }) = record.filter(|record| record.source.enabled) else {
         tracing::warn!(
@@ -96,47 +91,17 @@ pub async fn receive(
         );
         return Err(refuse("hook_unknown_source", ApiError::Unauthorized));
     };
-    let now = Utc::now();
-    let verified = source.verifier().verify(&headers, &body, now).map_err(|error| {
-        tracing::warn!(source = %source.id, scheme = %source.scheme.name(), reason = error.reason(), %error, "Inbound webhook refused.");
-        let reason = error.reason();
-        match error {
-            // Authentic (the signature matched) but without a usable timestamp.
-            VerifyError::Payload(detail) => refuse(reason, ApiError::BadRequest(detail)),
-            _ => refuse(reason, ApiError::Unauthorized),
-        }
-    })?;
-    let mut payload: Value = serde_json::from_slice(&body).map_err(|error| {
-        tracing::warn!(source = %source.id, reason = "hook_bad_body", %error, "Inbound webhook refused.");
-        refuse("hook_bad_body", ApiError::BadRequest(format!("body is not valid JSON: {error}")))
-    })?;
-    if let (Some(field), Value::Object(fields)) = (&verified.credential_field, &mut payload) {
-        fields.remove(field);
-    }
-    let alert = state.mapper.map(&source, &verified, &payload, now).map_err(|error| match error {
-        MappingError::Unknown(_) => {
-            tracing::error!(source = %source.id, %error, "Inbound webhook cannot be mapped: the source's template is missing.");
-            refuse("hook_unavailable", ApiError::SourceUnavailable)
-        }
-        error => {
-            tracing::warn!(source = %source.id, reason = "hook_unmappable", %error, "Inbound webhook refused.");
-            refuse("hook_unmappable", ApiError::BadRequest(format!("the payload does not map to an alert: {error}")))
-        }
-    })?;
-    // Ingest puts the id and the `webhook-id` in this source's namespace
-    // (`hook:<source_id>:…`), apart from the API's and every other source's.
-    let idempotency_key = verified.event_id.clone();
-    let stored = state
-        .outbox
-        .ingest(vec![Incoming { alert, idempotency_key, hops }], AlertOrigin::Hook { source: &source.id })
-        .await
-        .map_err(|error| match error {
+    let incoming = inbound::receive::receive(&state.mapper, &source, &headers, &body, Utc::now())
+        .map_err(|refusal| refuse(refusal.reason(), refused(&source, refusal)))?;
+    let stored = state.outbox.ingest(vec![incoming], AlertOrigin::Hook { source: &source.id }).await.map_err(
+        |error| match error {
             IngestError::UnknownFlock { .. } => {
                 tracing::error!(source = %source.id, flock = %source.flock, "Inbound webhook cannot be relayed: the source's flock does not exist.");
                 refuse("hook_unavailable", ApiError::SourceUnavailable)
             }
             IngestError::Store(error) => error.into(),
-        })?;
+        },
+    )?;
     let Some(stored) = stored.into_iter().next() else {
         return Err(ApiError::Unavailable);
     };
@@ -149,4 +114,34 @@ pub async fn receive(
         StatusCode::ACCEPTED,
         Json(json!({"result": "success", "alert_id": stored.alert_id, "duplicate": stored.duplicate})),
     ))
+}
+
+/// Logs why [`inbound::receive::receive`] refused a request of `source` and
+/// answers it: 401 for verification (one answer for every credential problem),
+/// 400 for a payload the sender got wrong, 503 when the source's template is gone.
+fn refused(source: &Source, refusal: Refusal) -> ApiError {
+    let reason = refusal.reason();
+    match refusal {
+        Refusal::Hops(error) => ApiError::BadRequest(error.to_string()),
+        Refusal::Verify(error) => {
+            tracing::warn!(source = %source.id, scheme = %source.scheme.name(), reason, %error, "Inbound webhook refused.");
+            match error {
+                // Authentic (the signature matched) but without a usable timestamp.
+                VerifyError::Payload(detail) => ApiError::BadRequest(detail),
+                _ => ApiError::Unauthorized,
+            }
+        }
+        Refusal::Body(error) => {
+            tracing::warn!(source = %source.id, reason, %error, "Inbound webhook refused.");
+            ApiError::BadRequest(format!("body is not valid JSON: {error}"))
+        }
+        Refusal::Mapping(error @ MappingError::Unknown(_)) => {
+            tracing::error!(source = %source.id, %error, "Inbound webhook cannot be mapped: the source's template is missing.");
+            ApiError::SourceUnavailable
+        }
+        Refusal::Mapping(error) => {
+            tracing::warn!(source = %source.id, reason, %error, "Inbound webhook refused.");
+            ApiError::BadRequest(format!("the payload does not map to an alert: {error}"))
+        }
+    }
 }

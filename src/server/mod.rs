@@ -44,7 +44,7 @@ use axum::Router;
 use crate::console::Console;
 use crate::outbox::Outbox;
 use crate::secret::Secret;
-use crate::sources::mapping::Mapper;
+use crate::ingest::inbound::mapping::Mapper;
 use error::ApiError;
 use openapi::{into_router, Auth, Endpoint, Route};
 

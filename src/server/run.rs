@@ -25,8 +25,8 @@ use crate::notify::policy::AddressPolicy;
 use crate::outbox::{Outbox, Settings};
 use crate::render::Renderer;
 use crate::secret::{mask_url_text, Secret};
-use crate::sources::mapping::Mapper;
-use crate::sources::SchemeName;
+use crate::ingest::inbound::mapping::Mapper;
+use crate::ingest::inbound::SchemeName;
 use crate::store::key::{self, KeyError, SecretKey};
 use crate::store::{self, Store, StoreError};
 

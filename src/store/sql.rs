@@ -24,7 +24,7 @@ use super::{
 };
 use crate::destination::{ChannelKind, Destination};
 use crate::flock::FlockSettings;
-use crate::sources::Source;
+use crate::ingest::inbound::Source;
 
 /// What differs between backends.
 #[derive(Debug, Clone, Copy)]

@@ -75,7 +75,7 @@ fn cases() -> Vec<Case> {
             params: vec![
                 ("url", url.clone()),
                 ("signing", "standard_webhooks".into()),
-                ("signing_secret", vec![whsec; 5].join(" ")),
+                ("signing_secret", [whsec; 5].join(" ")),
             ],
             parameter: "signing_secret",
         },

@@ -351,7 +351,7 @@ async fn write_previous_version(url: &str, migrations: [&str; 4], hook: &Receive
     .execute(&mut old)
     .await
     .expect("stores a plaintext destination");
-    let source: flockrelay::sources::SourceConfig =
+    let source: flockrelay::ingest::inbound::SourceConfig =
         serde_json::from_value(json!({"scheme": "bearer", "token": SECRETS[8]})).expect("valid source");
     let spec = serde_json::to_string(&source.to_source("console").expect("complete")).expect("serializes");
     sqlx::query(

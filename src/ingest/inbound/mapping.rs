@@ -39,10 +39,10 @@ pub const FLOWINGLY_STEP: &str = "flowingly_step";
 
 /// Built-in mapping templates: (name, source).
 pub const BUILT_IN: [(&str, &str); 4] = [
-    (CANARY_INCIDENT, include_str!("../../templates/sources/canary_incident.json.tera")),
-    (FLOCK_EVENT, include_str!("../../templates/sources/flock_event.json.tera")),
-    (STANDARD_WEBHOOKS_EVENT, include_str!("../../templates/sources/standard_webhooks_event.json.tera")),
-    (FLOWINGLY_STEP, include_str!("../../templates/sources/flowingly_step.json.tera")),
+    (CANARY_INCIDENT, include_str!("../../../templates/sources/canary_incident.json.tera")),
+    (FLOCK_EVENT, include_str!("../../../templates/sources/flock_event.json.tera")),
+    (STANDARD_WEBHOOKS_EVENT, include_str!("../../../templates/sources/standard_webhooks_event.json.tera")),
+    (FLOWINGLY_STEP, include_str!("../../../templates/sources/flowingly_step.json.tera")),
 ];
 
 /// Sub-directory of `[templates] dir` holding mapping templates.
@@ -184,7 +184,7 @@ mod tests {
     use super::*;
     use crate::alert::Severity;
     use crate::secret::Secret;
-    use crate::sources::Scheme;
+    use crate::ingest::inbound::Scheme;
 
     fn source(scheme: Scheme, template: Option<&str>) -> Source {
         Source {

@@ -5,16 +5,20 @@
 //!
 //! - [`verify`] — the [`Verifier`] seam: one implementation per scheme.
 //! - [`mapping`] — payload → Tera template → alert JSON → [`Alert`].
-//! - [`fuzz`] — fuzz target bodies, shared by `fuzz/` (cargo-fuzz) and the
-//!   stable short run in the test suite.
+//! - [`receive`] — one inbound request → an [`Incoming`](crate::ingest::Incoming), pure.
+//! - `fuzz` — fuzz target bodies, shared by `fuzz/` (cargo-fuzz) and the
+//!   stable short run in the test suite; only with `cfg(test)` or the
+//!   `fuzzing` feature, never in a release library.
 //!
 //! Pure: no I/O and no clock (callers pass the time). The store keeps sources;
-//! `server::hooks` answers HTTP; this module must not know status codes.
+//! `server::hooks` answers HTTP and `ingest` stores; this module must not know status codes.
 //!
 //! [`Alert`]: crate::alert::Alert
 
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz;
 pub mod mapping;
+pub mod receive;
 pub mod verify;
 
 use axum::http::HeaderMap;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::{authorization, secrets_equal};
 use crate::secret::Secret;
-use crate::sources::{Verified, Verifier, VerifyError};
+use crate::ingest::inbound::{Verified, Verifier, VerifyError};
 
 /// Verifies `Authorization: Bearer …` against one token.
 pub struct Bearer {

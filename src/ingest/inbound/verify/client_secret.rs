@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::secrets_equal;
 use crate::secret::Secret;
-use crate::sources::{Verified, Verifier, VerifyError};
+use crate::ingest::inbound::{Verified, Verifier, VerifyError};
 
 /// The body field used when a source names neither field nor header.
 pub const DEFAULT_FIELD: &str = "client_secret";

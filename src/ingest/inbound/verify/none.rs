@@ -5,7 +5,7 @@
 use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 
-use crate::sources::{Verified, Verifier, VerifyError};
+use crate::ingest::inbound::{Verified, Verifier, VerifyError};
 
 /// Accepts everything.
 #[derive(Debug, Clone, Copy, Default)]

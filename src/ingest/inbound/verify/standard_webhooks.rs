@@ -21,7 +21,7 @@ use crate::signing::standard_webhooks::{
     TIMESTAMP_HEADER,
 };
 use crate::signing::SignatureError;
-use crate::sources::{Verified, Verifier, VerifyError, MAX_EVENT_ID_LEN, TIMESTAMP_TOLERANCE_SECS};
+use crate::ingest::inbound::{Verified, Verifier, VerifyError, MAX_EVENT_ID_LEN, TIMESTAMP_TOLERANCE_SECS};
 
 /// Verifies Standard Webhooks signatures against every active secret.
 pub struct StandardWebhooks {
