@@ -2,6 +2,8 @@
 //! resolves against and workers send with. Reloaded after every change and
 //! periodically (another instance may have changed the shared database).
 
+pub mod registry;
+
 use std::collections::BTreeMap;
 
 use crate::alert::Alert;

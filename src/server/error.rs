@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::catalogue::registry::RegistryError;
 use crate::ingest::IngestError;
 use crate::store::StoreError;
 
@@ -93,6 +94,17 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %other, "Store error while answering a request.");
                 Self::Unavailable
             }
+        }
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(error: RegistryError) -> Self {
+        match error {
+            RegistryError::UnknownFlock(id) => Self::UnknownFlock(id),
+            RegistryError::NotFound(message) => Self::NotFound(message),
+            RegistryError::Owned(message) | RegistryError::Exists(message) => Self::Conflict(message),
+            RegistryError::Store(error) => error.into(),
         }
     }
 }

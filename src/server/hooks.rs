@@ -82,7 +82,7 @@ pub async fn receive(
         tracing::warn!(source = shown, reason = "hook_unreadable_body", error = %rejection.body_text(), "Inbound webhook refused.");
         refuse("hook_unreadable_body", ApiError::BadRequest(rejection.body_text()))
     })?;
-    let record = if valid_source_id(&source_id) { state.outbox.store.source(&source_id).await? } else { None };
+    let record = if valid_source_id(&source_id) { state.registry.source(&source_id).await? } else { None };
     let Some(SourceRecord { source, .. }) = record.filter(|record| record.source.enabled) else {
         tracing::warn!(
             source = shown,

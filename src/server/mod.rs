@@ -32,7 +32,6 @@ pub mod reload;
 pub mod run;
 pub mod sources;
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -41,6 +40,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
 
+use crate::catalogue::registry::Registry;
 use crate::console::Console;
 use crate::outbox::Outbox;
 use crate::secret::Secret;
@@ -52,13 +52,12 @@ use openapi::{into_router, Auth, Endpoint, Route};
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub outbox: Arc<Outbox>,
+    /// Flocks, destinations and sources: every catalogue change goes through it.
+    pub registry: Arc<Registry>,
     pub tokens: Arc<Vec<Secret>>,
     pub body_limit: usize,
     /// `delivery.allow_http`: whether webhook URLs may be plain `http://`.
     pub allow_http: bool,
-    /// Flocks the config file declares: the API cannot delete them (they would
-    /// come back at the next start), even once it has changed their settings.
-    pub declared_flocks: Arc<BTreeSet<String>>,
     /// Inbound payload → alert templates.
     pub mapper: Arc<Mapper>,
     /// The operator console's sessions and templates.

@@ -17,6 +17,7 @@ use crate::catalogue;
 use crate::config::reachability::unreachable_destinations;
 use crate::config::validate::Problem;
 use crate::config::Config;
+use crate::catalogue::registry::Registry;
 use crate::console::Console;
 use crate::files;
 use crate::metrics::Metrics;
@@ -110,10 +111,10 @@ pub async fn assemble(
         .map_err(ServeError::Catalogue)?;
     let state = AppState {
         outbox: Arc::clone(&outbox),
+        registry: Arc::new(Registry::new(Arc::clone(&outbox), config.flocks.keys().cloned().collect())),
         tokens: Arc::new(tokens),
         body_limit: config.server.body_limit,
         allow_http: config.delivery.allow_http,
-        declared_flocks: Arc::new(config.flocks.keys().cloned().collect()),
         mapper: Arc::new(mapper),
         console: Arc::new(Console::new(&config.console).map_err(ServeError::Console)?),
         console_enabled: config.console.enabled,

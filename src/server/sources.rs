@@ -97,7 +97,7 @@ pub fn routes() -> Vec<Route> {
 
 /// Every source, with its secrets: callers show only [`view`].
 pub async fn all(state: &AppState) -> Result<Vec<SourceRecord>, ApiError> {
-    Ok(state.outbox.store.sources().await?)
+    Ok(state.registry.sources().await?)
 }
 
 /// `GET /api/v1/sources`.
@@ -159,10 +159,7 @@ pub async fn add_source(state: &AppState, mut fields: Map<String, Value>) -> Res
     let Some(source) = source.filter(|_| problems.is_empty()) else {
         return Err(ApiError::BadRequest(problems.join("; ")));
     };
-    if state.outbox.store.source(&id).await?.is_some() {
-        return Err(ApiError::Conflict(format!("source {id} exists; remove it first")));
-    }
-    state.outbox.store.put_source(&source, Origin::Api).await?;
+    state.registry.add_source(&source).await?;
     if source.enabled && source.scheme.name() == SchemeName::None {
         tracing::warn!(source = %source.id, "Source accepts unverified requests (scheme none).");
     }
@@ -183,12 +180,7 @@ pub async fn remove(
 /// Removes a source added through the API (one from the config file is
 /// removed there).
 pub async fn remove_source(state: &AppState, id: &str) -> Result<(), ApiError> {
-    let record =
-        state.outbox.store.source(id).await?.ok_or_else(|| ApiError::NotFound(format!("source {id} not found")))?;
-    if record.origin == Origin::Config {
-        return Err(ApiError::Conflict(format!("source {id} is declared in the config file; remove it there")));
-    }
-    state.outbox.store.delete_source(id).await?;
+    state.registry.remove_source(id).await?;
     tracing::info!(source = %id, "Source removed.");
     Ok(())
 }

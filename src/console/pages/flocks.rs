@@ -51,7 +51,7 @@ async fn render(state: &AppState, signed_in: &SignedIn, flash: &Flash) -> Respon
                 ("use_global", json!(flock.settings.use_global)),
                 ("enabled", json!(flock.settings.enabled)),
                 ("effective", json!(webhooks_enabled(&catalogue, &scope))),
-                ("undeletable", json!(flocks::undeletable(state, flock).map(|refusal| refusal.to_string()))),
+                ("undeletable", json!(state.registry.undeletable(flock).map(|refusal| refusal.to_string()))),
                 ("destinations", json!(destinations_of(&catalogue, &scope))),
             ])
         })

@@ -7,8 +7,8 @@ use axum::http::Method;
 use axum::Json;
 use serde_json::{Map, Value};
 
-use super::{apply, current, success, Params};
-use crate::flock::{FlockSettings, DEFAULT_FLOCK, GLOBAL};
+use super::{current, success, Params};
+use crate::flock::{FlockSettings, GLOBAL};
 use crate::server::error::ApiError;
 use crate::server::openapi::{into_router, required, Endpoint, Param, Route, FLOCK_ID};
 use crate::server::AppState;
@@ -91,8 +91,7 @@ pub async fn create_flock(state: &AppState, params: &Params) -> Result<String, A
     let name = flock_name(params)?;
     let id = format!("flock:{}", uuid::Uuid::new_v4().simple());
     let flock = FlockRecord { id: id.clone(), name, settings: FlockSettings::default(), origin: Origin::Api };
-    state.outbox.store.put_flock(&flock).await?;
-    apply(state).await;
+    state.registry.create_flock(&flock).await?;
     tracing::info!(caller = %params.caller, flock = %id, "Flock created through the API.");
     Ok(id)
 }
@@ -127,8 +126,7 @@ async fn rename(State(state): State<AppState>, params: Params) -> Result<Json<Va
 pub async fn rename_flock(state: &AppState, params: &Params) -> Result<(), ApiError> {
     let id = flock_only(params.flock_id()?)?;
     let name = flock_name(params)?;
-    state.outbox.store.rename_flock(id, &name).await?;
-    apply(state).await;
+    state.registry.rename_flock(id, &name).await?;
     tracing::info!(caller = %params.caller, flock = %id, "Flock renamed through the API.");
     Ok(())
 }
@@ -138,29 +136,11 @@ async fn delete(State(state): State<AppState>, params: Params) -> Result<Json<Va
     Ok(success([]))
 }
 
-/// Why a flock cannot be deleted, if it cannot: `flock:default` always
-/// exists, and a flock the config file declares would come back at the next
-/// start. The ownership rule, for the API and the console alike.
-pub fn undeletable(state: &AppState, flock: &FlockRecord) -> Option<ApiError> {
-    if flock.id == DEFAULT_FLOCK {
-        return Some(ApiError::Conflict(format!("{DEFAULT_FLOCK} always exists and cannot be deleted")));
-    }
-    if flock.origin == Origin::Config || state.declared_flocks.contains(&flock.id) {
-        return Some(ApiError::Conflict(format!("flock {} is declared in the config file; remove it there", flock.id)));
-    }
-    None
-}
-
-/// Deletes the flock `flock_id` with its webhooks, if [`undeletable`] allows.
+/// Deletes the flock `flock_id` with its webhooks, if the registry's
+/// ownership rule allows.
 pub async fn delete_flock(state: &AppState, params: &Params) -> Result<(), ApiError> {
     let id = flock_only(params.flock_id()?)?;
-    let catalogue = current(state).await?;
-    let flock = catalogue.flock(id).ok_or_else(|| ApiError::UnknownFlock(id.to_owned()))?;
-    if let Some(refusal) = undeletable(state, flock) {
-        return Err(refusal);
-    }
-    state.outbox.store.delete_flock(id).await?;
-    apply(state).await;
+    state.registry.delete_flock(id).await?;
     tracing::info!(caller = %params.caller, flock = %id, "Flock deleted through the API, with its webhooks.");
     Ok(())
 }

@@ -49,7 +49,8 @@ pub use crate::notify::settings::MAX_URL_LEN;
 use crate::notify::settings::{url_problem, Invalid};
 use crate::routing;
 use crate::secret::mask_url;
-use crate::store::{IfExists, Origin, StoreError};
+use crate::catalogue::registry::RegistryError;
+use crate::store::{IfExists, StoreError};
 
 /// Base path of every endpoint here.
 pub const BASE: &str = "/api/v1";
@@ -238,7 +239,7 @@ impl Params {
 
 /// The catalogue as stored now (another instance may have changed it).
 pub async fn current(state: &AppState) -> Result<Catalogue, ApiError> {
-    Ok(Catalogue::load(&*state.outbox.store).await?)
+    Ok(state.registry.current().await?)
 }
 
 /// The destination set `flock_id` addresses: `global` or a known flock.
@@ -319,15 +320,6 @@ pub fn lookup_url(name: &'static str, text: &str) -> Result<Url, ApiError> {
 pub fn destination_id(kind: ChannelKind, scope: &Scope, key: &str) -> String {
     let digest = Sha256::digest(format!("{kind}\n{scope}\n{key}").as_bytes());
     format!("{kind}:{}", hex::encode(&digest[..10]))
-}
-
-/// Applies a stored change to the running relay: the outbox re-reads the
-/// catalogue, so the next alert sees it. The change is already durable; if the
-/// re-read fails, the periodic refresh picks it up.
-pub async fn apply(state: &AppState) {
-    if let Err(error) = state.outbox.reload().await {
-        tracing::warn!(%error, "Cannot re-read the catalogue after a change; the periodic refresh will apply it.");
-    }
 }
 
 /// What a test notification did: delivered or not, the channel's HTTP
@@ -423,11 +415,10 @@ pub async fn add_by_url(
         return Err(duplicate());
     }
     let destination = new_destination(scope.clone(), url.as_str(), channel);
-    match state.outbox.store.add_destination(&destination, Origin::Api, IfExists::Fail).await {
-        Err(StoreError::DuplicateDestination(_)) => return Err(duplicate()),
+    match state.registry.add_destination(&destination, IfExists::Fail).await {
+        Err(RegistryError::Store(StoreError::DuplicateDestination(_))) => return Err(duplicate()),
         other => other?,
     }
-    apply(state).await;
     tracing::info!(
         caller = %params.caller, flock = %scope, destination = %destination.id, %kind, host = %url_host(&url),
         "Webhook added through the API."
@@ -453,8 +444,7 @@ pub async fn remove(
     destinations: &[&Destination],
 ) -> Result<Json<Value>, ApiError> {
     let ids: Vec<String> = destinations.iter().map(|destination| destination.id.clone()).collect();
-    let cancelled = state.outbox.store.delete_api_destinations(&ids).await?;
-    apply(state).await;
+    let cancelled = state.registry.remove_destinations(&ids).await?;
     for id in &ids {
         tracing::info!(caller = %params.caller, flock = %scope, destination = %id, %kind, cancelled, "Webhook removed through the API.");
     }

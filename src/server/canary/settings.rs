@@ -12,7 +12,7 @@ use axum::http::Method;
 use axum::Json;
 use serde_json::Value;
 
-use super::{apply, current, scope, success, webhooks_enabled, Params};
+use super::{current, scope, success, webhooks_enabled, Params};
 use crate::flock::{FlockSettings, Scope, GLOBAL};
 use crate::server::error::ApiError;
 use crate::server::openapi::{into_router, Endpoint, Route, FLOCK_ID};
@@ -97,8 +97,7 @@ async fn is_global(State(state): State<AppState>, params: Params) -> Result<Json
 /// Stores new settings for a flock (or the global switch) and applies them.
 async fn set(state: &AppState, params: &Params, settings: FlockSettings, what: &str) -> Result<Json<Value>, ApiError> {
     let flock_id = params.flock_id()?;
-    state.outbox.store.set_flock_settings(flock_id, settings).await?;
-    apply(state).await;
+    state.registry.set_flock_settings(flock_id, settings).await?;
     tracing::info!(caller = %params.caller, flock = %flock_id, change = what, "Flock webhook settings changed through the API.");
     Ok(success([]))
 }

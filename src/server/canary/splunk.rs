@@ -12,7 +12,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::{
-    apply, current, new_destination, of_kind, refuse_invalid, remove, scope, success, test_notification,
+    current, new_destination, of_kind, refuse_invalid, remove, scope, success, test_notification,
     webhooks_enabled, Params,
 };
 use crate::destination::{Channel, ChannelKind, Destination};
@@ -22,7 +22,8 @@ use crate::secret::Secret;
 use crate::server::error::ApiError;
 use crate::server::openapi::{into_router, optional, required, Endpoint, Route, FLOCK_ID};
 use crate::server::AppState;
-use crate::store::{IfExists, Origin, StoreError};
+use crate::catalogue::registry::RegistryError;
+use crate::store::{IfExists, StoreError};
 
 /// The Splunk routes with their descriptions.
 pub fn routes() -> Vec<Route> {
@@ -143,13 +144,12 @@ pub async fn add_webhook(state: &AppState, params: &Params) -> Result<(), ApiErr
         )));
     }
     let replaced = catalogue.destination(&destination.id).is_some();
-    match state.outbox.store.add_destination(&destination, Origin::Api, IfExists::Replace).await {
-        Err(StoreError::DeclaredInConfig(_)) => {
+    match state.registry.add_destination(&destination, IfExists::Replace).await {
+        Err(RegistryError::Store(StoreError::DeclaredInConfig(_))) => {
             return Err(ApiError::Conflict(format!("the Splunk HEC of {scope} is declared in the config file")))
         }
         other => other?,
     }
-    apply(state).await;
     tracing::info!(
         caller = %params.caller, flock = %scope, destination = %destination.id, kind = "splunk", %host, replaced,
         "Splunk HEC set through the API."
