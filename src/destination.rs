@@ -28,7 +28,7 @@ pub struct Destination {
     /// A disabled destination keeps its configuration but receives nothing.
     pub enabled: bool,
     /// Maximum messages per second sent to it; `None` means the channel's own
-    /// pace (see `outbox::pacing`).
+    /// pace (see `delivery::pacing`).
     pub rate_limit: Option<f64>,
     /// Most requests in flight to it at once; `None` means the channel's own,
     /// else `[delivery] concurrency`.

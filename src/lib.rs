@@ -3,7 +3,7 @@
 //! An alert flows left to right exactly once:
 //!
 //! ```text
-//! server ──► alert ──► routing ──► render ──► store (outbox) ──► outbox::worker ──► notify::http
+//! server ──► alert ──► routing ──► render ──► store (outbox) ──► delivery::worker ──► notify::http
 //! (ingest)           (catalogue)  (payload)  (one transaction)   (claim, send,      (classify)
 //!                                                                 record)
 //! ```
@@ -23,7 +23,8 @@
 //! - [`notify`] — the `Notifier` seam: Slack, Teams, Splunk HEC, generic; sending.
 //! - [`signing`] — Standard Webhooks and Flock HMAC signatures, both directions. Pure.
 //! - [`store`] — the `Store` seam: the durable outbox and catalogue (SQLite, PostgreSQL).
-//! - [`outbox`] — one delivery worker per destination, the retry rule, the breaker.
+//! - [`outbox`] — the stored messages: list, show, replay, recover; the supervisor.
+//! - [`delivery`] — one worker per destination: pacing, the retry rule, the breaker.
 //! - [`metrics`] — Prometheus metrics for `/metrics`.
 //! - [`direct`] — an alert delivered now, without the outbox (`test`, `send`).
 //! - [`server`] — `flockrelay serve`'s HTTP API: ingest, operator, and the
@@ -42,6 +43,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod delivery;
 pub mod destination;
 pub mod direct;
 #[cfg(feature = "fault-injection")]

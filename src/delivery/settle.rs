@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::Outbox;
+use crate::outbox::Outbox;
 use crate::destination::Destination;
 use crate::metrics::Metrics;
 use crate::notify::ack::{acknowledged, confirm};

@@ -26,9 +26,10 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::breaker::{Breaker, Pause, Permit};
-use super::recent::Settled;
+use super::pacing;
 use super::settle::{ack_wait, attempt_batch, confirm_acks, next_batch, round_lease, Attempted};
-use super::{pacing, Outbox};
+use crate::outbox::recent::Settled;
+use crate::outbox::Outbox;
 use crate::destination::Destination;
 use crate::metrics::{Metrics, PauseLabels};
 use crate::notify::http::Delivery;

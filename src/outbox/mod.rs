@@ -1,24 +1,14 @@
-//! The outbox at run time: ingest (resolve, render, enqueue in one transaction),
-//! one delivery worker per enabled destination, and the supervisor that starts
-//! and stops workers as the catalogue changes, prunes old messages, and hands
-//! leases back at shutdown.
+//! The outbox at run time: the live catalogue snapshot, the state the
+//! delivery workers share (wakers, breakers, rate limiters), and the supervisor
+//! that starts and stops one [`crate::delivery`] worker per enabled destination
+//! as the catalogue changes, prunes old messages, and hands leases back at
+//! shutdown. Alerts come in through [`crate::ingest`].
 //!
-//! - [`ingest`] — alerts in, messages stored.
-//! - [`worker`] — claim, rate-limit, send, classify, record.
-//! - [`retry`] — the retry rule.
-//! - [`breaker`] — the per-destination circuit breaker.
-//! - [`settle`] — batches, 413 splitting and acknowledgement waits, for the worker.
-//! - [`pacing`] — each destination's rate and concurrency.
 //! - [`operator`] — what operators do with messages: list, show, replay, recover, overview.
 //! - [`recent`] — the last hour's delivery outcomes and source refusals, for the console.
 
-pub mod breaker;
 pub mod operator;
-pub mod pacing;
 pub mod recent;
-pub mod retry;
-pub mod settle;
-pub mod worker;
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -36,8 +26,9 @@ use crate::metrics::Metrics;
 use crate::notify::http::HttpSender;
 use crate::render::Renderer;
 use crate::store::{Store, StoreError};
-use breaker::Breaker;
-use retry::RetryPolicy;
+use crate::delivery::breaker::Breaker;
+use crate::delivery::worker;
+use crate::delivery::retry::RetryPolicy;
 
 /// How often the catalogue is re-read from the store (changes made through this
 /// instance apply at once; this catches other instances' changes).

@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::breaker::{BreakerState, BreakerView};
+use crate::delivery::breaker::{BreakerState, BreakerView};
 use super::Outbox;
 use crate::destination::Destination;
 use crate::store::{effective_state, Attempt, DestinationState, Message, MessageFilter, StoreError};

@@ -301,7 +301,7 @@ pub async fn destinations(State(state): State<AppState>) -> Result<Json<Value>, 
         .destinations()
         .iter()
         .map(|destination| {
-            let pace = crate::outbox::pacing::effective(destination, state.outbox.settings.concurrency);
+            let pace = crate::delivery::pacing::effective(destination, state.outbox.settings.concurrency);
             let mut shown = json!({
                 "id": destination.id,
                 "name": destination.name,

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::{unavailable, NoticeQuery};
 use crate::console::view::{age, context, object, time, Flash};
 use crate::console::SignedIn;
-use crate::outbox::breaker::BreakerState;
+use crate::delivery::breaker::BreakerState;
 use crate::outbox::operator::DestinationOverview;
 use crate::server::error::ApiError;
 use crate::server::AppState;
