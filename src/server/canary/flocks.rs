@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::{current, success, Params};
 use crate::flock::{FlockSettings, GLOBAL};
 use crate::server::error::ApiError;
-use crate::server::openapi::{into_router, required, Endpoint, Param, Route, FLOCK_ID};
+use crate::server::openapi::{required, Endpoint, Param, Route, FLOCK_ID};
 use crate::server::AppState;
 use crate::store::{FlockRecord, Origin};
 
@@ -60,10 +60,6 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// The flock endpoints.
-pub fn router() -> axum::Router<AppState> {
-    into_router(routes())
-}
 
 async fn ping(_params: Params) -> Json<Value> {
     success([])

@@ -25,7 +25,7 @@ use crate::notify::generic::config::{GenericAuth, GenericSettings, Signing};
 use crate::notify::settings::Invalid;
 use crate::secret::{mask_url, Secret};
 use crate::server::error::ApiError;
-use crate::server::openapi::{into_router, optional, required, Endpoint, Param, Route, FLOCK_ID};
+use crate::server::openapi::{optional, required, Endpoint, Param, Route, FLOCK_ID};
 use crate::server::AppState;
 
 const URL: Param = required("url", "The URL that receives the POSTed JSON.");
@@ -112,10 +112,6 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// The generic webhook endpoints.
-pub fn router() -> axum::Router<AppState> {
-    into_router(routes())
-}
 
 fn invalid(name: &'static str, reason: impl Into<String>) -> ApiError {
     ApiError::InvalidParameter { name, reason: reason.into() }

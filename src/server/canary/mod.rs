@@ -7,7 +7,7 @@
 //! them or the `X-Canary-Auth-Token` header, checked in constant time before
 //! anything else is looked at; no name or value may hold a NUL), flock lookup, URL and address checks, test
 //! notifications, and applying a change (store, then the outbox's catalogue, so
-//! the next alert sees it). Each resource has its own file ending in `router()`:
+//! the next alert sees it). Each resource has its own file with its `routes()` table:
 //!
 //! - [`flocks`] — `ping`, `flock/create`, `flocks/list`, `flock/rename`, `flock/delete`.
 //! - [`settings`] — `flock/settings/webhooks/{is_enabled,is_global,enable,disable,use_global}`.
@@ -30,7 +30,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, Request};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::Utc;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
@@ -64,16 +64,6 @@ pub fn routes() -> Vec<Route> {
     routes.extend(slack::routes());
     routes.extend(splunk::routes());
     routes
-}
-
-/// The Canary-style API, every resource merged.
-pub fn router() -> Router<AppState> {
-    flocks::router()
-        .merge(settings::router())
-        .merge(generic::router())
-        .merge(ms_teams::router())
-        .merge(slack::router())
-        .merge(splunk::router())
 }
 
 /// Who made a request, for the change log: which configured token (by its

@@ -12,7 +12,7 @@ use super::{add_by_url, current, list_urls, remove_by_url, scope, success, test_
 use crate::destination::{Channel, ChannelKind};
 use crate::notify::teams::config::{TeamsFormat, TeamsSettings};
 use crate::server::error::ApiError;
-use crate::server::openapi::{into_router, optional, required, Endpoint, Param, Route, FLOCK_ID};
+use crate::server::openapi::{optional, required, Endpoint, Param, Route, FLOCK_ID};
 use crate::server::AppState;
 
 const URL: Param = required("url", "A Microsoft Teams webhook URL.");
@@ -70,10 +70,6 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// The Teams endpoints.
-pub fn router() -> axum::Router<AppState> {
-    into_router(routes())
-}
 
 async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
     add_webhook(&state, &params).await?;

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::{current, scope, success, webhooks_enabled, Params};
 use crate::flock::{FlockSettings, Scope, GLOBAL};
 use crate::server::error::ApiError;
-use crate::server::openapi::{into_router, Endpoint, Route, FLOCK_ID};
+use crate::server::openapi::{Endpoint, Route, FLOCK_ID};
 use crate::server::AppState;
 
 /// The settings routes with their descriptions.
@@ -74,10 +74,6 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// The settings endpoints.
-pub fn router() -> axum::Router<AppState> {
-    into_router(routes())
-}
 
 async fn is_enabled(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
     let catalogue = current(&state).await?;

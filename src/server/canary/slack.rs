@@ -19,7 +19,7 @@ use crate::destination::{Channel, ChannelKind, Destination};
 use crate::notify::slack::config::SlackSettings;
 use crate::secret::{mask_url, mask_url_text};
 use crate::server::error::ApiError;
-use crate::server::openapi::{into_router, optional, required, Endpoint, Route, FLOCK_ID};
+use crate::server::openapi::{optional, required, Endpoint, Route, FLOCK_ID};
 use crate::server::AppState;
 
 /// The Slack routes with their descriptions.
@@ -79,10 +79,6 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// The Slack endpoints.
-pub fn router() -> axum::Router<AppState> {
-    into_router(routes())
-}
 
 /// An informational label, trimmed; [`SlackSettings::validate`] bounds it.
 fn label(params: &Params, name: &'static str) -> Option<String> {

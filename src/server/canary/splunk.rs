@@ -20,7 +20,7 @@ use crate::notify::splunk_hec::config::SplunkSettings;
 use crate::notify::splunk_hec::event_url;
 use crate::secret::Secret;
 use crate::server::error::ApiError;
-use crate::server::openapi::{into_router, optional, required, Endpoint, Route, FLOCK_ID};
+use crate::server::openapi::{optional, required, Endpoint, Route, FLOCK_ID};
 use crate::server::AppState;
 use crate::catalogue::registry::RegistryError;
 use crate::store::{IfExists, StoreError};
@@ -81,10 +81,6 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// The Splunk endpoints.
-pub fn router() -> axum::Router<AppState> {
-    into_router(routes())
-}
 
 fn invalid(name: &'static str, reason: impl Into<String>) -> ApiError {
     ApiError::InvalidParameter { name, reason: reason.into() }
