@@ -3,7 +3,7 @@
 //! An alert flows left to right exactly once:
 //!
 //! ```text
-//! server ──► alert ──► routing ──► render ──► store (outbox) ──► delivery::worker ──► notify::http
+//! api    ──► alert ──► routing ──► render ──► store (outbox) ──► delivery::worker ──► notify::http
 //! (ingest)           (catalogue)  (payload)  (one transaction)   (claim, send,      (classify)
 //!                                                                 record)
 //! ```
@@ -27,7 +27,7 @@
 //! - [`delivery`] — one worker per destination: pacing, the retry rule, the breaker.
 //! - [`metrics`] — Prometheus metrics for `/metrics`.
 //! - [`direct`] — an alert delivered now, without the outbox (`test`, `send`).
-//! - [`server`] — `flockrelay serve`'s HTTP API: ingest, operator, and the
+//! - [`api`] — `flockrelay serve`'s HTTP API: ingest, operator, and the
 //!   Canary-style management API (flocks and their webhooks), with its OpenAPI document.
 //! - [`console`] — the operator console: HTML pages at `/` on the same functions as the API.
 //! - [`config`] — figment layers, `deny_unknown_fields`, `validate` naming keys.
@@ -39,6 +39,7 @@
 //! - `fault` — test-only fault injection (feature `fault-injection`).
 
 pub mod alert;
+pub mod api;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
@@ -60,7 +61,6 @@ pub mod outbox;
 pub mod render;
 pub mod routing;
 pub mod secret;
-pub mod server;
 pub mod signing;
 pub mod store;
 pub mod telemetry;

@@ -5,7 +5,7 @@
 //! forget to apply it. The HTTP API, the console and the CLI call it; none of
 //! them touches the `Store` for the catalogue.
 //!
-//! It owns no HTTP status codes (that is `server::error`'s) and no SQL (the
+//! It owns no HTTP status codes (that is `api::error`'s) and no SQL (the
 //! store's).
 
 use std::collections::BTreeSet;

@@ -36,8 +36,8 @@ use chrono::Utc;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::ConsoleConfig;
-use crate::server::canary::{Caller, Params};
-use crate::server::AppState;
+use crate::api::canary::{Caller, Params};
+use crate::api::AppState;
 use session::{Session, Sessions};
 use view::Views;
 

@@ -4,7 +4,7 @@
 //! and is logged the same way whoever asked for it.
 //!
 //! Parsing and validating what a person typed is the caller's (the API's
-//! parameter rules in `server::messages`, which the console calls too); this
+//! parameter rules in `api::messages`, which the console calls too); this
 //! module takes typed values.
 
 use chrono::{DateTime, Utc};

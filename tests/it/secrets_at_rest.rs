@@ -15,7 +15,7 @@ use flockrelay::destination::Channel;
 use flockrelay::notify::generic::config::{GenericAuth, GenericSettings};
 use flockrelay::render::Renderer;
 use flockrelay::secret::Secret;
-use flockrelay::server::run::build;
+use flockrelay::api::run::build;
 use serde_json::json;
 use sqlx::Connection as _;
 use tokio::process::{Child, Command};

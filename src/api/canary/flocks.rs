@@ -9,9 +9,9 @@ use serde_json::{Map, Value};
 
 use super::{current, success, Params};
 use crate::flock::{FlockSettings, GLOBAL};
-use crate::server::error::ApiError;
-use crate::server::openapi::{required, Endpoint, Param, Route, FLOCK_ID};
-use crate::server::AppState;
+use crate::api::error::ApiError;
+use crate::api::openapi::{required, Endpoint, Param, Route, FLOCK_ID};
+use crate::api::AppState;
 use crate::store::{FlockRecord, Origin};
 
 /// Longest flock name.

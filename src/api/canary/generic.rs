@@ -24,9 +24,9 @@ use crate::destination::{Channel, ChannelKind};
 use crate::notify::generic::config::{GenericAuth, GenericSettings, Signing};
 use crate::notify::settings::Invalid;
 use crate::secret::{mask_url, Secret};
-use crate::server::error::ApiError;
-use crate::server::openapi::{optional, required, Endpoint, Param, Route, FLOCK_ID};
-use crate::server::AppState;
+use crate::api::error::ApiError;
+use crate::api::openapi::{optional, required, Endpoint, Param, Route, FLOCK_ID};
+use crate::api::AppState;
 
 const URL: Param = required("url", "The URL that receives the POSTed JSON.");
 

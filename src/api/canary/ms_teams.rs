@@ -11,9 +11,9 @@ use serde_json::Value;
 use super::{add_by_url, current, list_urls, remove_by_url, scope, success, test_by_url, webhook_url, Params};
 use crate::destination::{Channel, ChannelKind};
 use crate::notify::teams::config::{TeamsFormat, TeamsSettings};
-use crate::server::error::ApiError;
-use crate::server::openapi::{optional, required, Endpoint, Param, Route, FLOCK_ID};
-use crate::server::AppState;
+use crate::api::error::ApiError;
+use crate::api::openapi::{optional, required, Endpoint, Param, Route, FLOCK_ID};
+use crate::api::AppState;
 
 const URL: Param = required("url", "A Microsoft Teams webhook URL.");
 

@@ -14,9 +14,9 @@ use serde_json::Value;
 
 use super::{current, scope, success, webhooks_enabled, Params};
 use crate::flock::{FlockSettings, Scope, GLOBAL};
-use crate::server::error::ApiError;
-use crate::server::openapi::{Endpoint, Route, FLOCK_ID};
-use crate::server::AppState;
+use crate::api::error::ApiError;
+use crate::api::openapi::{Endpoint, Route, FLOCK_ID};
+use crate::api::AppState;
 
 /// The settings routes with their descriptions.
 pub fn routes() -> Vec<Route> {

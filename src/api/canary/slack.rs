@@ -18,9 +18,9 @@ use super::{
 use crate::destination::{Channel, ChannelKind, Destination};
 use crate::notify::slack::config::SlackSettings;
 use crate::secret::{mask_url, mask_url_text};
-use crate::server::error::ApiError;
-use crate::server::openapi::{optional, required, Endpoint, Route, FLOCK_ID};
-use crate::server::AppState;
+use crate::api::error::ApiError;
+use crate::api::openapi::{optional, required, Endpoint, Route, FLOCK_ID};
+use crate::api::AppState;
 
 /// The Slack routes with their descriptions.
 pub fn routes() -> Vec<Route> {

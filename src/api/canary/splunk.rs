@@ -19,9 +19,9 @@ use crate::destination::{Channel, ChannelKind, Destination};
 use crate::notify::splunk_hec::config::SplunkSettings;
 use crate::notify::splunk_hec::event_url;
 use crate::secret::Secret;
-use crate::server::error::ApiError;
-use crate::server::openapi::{optional, required, Endpoint, Route, FLOCK_ID};
-use crate::server::AppState;
+use crate::api::error::ApiError;
+use crate::api::openapi::{optional, required, Endpoint, Route, FLOCK_ID};
+use crate::api::AppState;
 use crate::catalogue::registry::RegistryError;
 use crate::store::{IfExists, StoreError};
 

@@ -16,7 +16,7 @@ use super::NoticeQuery;
 use crate::console::session::{append_cookie, Session};
 use crate::console::view::{context, redirect, Flash};
 use crate::console::{form_fields, Posted, CSRF_FIELD};
-use crate::server::{auth, AppState};
+use crate::api::{auth, AppState};
 
 /// `?next=` (where to go after signing in) and `?notice=`.
 #[derive(Debug, Deserialize)]

@@ -23,11 +23,11 @@ use crate::console::{Posted, SignedIn};
 use crate::destination::{Channel, Destination};
 use crate::direct::{preview as preview_request, BodyLayout};
 use crate::flock::GLOBAL;
-use crate::server::canary::{
+use crate::api::canary::{
     current, generic, ms_teams, remove_destination, send_test, slack, splunk, url_host, url_of, Params, TestOutcome,
 };
-use crate::server::error::ApiError;
-use crate::server::AppState;
+use crate::api::error::ApiError;
+use crate::api::AppState;
 use crate::store::DestinationState;
 
 /// Where a destination points, without any secret: the host (and port).

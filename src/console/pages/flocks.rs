@@ -13,10 +13,10 @@ use crate::console::view::{context, object, redirect, Flash};
 use crate::console::{Posted, SignedIn};
 use crate::destination::Destination;
 use crate::flock::{Scope, GLOBAL};
-use crate::server::canary::settings::{change, Change};
-use crate::server::canary::{current, flocks, webhooks_enabled};
-use crate::server::error::ApiError;
-use crate::server::AppState;
+use crate::api::canary::settings::{change, Change};
+use crate::api::canary::{current, flocks, webhooks_enabled};
+use crate::api::error::ApiError;
+use crate::api::AppState;
 
 fn destinations_of(catalogue: &Catalogue, scope: &Scope) -> Vec<Value> {
     catalogue

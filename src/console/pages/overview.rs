@@ -15,8 +15,8 @@ use crate::console::view::{age, context, object, time, Flash};
 use crate::console::SignedIn;
 use crate::delivery::breaker::BreakerState;
 use crate::outbox::operator::DestinationOverview;
-use crate::server::error::ApiError;
-use crate::server::AppState;
+use crate::api::error::ApiError;
+use crate::api::AppState;
 
 fn row(overview: &DestinationOverview, now: DateTime<Utc>) -> Value {
     let breaker = match overview.breaker.state {

@@ -11,7 +11,7 @@
 //!   `fuzzing` feature, never in a release library.
 //!
 //! Pure: no I/O and no clock (callers pass the time). The store keeps sources;
-//! `server::hooks` answers HTTP and `ingest` stores; this module must not know status codes.
+//! `api::hooks` answers HTTP and `ingest` stores; this module must not know status codes.
 //!
 //! [`Alert`]: crate::alert::Alert
 

@@ -2,7 +2,7 @@
 //! source's verification, the JSON body, the credential field dropped, then
 //! the source's mapping template. Pure: the caller has looked the source up,
 //! read the body and passes the time; it stores the result (`ingest`) and
-//! answers HTTP (`server::hooks`). Nothing here logs or knows status codes.
+//! answers HTTP (`api::hooks`). Nothing here logs or knows status codes.
 
 use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};

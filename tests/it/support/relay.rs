@@ -9,7 +9,7 @@ use std::time::Duration;
 use flockrelay::config;
 use flockrelay::outbox::Outbox;
 use flockrelay::render::Renderer;
-use flockrelay::server::run::{build, serve};
+use flockrelay::api::run::{build, serve};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
