@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tera::Tera;
 
-use crate::alert::{Alert, Severity, Source, Target};
+use crate::alert::{Actor, Alert, Severity, Target};
 
 /// Built-in templates, compiled into the binary: (name, source).
 pub const BUILT_IN: [(&str, &str); 7] = [
@@ -70,7 +70,7 @@ pub struct AlertView<'a> {
     pub description: &'a str,
     pub timestamp: &'a DateTime<Utc>,
     pub time: String,
-    pub source: &'a Source,
+    pub source: &'a Actor,
     pub source_label: Option<String>,
     pub target: &'a Target,
     pub target_label: Option<String>,
@@ -154,8 +154,8 @@ impl Renderer {
             description: &alert.description,
             timestamp: &alert.timestamp,
             time: alert.timestamp.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-            source: &alert.source,
-            source_label: alert.source.label(),
+            source: &alert.actor,
+            source_label: alert.actor.label(),
             target: &alert.target,
             target_label: alert.target.label(),
             details: &alert.details,
