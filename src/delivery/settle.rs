@@ -201,7 +201,7 @@ mod tests {
             alert_id: "a".into(),
             destination_id: "hec".into(),
             flock_id: "flock:default".into(),
-            kind: ChannelKind::Splunk,
+            kind: ChannelKind::SplunkHec,
             status: MessageStatus::Delivering,
             body: body.into(),
             attempts: 0,

@@ -11,7 +11,7 @@
 //!
 //! - [`flocks`] — `ping`, `flock/create`, `flocks/list`, `flock/rename`, `flock/delete`.
 //! - [`settings`] — `flock/settings/webhooks/{is_enabled,is_global,enable,disable,use_global}`.
-//! - [`generic`], [`ms_teams`], [`slack`], [`splunk`] — one channel kind each.
+//! - [`generic`], [`ms_teams`], [`slack`], [`splunk_hec`] — one channel kind each.
 //!
 //! It never speaks SQL (that is the store's) and never maps errors to statuses
 //! (that is [`super::error`]'s).
@@ -21,7 +21,7 @@ pub mod generic;
 pub mod ms_teams;
 pub mod settings;
 pub mod slack;
-pub mod splunk;
+pub mod splunk_hec;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -62,7 +62,7 @@ pub fn routes() -> Vec<Route> {
     routes.extend(generic::routes());
     routes.extend(ms_teams::routes());
     routes.extend(slack::routes());
-    routes.extend(splunk::routes());
+    routes.extend(splunk_hec::routes());
     routes
 }
 
@@ -421,7 +421,7 @@ fn url_of_channel(channel: &Channel) -> Option<&Url> {
         Channel::Slack(settings) => Some(&settings.url),
         Channel::MsTeams(settings) => Some(&settings.url),
         Channel::Generic(settings) => Some(&settings.url),
-        Channel::Splunk(_) => None,
+        Channel::SplunkHec(_) => None,
     }
 }
 

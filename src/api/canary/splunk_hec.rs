@@ -16,7 +16,7 @@ use super::{
     webhooks_enabled, Params,
 };
 use crate::destination::{Channel, ChannelKind, Destination};
-use crate::notify::splunk_hec::config::SplunkSettings;
+use crate::notify::splunk_hec::config::SplunkHecSettings;
 use crate::notify::splunk_hec::event_url;
 use crate::secret::Secret;
 use crate::api::error::ApiError;
@@ -87,15 +87,15 @@ fn invalid(name: &'static str, reason: impl Into<String>) -> ApiError {
 }
 
 /// The HEC settings from the API's parameters, checked by
-/// [`SplunkSettings::validate`] (as the config file's are) and by the address policy.
-fn settings(state: &AppState, params: &Params) -> Result<SplunkSettings, ApiError> {
+/// [`SplunkHecSettings::validate`] (as the config file's are) and by the address policy.
+fn settings(state: &AppState, params: &Params) -> Result<SplunkHecSettings, ApiError> {
     let host = params.required("host")?.trim();
     let port = params
         .required("port")?
         .trim()
         .parse::<u16>()
         .map_err(|_| invalid("port", "must be a number from 1 to 65535"))?;
-    let mut settings = SplunkSettings::new(host, port, Secret::new(params.required("token")?));
+    let mut settings = SplunkHecSettings::new(host, port, Secret::new(params.required("token")?));
     if let Some(https) = params.flag("https")? {
         settings.https = https;
     }
@@ -130,9 +130,9 @@ pub async fn add_webhook(state: &AppState, params: &Params) -> Result<(), ApiErr
     let scope = scope(&catalogue, params.flock_id()?)?;
     let settings = settings(state, params)?;
     let host = format!("{}:{}", settings.host, settings.port);
-    let destination = new_destination(scope.clone(), "", Channel::Splunk(settings));
+    let destination = new_destination(scope.clone(), "", Channel::SplunkHec(settings));
     // The API's HEC of a scope always has this one id, so any other is the config file's.
-    let existing = of_kind(&catalogue, &scope, ChannelKind::Splunk);
+    let existing = of_kind(&catalogue, &scope, ChannelKind::SplunkHec);
     if let Some(declared) = existing.iter().find(|hec| hec.id != destination.id) {
         return Err(ApiError::Conflict(format!(
             "the Splunk HEC of {scope} is declared in the config file ({}); change it there",
@@ -155,14 +155,14 @@ pub async fn add_webhook(state: &AppState, params: &Params) -> Result<(), ApiErr
 
 /// The flock's HEC: the API's, or the first the config file declares.
 fn hec<'a>(catalogue: &'a crate::catalogue::Catalogue, scope: &crate::flock::Scope) -> Option<&'a Destination> {
-    of_kind(catalogue, scope, ChannelKind::Splunk).into_iter().next()
+    of_kind(catalogue, scope, ChannelKind::SplunkHec).into_iter().next()
 }
 
 async fn show(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
     let catalogue = current(&state).await?;
     let scope = scope(&catalogue, params.flock_id()?)?;
     let webhook = match hec(&catalogue, &scope).map(|destination| &destination.channel) {
-        Some(Channel::Splunk(settings)) => json!({
+        Some(Channel::SplunkHec(settings)) => json!({
             "host": settings.host,
             "port": settings.port.to_string(),
             "token": settings.token.last4(),
@@ -175,11 +175,11 @@ async fn show(State(state): State<AppState>, params: Params) -> Result<Json<Valu
 async fn remove_hec(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
     let catalogue = current(&state).await?;
     let scope = scope(&catalogue, params.flock_id()?)?;
-    let found = of_kind(&catalogue, &scope, ChannelKind::Splunk);
+    let found = of_kind(&catalogue, &scope, ChannelKind::SplunkHec);
     if found.is_empty() {
         return Err(ApiError::NotFound(format!("{scope} has no Splunk HEC")));
     }
-    remove(&state, &params, &scope, ChannelKind::Splunk, &found).await
+    remove(&state, &params, &scope, ChannelKind::SplunkHec, &found).await
 }
 
 async fn test(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {

@@ -19,7 +19,7 @@ pub const MAX_INDEX_LEN: usize = 80;
 /// A Splunk HEC endpoint, addressed as the Canary API does: host, port and token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SplunkSettings {
+pub struct SplunkHecSettings {
     /// Domain name or IP address of the HEC (no scheme, no path).
     pub host: String,
     /// HEC port.
@@ -122,7 +122,7 @@ fn default_source() -> Option<String> {
     Some("flockrelay".into())
 }
 
-impl SplunkSettings {
+impl SplunkHecSettings {
     /// Settings as the Canary API creates them: host, port, token, defaults elsewhere.
     pub fn new(host: impl Into<String>, port: u16, token: Secret) -> Self {
         Self {
