@@ -75,12 +75,9 @@ pub async fn receive(
         return Err(refuse(error.reason(), ApiError::BadRequest(error.to_string())));
     }
     let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            tracing::warn!(source = shown, reason = "hook_too_large", limit = state.body_limit, "Inbound webhook refused.");
-            return refuse("hook_too_large", ApiError::TooLarge(state.body_limit));
-        }
-        tracing::warn!(source = shown, reason = "hook_unreadable_body", error = %rejection.body_text(), "Inbound webhook refused.");
-        refuse("hook_unreadable_body", ApiError::BadRequest(rejection.body_text()))
+        let (reason, error) = unreadable(&rejection, state.body_limit);
+        tracing::warn!(source = shown, reason, %error, "Inbound webhook refused.");
+        refuse(reason, error)
     })?;
     let record = if valid_source_id(&source_id) { state.registry.source(&source_id).await? } else { None };
     let Some(SourceRecord { source, .. }) = record.filter(|record| record.source.enabled) else {
@@ -114,6 +111,14 @@ pub async fn receive(
         StatusCode::ACCEPTED,
         Json(json!({"result": "success", "alert_id": stored.alert_id, "duplicate": stored.duplicate})),
     ))
+}
+
+/// Why a body could not be read: past `body_limit` (413), or unreadable (400).
+fn unreadable(rejection: &BytesRejection, body_limit: usize) -> (&'static str, ApiError) {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ("hook_too_large", ApiError::TooLarge(body_limit));
+    }
+    ("hook_unreadable_body", ApiError::BadRequest(rejection.body_text()))
 }
 
 /// Logs why [`inbound::receive::receive`] refused a request of `source` and

@@ -7,7 +7,8 @@ use crate::flock::{DEFAULT_FLOCK, GLOBAL};
 pub use crate::notify::generic::config::MAX_SHARED_SECRET_LEN;
 use crate::notify::generic::config::{MAX_BASIC_LEN, MAX_CLIENT_SECRET_LEN};
 use crate::notify::policy::parse_cidr;
-use crate::notify::settings::is_token_byte;
+use crate::notify::settings::{is_token_byte, secret_problem, text_problem};
+use crate::secret::Secret;
 use crate::signing::standard_webhooks::check_secret;
 use crate::ingest::inbound::{valid_source_id, SchemeName, SourceConfig, MAX_SOURCE_ID_LEN};
 
@@ -96,6 +97,14 @@ pub fn source_problems(
     if source.template.as_deref().is_some_and(|template| template.trim().is_empty()) {
         problems.add(&key("template"), "must not be empty (leave it out for the scheme's default)");
     }
+    unused_fields(source, &key, &mut problems);
+    credential_problems(source, &key, &mut problems);
+    problems.0
+}
+
+/// Fields the source's scheme does not use: refused, so a typo or a
+/// half-changed scheme never leaves a secret lying around unused.
+fn unused_fields(source: &SourceConfig, key: &dyn Fn(&str) -> String, problems: &mut Problems) {
     let scheme = source.scheme;
     let used: &[&str] = match scheme {
         SchemeName::StandardWebhooks => &["secrets"],
@@ -119,78 +128,67 @@ pub fn source_problems(
             problems.add(&key(name), format!("is not used by scheme {scheme}; remove it"));
         }
     }
-    let secret_problem = |value: Option<&crate::secret::Secret>, max: usize| match value {
+}
+
+/// The credentials the source's scheme needs: present, bounded, printable
+/// (the same credential rule as the channels' settings).
+fn credential_problems(source: &SourceConfig, key: &dyn Fn(&str) -> String, problems: &mut Problems) {
+    let required = |value: Option<&Secret>, max: usize| match value {
         None => Some("is required by this scheme".to_owned()),
-        Some(value) if value.is_empty() || value.expose().chars().count() > max => {
-            Some(format!("must be 1 to {max} characters"))
-        }
-        Some(value) if value.expose().chars().any(char::is_control) => {
-            Some("must not contain control characters".to_owned())
-        }
-        Some(_) => None,
+        Some(value) => secret_problem(value, max),
     };
-    match scheme {
+    let mut add = |name: &str, reason: Option<String>| {
+        if let Some(reason) = reason {
+            problems.add(&key(name), reason);
+        }
+    };
+    match source.scheme {
         SchemeName::StandardWebhooks => {
             if source.secrets.is_empty() {
-                problems.add(&key("secrets"), "list at least one whsec_ secret (two while rotating)");
+                add("secrets", Some("list at least one whsec_ secret (two while rotating)".into()));
             }
             for (index, secret) in source.secrets.iter().enumerate() {
-                if let Err(error) = check_secret(secret.expose()) {
-                    problems.add(&key(&format!("secrets[{index}]")), error.to_string());
-                }
+                add(&format!("secrets[{index}]"), check_secret(secret.expose()).err().map(|error| error.to_string()));
             }
         }
-        SchemeName::FlockHmac => {
-            if let Some(reason) = secret_problem(source.secret.as_ref(), MAX_SHARED_SECRET_LEN) {
-                problems.add(&key("secret"), reason);
-            }
-        }
+        SchemeName::FlockHmac => add("secret", required(source.secret.as_ref(), MAX_SHARED_SECRET_LEN)),
         SchemeName::Basic => {
-            match source.username.as_deref() {
-                None => problems.add(&key("username"), "is required by this scheme"),
-                Some(username) if username.is_empty() || username.chars().count() > MAX_BASIC_LEN => {
-                    problems.add(&key("username"), format!("must be 1 to {MAX_BASIC_LEN} characters"));
+            let username = match source.username.as_deref() {
+                None => Some("is required by this scheme".to_owned()),
+                Some(username) if username.contains(':') => {
+                    Some("must not contain `:` (Basic auth separates with it) or control characters".to_owned())
                 }
-                Some(username) if username.contains(':') || username.chars().any(char::is_control) => {
-                    problems.add(
-                        &key("username"),
-                        "must not contain `:` (Basic auth separates with it) or control characters",
-                    );
-                }
-                Some(_) => {}
-            }
-            if let Some(reason) = secret_problem(source.password.as_ref(), MAX_BASIC_LEN) {
-                problems.add(&key("password"), reason);
-            }
+                Some(username) => text_problem(username, MAX_BASIC_LEN),
+            };
+            add("username", username);
+            add("password", required(source.password.as_ref(), MAX_BASIC_LEN));
         }
         SchemeName::ClientSecret => {
-            if let Some(reason) = secret_problem(source.secret.as_ref(), MAX_CLIENT_SECRET_LEN) {
-                problems.add(&key("secret"), reason);
-            }
+            add("secret", required(source.secret.as_ref(), MAX_CLIENT_SECRET_LEN));
             if source.field.is_some() && source.header.is_some() {
-                problems.add(&key("header"), "set field or header, not both");
+                add("header", Some("set field or header, not both".into()));
             }
             if source.field.as_deref().is_some_and(|field| field.trim().is_empty()) {
-                problems.add(&key("field"), "must not be empty");
+                add("field", Some("must not be empty".into()));
             }
-            if let Some(header) = source.header.as_deref() {
-                if header.is_empty() || !header.bytes().all(is_token_byte) {
-                    problems.add(&key("header"), "is not a valid header name");
-                }
+            if source.header.as_deref().is_some_and(|header| header.is_empty() || !header.bytes().all(is_token_byte)) {
+                add("header", Some("is not a valid header name".into()));
             }
         }
-        SchemeName::Bearer => match source.token.as_ref() {
-            None => problems.add(&key("token"), "is required by this scheme"),
-            Some(token)
-                if token.is_empty() || token.expose().chars().any(|ch| ch.is_control() || ch.is_whitespace()) =>
-            {
-                problems.add(&key("token"), "must be non-empty, without spaces or control characters");
-            }
-            Some(_) => {}
-        },
+        SchemeName::Bearer => {
+            let token = source.token.as_ref();
+            let bad = token.is_some_and(|token| {
+                token.is_empty() || token.expose().chars().any(|ch| ch.is_control() || ch.is_whitespace())
+            });
+            let reason = match token {
+                None => Some("is required by this scheme".to_owned()),
+                Some(_) if bad => Some("must be non-empty, without spaces or control characters".to_owned()),
+                Some(_) => None,
+            };
+            add("token", reason);
+        }
         SchemeName::None => {}
     }
-    problems.0
 }
 
 /// Settings of `flockrelay serve`: delivery, store, server.
@@ -263,12 +261,16 @@ impl Problems {
     }
 }
 
+/// Lowercase a-z, 0-9, `_` and `-`, at most [`MAX_NAME_LEN`] characters.
+fn valid_destination_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_' || ch == '-')
+}
+
 fn destination_problems(config: &Config, name: &str, destination: &DestinationConfig, problems: &mut Problems) {
     let key = format!("destinations.{name}");
-    let valid_name = !name.is_empty()
-        && name.len() <= MAX_NAME_LEN
-        && name.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_' || ch == '-');
-    if !valid_name {
+    if !valid_destination_name(name) {
         problems.add(
             &key,
             format!("destination names use a-z, 0-9, `_` and `-`, at most {MAX_NAME_LEN} characters (lowercase, so environment variables can address them)"),
