@@ -14,8 +14,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use flockrelay::render::Renderer;
 use flockrelay::api::run::{build, serve};
+use flockrelay::render::Renderer;
 use sqlx::Connection as _;
 
 const TOKEN: &str = "bench-token-0123456789abcdef";

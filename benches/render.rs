@@ -60,7 +60,10 @@ fn destinations() -> Vec<(&'static str, Destination)> {
                 format: TeamsFormat::MessageCard,
             })),
         ),
-        ("splunk_hec", destination(Channel::SplunkHec(SplunkHecSettings::new("splunk.example", 8088, Secret::new("token"))))),
+        (
+            "splunk_hec",
+            destination(Channel::SplunkHec(SplunkHecSettings::new("splunk.example", 8088, Secret::new("token")))),
+        ),
         (
             "generic",
             destination(Channel::Generic(GenericSettings {

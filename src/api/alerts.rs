@@ -13,9 +13,9 @@ use super::error::ApiError;
 use super::openapi::{Auth, Endpoint, Route};
 use super::AppState;
 use crate::alert::Alert;
+use crate::ingest::Incoming;
 use crate::limits;
 use crate::origin::AlertOrigin;
-use crate::ingest::Incoming;
 
 /// `POST /api/v1/alerts` with its description.
 pub fn routes() -> Vec<Route> {

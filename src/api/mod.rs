@@ -42,9 +42,9 @@ use axum::Router;
 
 use crate::catalogue::registry::Registry;
 use crate::console::Console;
+use crate::ingest::inbound::mapping::Mapper;
 use crate::outbox::Outbox;
 use crate::secret::Secret;
-use crate::ingest::inbound::mapping::Mapper;
 use error::ApiError;
 use openapi::{into_router, Auth, Endpoint, Route};
 

@@ -22,8 +22,8 @@ use super::messages::path_id;
 use super::openapi::{Auth, Endpoint, In, Param, Route};
 use super::AppState;
 use crate::config::validate::source_problems;
-use crate::limits;
 use crate::ingest::inbound::{Scheme, SchemeName, SourceConfig};
+use crate::limits;
 use crate::store::{Origin, SourceRecord};
 
 /// What a list shows of a source: never a secret, nor a Basic user name.
@@ -42,7 +42,8 @@ pub fn view(record: &SourceRecord) -> Value {
         Scheme::StandardWebhooks { secrets } => view["secret_count"] = json!(secrets.len()),
         Scheme::ClientSecret { header: Some(header), .. } => view["header"] = json!(header),
         Scheme::ClientSecret { field, .. } => {
-            view["field"] = json!(field.as_deref().unwrap_or(crate::ingest::inbound::verify::client_secret::DEFAULT_FIELD));
+            view["field"] =
+                json!(field.as_deref().unwrap_or(crate::ingest::inbound::verify::client_secret::DEFAULT_FIELD));
         }
         _ => {}
     }

@@ -7,9 +7,9 @@ use anyhow::Context as _;
 use chrono::Utc;
 use clap::Subcommand;
 
+use crate::api::destinations::MAX_REASON_LEN;
 use crate::config::Config;
 use crate::secret::mask_url_text;
-use crate::api::destinations::MAX_REASON_LEN;
 use crate::store::{self, DestinationState, StateRecord, Store};
 
 /// Exit code of a usage error (README's table).

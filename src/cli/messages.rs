@@ -6,9 +6,9 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 
+use crate::api::messages::{parse_time_at, MAX_LIST};
 use crate::config::Config;
 use crate::secret::mask_url_text;
-use crate::api::messages::{parse_time_at, MAX_LIST};
 use crate::store::{self, Message, MessageFilter, MessageStatus, Store};
 
 /// What `--since` and `--until` take.

@@ -25,12 +25,12 @@ pub use duration::Seconds;
 
 use crate::destination::{Channel, Destination, EventFilter};
 use crate::flock::{FlockSettings, Scope, DEFAULT_FLOCK, GLOBAL};
+use crate::ingest::inbound::{Source, SourceConfig};
 use crate::notify::generic::config::GenericSettings;
 use crate::notify::slack::config::SlackSettings;
 use crate::notify::splunk_hec::config::SplunkHecSettings;
 use crate::notify::teams::config::TeamsSettings;
 use crate::secret::Secret;
-use crate::ingest::inbound::{Source, SourceConfig};
 
 /// The lowest configuration layer: every key with its default, commented.
 pub const DEFAULTS: &str = include_str!("../../config/flockrelay.default.toml");

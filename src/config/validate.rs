@@ -4,13 +4,13 @@
 
 use super::{Config, DestinationConfig};
 use crate::flock::{DEFAULT_FLOCK, GLOBAL};
+use crate::ingest::inbound::{valid_source_id, SchemeName, SourceConfig, MAX_SOURCE_ID_LEN};
 pub use crate::notify::generic::config::MAX_SHARED_SECRET_LEN;
 use crate::notify::generic::config::{MAX_BASIC_LEN, MAX_CLIENT_SECRET_LEN};
 use crate::notify::policy::parse_cidr;
 use crate::notify::settings::{is_token_byte, secret_problem, text_problem};
 use crate::secret::Secret;
 use crate::signing::standard_webhooks::check_secret;
-use crate::ingest::inbound::{valid_source_id, SchemeName, SourceConfig, MAX_SOURCE_ID_LEN};
 
 /// One thing wrong with the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::outbox::Outbox;
 use crate::destination::Destination;
 use crate::metrics::Metrics;
 use crate::notify::ack::{acknowledged, confirm};
 use crate::notify::http::{deliver, Delivery};
 use crate::notify::{build_request, by_kind, AttemptContext, Notifier, Outcome, Payload};
+use crate::outbox::Outbox;
 use crate::store::Message;
 
 /// One message after its attempt: the request's result as it applies to it.

@@ -28,12 +28,12 @@ use tokio::task::{JoinHandle, JoinSet};
 use super::breaker::{Breaker, Pause, Permit};
 use super::pacing;
 use super::settle::{ack_wait, attempt_batch, confirm_acks, next_batch, round_lease, Attempted};
-use crate::outbox::recent::Settled;
-use crate::outbox::Outbox;
 use crate::destination::Destination;
 use crate::metrics::{Metrics, PauseLabels};
 use crate::notify::http::Delivery;
 use crate::notify::{by_kind, Outcome};
+use crate::outbox::recent::Settled;
+use crate::outbox::Outbox;
 use crate::store::{Attempt, Finished, Message, Next};
 
 /// How long to wait after the store failed before trying again.

@@ -22,13 +22,13 @@ use tokio::task::JoinSet;
 
 use crate::catalogue::Catalogue;
 use crate::config::Config;
+use crate::delivery::breaker::Breaker;
+use crate::delivery::retry::RetryPolicy;
+use crate::delivery::worker;
 use crate::metrics::Metrics;
 use crate::notify::http::HttpSender;
 use crate::render::Renderer;
 use crate::store::{Store, StoreError};
-use crate::delivery::breaker::Breaker;
-use crate::delivery::worker;
-use crate::delivery::retry::RetryPolicy;
 
 /// How often the catalogue is re-read from the store (changes made through this
 /// instance apply at once; this catches other instances' changes).

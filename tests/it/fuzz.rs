@@ -122,7 +122,10 @@ fn every_target_has_a_cargo_fuzz_binary() {
         assert!(manifest.contains(&format!("name = \"{name}\"")), "{name} is not a [[bin]] of fuzz/Cargo.toml");
         let source =
             std::fs::read_to_string(root().join(format!("fuzz/fuzz_targets/{name}.rs"))).expect("target file exists");
-        assert!(source.contains(&format!("flockrelay::ingest::inbound::fuzz::{name}(data)")), "{name}.rs calls another body");
+        assert!(
+            source.contains(&format!("flockrelay::ingest::inbound::fuzz::{name}(data)")),
+            "{name}.rs calls another body"
+        );
     }
 }
 

@@ -8,10 +8,10 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use chrono::Utc;
-use flockrelay::signing::flock_hmac;
-use flockrelay::signing::standard_webhooks::SigningKey;
 use flockrelay::ingest::inbound::verify::standard_webhooks::StandardWebhooks;
 use flockrelay::ingest::inbound::Verifier as _;
+use flockrelay::signing::flock_hmac;
+use flockrelay::signing::standard_webhooks::SigningKey;
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::{json, Value};
 

@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use flockrelay::api::run::build;
 use flockrelay::config;
 use flockrelay::destination::Channel;
 use flockrelay::notify::generic::config::{GenericAuth, GenericSettings};
 use flockrelay::render::Renderer;
 use flockrelay::secret::Secret;
-use flockrelay::api::run::build;
 use serde_json::json;
 use sqlx::Connection as _;
 use tokio::process::{Child, Command};

@@ -8,10 +8,10 @@ use axum::Json;
 use serde_json::{Map, Value};
 
 use super::{current, success, Params};
-use crate::flock::{FlockSettings, GLOBAL};
 use crate::api::error::ApiError;
 use crate::api::openapi::{required, Endpoint, Param, Route, FLOCK_ID};
 use crate::api::AppState;
+use crate::flock::{FlockSettings, GLOBAL};
 use crate::store::{FlockRecord, Origin};
 
 /// Longest flock name.
@@ -59,7 +59,6 @@ pub fn routes() -> Vec<Route> {
         ),
     ]
 }
-
 
 async fn ping(_params: Params) -> Json<Value> {
     success([])

@@ -20,13 +20,13 @@ use super::{
     add_by_url, current, list_urls, of_kind, refuse_invalid, remove_by_url, scope, success, test_by_url, webhook_url,
     webhooks_enabled, Params,
 };
+use crate::api::error::ApiError;
+use crate::api::openapi::{optional, required, Endpoint, Param, Route, FLOCK_ID};
+use crate::api::AppState;
 use crate::destination::{Channel, ChannelKind};
 use crate::notify::generic::config::{GenericAuth, GenericSettings, Signing};
 use crate::notify::settings::Invalid;
 use crate::secret::{mask_url, Secret};
-use crate::api::error::ApiError;
-use crate::api::openapi::{optional, required, Endpoint, Param, Route, FLOCK_ID};
-use crate::api::AppState;
 
 const URL: Param = required("url", "The URL that receives the POSTed JSON.");
 
@@ -111,7 +111,6 @@ pub fn routes() -> Vec<Route> {
         ),
     ]
 }
-
 
 fn invalid(name: &'static str, reason: impl Into<String>) -> ApiError {
     ApiError::InvalidParameter { name, reason: reason.into() }

@@ -17,8 +17,8 @@
 
 pub mod flocks;
 pub mod generic;
-pub mod params;
 pub mod ms_teams;
+pub mod params;
 pub mod settings;
 pub mod slack;
 pub mod splunk_hec;
@@ -38,6 +38,7 @@ use super::error::ApiError;
 use super::openapi::Route;
 use super::AppState;
 use crate::alert::Alert;
+use crate::catalogue::registry::RegistryError;
 use crate::catalogue::Catalogue;
 use crate::destination::{Channel, ChannelKind, Destination, EventFilter};
 use crate::direct::send_now;
@@ -46,7 +47,6 @@ pub use crate::notify::settings::MAX_URL_LEN;
 use crate::notify::settings::{url_problem, Invalid};
 use crate::routing;
 use crate::secret::mask_url;
-use crate::catalogue::registry::RegistryError;
 use crate::store::{IfExists, StoreError};
 
 /// Base path of every endpoint here.

@@ -9,11 +9,11 @@ use axum::Json;
 use serde_json::Value;
 
 use super::{add_by_url, current, list_urls, remove_by_url, scope, success, test_by_url, webhook_url, Params};
-use crate::destination::{Channel, ChannelKind};
-use crate::notify::teams::config::{TeamsFormat, TeamsSettings};
 use crate::api::error::ApiError;
 use crate::api::openapi::{optional, required, Endpoint, Param, Route, FLOCK_ID};
 use crate::api::AppState;
+use crate::destination::{Channel, ChannelKind};
+use crate::notify::teams::config::{TeamsFormat, TeamsSettings};
 
 const URL: Param = required("url", "A Microsoft Teams webhook URL.");
 
@@ -69,7 +69,6 @@ pub fn routes() -> Vec<Route> {
         ),
     ]
 }
-
 
 async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
     add_webhook(&state, &params).await?;

@@ -13,10 +13,10 @@ use axum::Json;
 use serde_json::Value;
 
 use super::{current, scope, success, webhooks_enabled, Params};
-use crate::flock::{FlockSettings, Scope, GLOBAL};
 use crate::api::error::ApiError;
 use crate::api::openapi::{Endpoint, Route, FLOCK_ID};
 use crate::api::AppState;
+use crate::flock::{FlockSettings, Scope, GLOBAL};
 
 /// The settings routes with their descriptions.
 pub fn routes() -> Vec<Route> {
@@ -73,7 +73,6 @@ pub fn routes() -> Vec<Route> {
         ),
     ]
 }
-
 
 async fn is_enabled(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
     let catalogue = current(&state).await?;

@@ -15,12 +15,12 @@ use super::{
     add_by_url, current, lookup_url, of_kind, refuse_invalid, remove, scope, success, test_by_url, webhook_url,
     webhooks_enabled, with_url, Params,
 };
-use crate::destination::{Channel, ChannelKind, Destination};
-use crate::notify::slack::config::SlackSettings;
-use crate::secret::{mask_url, mask_url_text};
 use crate::api::error::ApiError;
 use crate::api::openapi::{optional, required, Endpoint, Route, FLOCK_ID};
 use crate::api::AppState;
+use crate::destination::{Channel, ChannelKind, Destination};
+use crate::notify::slack::config::SlackSettings;
+use crate::secret::{mask_url, mask_url_text};
 
 /// The Slack routes with their descriptions.
 pub fn routes() -> Vec<Route> {
@@ -79,7 +79,6 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-
 /// An informational label, trimmed; [`SlackSettings::validate`] bounds it.
 fn label(params: &Params, name: &'static str) -> Option<String> {
     params.optional(name).map(|value| value.trim().to_owned())
@@ -105,7 +104,8 @@ pub async fn add_webhook(state: &AppState, params: &Params) -> Result<(), ApiErr
         Some(text) => Some(lookup_url("configuration_url", text)?.to_string()),
         None => None,
     };
-    let settings = SlackSettings { url, channel: label(params, "channel"), team: label(params, "team"), configuration_url };
+    let settings =
+        SlackSettings { url, channel: label(params, "channel"), team: label(params, "team"), configuration_url };
     // Every field of the settings is the API parameter of the same name.
     refuse_invalid(settings.validate(state.allow_http), |invalid| match invalid.field.as_str() {
         "team" => ("team", invalid.reason.clone()),

@@ -12,17 +12,17 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::{
-    current, new_destination, of_kind, refuse_invalid, remove, scope, success, test_notification,
-    webhooks_enabled, Params,
+    current, new_destination, of_kind, refuse_invalid, remove, scope, success, test_notification, webhooks_enabled,
+    Params,
 };
-use crate::destination::{Channel, ChannelKind, Destination};
-use crate::notify::splunk_hec::config::SplunkHecSettings;
-use crate::notify::splunk_hec::event_url;
-use crate::secret::Secret;
 use crate::api::error::ApiError;
 use crate::api::openapi::{optional, required, Endpoint, Route, FLOCK_ID};
 use crate::api::AppState;
 use crate::catalogue::registry::RegistryError;
+use crate::destination::{Channel, ChannelKind, Destination};
+use crate::notify::splunk_hec::config::SplunkHecSettings;
+use crate::notify::splunk_hec::event_url;
+use crate::secret::Secret;
 use crate::store::{IfExists, StoreError};
 
 /// The Splunk routes with their descriptions.
@@ -80,7 +80,6 @@ pub fn routes() -> Vec<Route> {
         ),
     ]
 }
-
 
 fn invalid(name: &'static str, reason: impl Into<String>) -> ApiError {
     ApiError::InvalidParameter { name, reason: reason.into() }

@@ -17,17 +17,17 @@ use serde_json::{json, Value};
 
 use super::{refused, unavailable, NoticeQuery};
 use crate::alert::Alert;
+use crate::api::canary::{
+    current, generic, ms_teams, remove_destination, send_test, slack, splunk_hec, url_host, url_of, Params, TestOutcome,
+};
+use crate::api::error::ApiError;
+use crate::api::AppState;
 use crate::catalogue::Catalogue;
 use crate::console::view::{context, object, redirect, Flash};
 use crate::console::{Posted, SignedIn};
 use crate::destination::{Channel, Destination};
 use crate::direct::{preview as preview_request, BodyLayout};
 use crate::flock::GLOBAL;
-use crate::api::canary::{
-    current, generic, ms_teams, remove_destination, send_test, slack, splunk_hec, url_host, url_of, Params, TestOutcome,
-};
-use crate::api::error::ApiError;
-use crate::api::AppState;
 use crate::store::DestinationState;
 
 /// Where a destination points, without any secret: the host (and port).

@@ -8,15 +8,15 @@ use axum::response::Response;
 use serde_json::{json, Value};
 
 use super::{refused, unavailable, NoticeQuery};
+use crate::api::canary::settings::{change, Change};
+use crate::api::canary::{current, flocks, webhooks_enabled};
+use crate::api::error::ApiError;
+use crate::api::AppState;
 use crate::catalogue::Catalogue;
 use crate::console::view::{context, object, redirect, Flash};
 use crate::console::{Posted, SignedIn};
 use crate::destination::Destination;
 use crate::flock::{Scope, GLOBAL};
-use crate::api::canary::settings::{change, Change};
-use crate::api::canary::{current, flocks, webhooks_enabled};
-use crate::api::error::ApiError;
-use crate::api::AppState;
 
 fn destinations_of(catalogue: &Catalogue, scope: &Scope) -> Vec<Value> {
     catalogue

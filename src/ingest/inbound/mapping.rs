@@ -183,8 +183,8 @@ mod tests {
 
     use super::*;
     use crate::alert::Severity;
-    use crate::secret::Secret;
     use crate::ingest::inbound::Scheme;
+    use crate::secret::Secret;
 
     fn source(scheme: Scheme, template: Option<&str>) -> Source {
         Source {

@@ -163,7 +163,8 @@ impl SplunkHecSettings {
         }
         let token = self.token.expose();
         if token.trim().is_empty() {
-            findings.add("token", "must not be empty (set it here or in FLOCKRELAY_DESTINATIONS__<NAME>__SPLUNK__TOKEN)");
+            findings
+                .add("token", "must not be empty (set it here or in FLOCKRELAY_DESTINATIONS__<NAME>__SPLUNK__TOKEN)");
         } else if token.chars().count() > MAX_TOKEN_LEN || bad_text(token) {
             findings.add(
                 "token",

@@ -8,8 +8,8 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 
 use super::{authorization, secrets_equal};
-use crate::secret::Secret;
 use crate::ingest::inbound::{Verified, Verifier, VerifyError};
+use crate::secret::Secret;
 
 /// Verifies `Authorization: Basic …` against one user name and password.
 pub struct Basic {

@@ -5,8 +5,8 @@ use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 
 use super::{authorization, secrets_equal};
-use crate::secret::Secret;
 use crate::ingest::inbound::{Verified, Verifier, VerifyError};
+use crate::secret::Secret;
 
 /// Verifies `Authorization: Bearer …` against one token.
 pub struct Bearer {

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::secrets_equal;
-use crate::secret::Secret;
 use crate::ingest::inbound::{Verified, Verifier, VerifyError};
+use crate::secret::Secret;
 
 /// The body field used when a source names neither field nor header.
 pub const DEFAULT_FIELD: &str = "client_secret";

@@ -14,9 +14,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::header;
+use crate::ingest::inbound::{Verified, Verifier, VerifyError, TIMESTAMP_TOLERANCE_SECS};
 use crate::secret::Secret;
 use crate::signing::flock_hmac::verify;
-use crate::ingest::inbound::{Verified, Verifier, VerifyError, TIMESTAMP_TOLERANCE_SECS};
 
 /// The header, as the HTTP layer spells it (lowercase).
 pub const SIGNATURE_HEADER: &str = "x-flock-signature";

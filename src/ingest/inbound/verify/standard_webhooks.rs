@@ -15,13 +15,13 @@ use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 
 use super::header;
+use crate::ingest::inbound::{Verified, Verifier, VerifyError, MAX_EVENT_ID_LEN, TIMESTAMP_TOLERANCE_SECS};
 use crate::secret::Secret;
 use crate::signing::standard_webhooks::{
     verify, SigningKey, ID_HEADER, SIGNATURE_HEADER, SVIX_ID_HEADER, SVIX_SIGNATURE_HEADER, SVIX_TIMESTAMP_HEADER,
     TIMESTAMP_HEADER,
 };
 use crate::signing::SignatureError;
-use crate::ingest::inbound::{Verified, Verifier, VerifyError, MAX_EVENT_ID_LEN, TIMESTAMP_TOLERANCE_SECS};
 
 /// Verifies Standard Webhooks signatures against every active secret.
 pub struct StandardWebhooks {
