@@ -80,15 +80,17 @@ struct Limiter {
 
 /// The running outbox, shared by the HTTP server and the workers.
 pub struct Outbox {
+    /// Public for the integration tests, which inspect the store under a
+    /// running relay; handlers go through the services instead.
     pub store: Arc<dyn Store>,
-    pub renderer: Arc<Renderer>,
-    pub sender: Arc<HttpSender>,
-    pub metrics: Arc<Metrics>,
-    pub settings: Settings,
+    pub(crate) renderer: Arc<Renderer>,
+    pub(crate) sender: Arc<HttpSender>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) settings: Settings,
     /// Lease owner name of this process.
-    pub owner: String,
+    pub(crate) owner: String,
     /// The last hour's outcomes and refusals in this process.
-    pub recent: recent::Recent,
+    pub(crate) recent: recent::Recent,
     catalogue: RwLock<Arc<Catalogue>>,
     wakers: Mutex<HashMap<String, Arc<Notify>>>,
     breakers: Mutex<HashMap<String, Arc<Breaker>>>,
