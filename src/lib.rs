@@ -10,17 +10,19 @@
 //!
 //! Modules, in data-flow order:
 //! - [`ingest`] — accepting alerts from every origin: namespace, resolve, render,
-//!   group commit; [`ingest::inbound`] — inbound webhooks: per-source verification
-//!   (the `Verifier` seam), payload-to-alert mapping templates, `receive`. Pure.
+//!   group commit. Its [`ingest::inbound`] — inbound webhooks: per-source
+//!   verification (the `Verifier` seam), payload-to-alert mapping, `receive` — is pure.
 //! - [`alert`] — the normalized `Alert` and its two JSON forms (ours, Canary's). Pure.
 //! - [`limits`] — what is accepted from outside (lengths, depth, no NUL), checked before the store. Pure.
 //! - [`origin`] — the id and idempotency namespace of each origin (API, each source, CLI). Pure.
 //! - [`flock`] — flocks and their webhook settings (`use_global`, `enabled`). Pure.
 //! - [`destination`] — configured webhooks: scope, channel, template, filter, state. Pure.
 //! - [`routing`] — the per-flock resolver: alert → destinations. Pure.
-//! - [`catalogue`] — the stored flocks and destinations ingest resolves against.
+//! - [`catalogue`] — the stored flocks and destinations ingest resolves against, and the
+//!   `Registry` every change to flocks, destinations and sources goes through.
 //! - [`render`] — Tera templates (built-in + overrides), JSON-safe filters.
-//! - [`notify`] — the `Notifier` seam: Slack, Teams, Splunk HEC, generic; sending.
+//! - [`notify`] — the `Notifier` seam: Slack, Teams, Splunk HEC, generic (each with its
+//!   settings' one `validate()`); sending.
 //! - [`signing`] — Standard Webhooks and Flock HMAC signatures, both directions. Pure.
 //! - [`store`] — the `Store` seam: the durable outbox and catalogue (SQLite, PostgreSQL).
 //! - [`outbox`] — the stored messages: list, show, replay, recover; the supervisor.
@@ -36,7 +38,8 @@
 //! - [`hops`] — the loop guard's hop count (`X-Flockrelay-Hops`). Pure.
 //! - [`telemetry`] — tracing set-up.
 //! - [`cli`] — the `flockrelay` commands; the only place `anyhow` is used.
-//! - `fault` — test-only fault injection (feature `fault-injection`).
+//! - `fault` — test-only fault injection (feature `fault-injection`); the fuzz bodies in
+//!   `ingest::inbound::fuzz` are test-only too (feature `fuzzing`).
 
 pub mod alert;
 pub mod api;
