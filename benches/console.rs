@@ -14,8 +14,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use flockrelay::api::run::{build, serve};
 use flockrelay::render::Renderer;
-use flockrelay::server::run::{build, serve};
 use sqlx::Connection as _;
 
 const TOKEN: &str = "bench-token-0123456789abcdef";
@@ -150,7 +150,7 @@ async fn run(options: Options) {
     std::fs::write(&path, config(dir.path())).expect("writes the config");
     let config = flockrelay::config::load(Some(&path)).expect("a valid config");
     let url = format!("sqlite://{}", dir.path().join("relay.db").display());
-    let key = flockrelay::server::run::secret_key(&config).expect("the secret key");
+    let key = flockrelay::api::run::secret_key(&config).expect("the secret key");
     drop(flockrelay::store::open(&url, &key).await.expect("creates and migrates the store"));
     let start_ms = chrono::Utc::now().timestamp_millis() - options.messages * STEP_MS;
     let filling = Instant::now();

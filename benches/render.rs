@@ -18,7 +18,7 @@ use flockrelay::flock::Scope;
 use flockrelay::notify::by_kind;
 use flockrelay::notify::generic::config::GenericSettings;
 use flockrelay::notify::slack::config::SlackSettings;
-use flockrelay::notify::splunk_hec::config::SplunkSettings;
+use flockrelay::notify::splunk_hec::config::SplunkHecSettings;
 use flockrelay::notify::teams::config::{TeamsFormat, TeamsSettings};
 use flockrelay::render::Renderer;
 use flockrelay::secret::Secret;
@@ -60,7 +60,10 @@ fn destinations() -> Vec<(&'static str, Destination)> {
                 format: TeamsFormat::MessageCard,
             })),
         ),
-        ("splunk_hec", destination(Channel::Splunk(SplunkSettings::new("splunk.example", 8088, Secret::new("token"))))),
+        (
+            "splunk_hec",
+            destination(Channel::SplunkHec(SplunkHecSettings::new("splunk.example", 8088, Secret::new("token")))),
+        ),
         (
             "generic",
             destination(Channel::Generic(GenericSettings {

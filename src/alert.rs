@@ -34,8 +34,11 @@ pub struct Alert {
     pub description: String,
     /// When the event happened (not when it reached the relay).
     pub timestamp: DateTime<Utc>,
-    /// Who or what caused the alert (attacker IP, reverse DNS).
-    pub source: Source,
+    /// Who or what caused the alert (attacker IP, reverse DNS). Called
+    /// `source` on the wire and in templates; `actor` in code, apart from the
+    /// inbound `Source` a webhook comes from.
+    #[serde(rename = "source")]
+    pub actor: Actor,
     /// What was touched (the Canary device, its IP and port).
     pub target: Target,
     /// Extra key/value facts, shown as fields by the templates.
@@ -80,14 +83,14 @@ impl Severity {
     }
 }
 
-/// The origin of the activity that raised the alert.
+/// Who or what caused the alert (the attacker): `source` on the wire.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Source {
+pub struct Actor {
     pub ip: Option<String>,
     pub name: Option<String>,
 }
 
-impl Source {
+impl Actor {
     /// `192.0.2.7 (scanner.example)`, or whichever part is known.
     pub fn label(&self) -> Option<String> {
         match (&self.ip, &self.name) {
@@ -176,7 +179,7 @@ impl Alert {
                 "This is a test notification from flockrelay. If you can read it, the destination is set up correctly."
                     .into(),
             timestamp: now,
-            source: Source { ip: None, name: Some("flockrelay".into()) },
+            actor: Actor { ip: None, name: Some("flockrelay".into()) },
             target: Target::default(),
             details,
             raw: Value::Null,
@@ -201,10 +204,10 @@ fn from_own(doc: &Map<String, Value>, raw: &Value, now: DateTime<Utc>) -> Result
         })?,
         Some(other) => return Err(wrong_type("severity", "a string", other)),
     };
-    let source = match doc.get("source") {
-        None | Some(Value::Null) => Source::default(),
+    let actor = match doc.get("source") {
+        None | Some(Value::Null) => Actor::default(),
         Some(Value::Object(map)) => {
-            Source { ip: optional_str(map, "source.ip", "ip")?, name: optional_str(map, "source.name", "name")? }
+            Actor { ip: optional_str(map, "source.ip", "ip")?, name: optional_str(map, "source.name", "name")? }
         }
         Some(other) => return Err(wrong_type("source", "an object", other)),
     };
@@ -231,7 +234,7 @@ fn from_own(doc: &Map<String, Value>, raw: &Value, now: DateTime<Utc>) -> Result
         title,
         description: optional_str(doc, "description", "description")?.unwrap_or_default(),
         timestamp: optional_timestamp(doc.get("timestamp"), "timestamp")?.unwrap_or(now),
-        source,
+        actor,
         target,
         details,
         raw: raw.clone(),
@@ -294,7 +297,7 @@ fn from_canary(doc: &Map<String, Value>, raw: &Value, now: DateTime<Utc>) -> Res
         title,
         description: optional_str(doc, "Intro", "Intro")?.unwrap_or_else(|| description.clone()),
         timestamp: timestamp.unwrap_or(now),
-        source: Source {
+        actor: Actor {
             ip: optional_str(doc, "SourceIP", "SourceIP")?.filter(|ip| !ip.is_empty()),
             name: optional_str(doc, "ReverseDNS", "ReverseDNS")?.filter(|name| !name.is_empty()),
         },
@@ -527,7 +530,7 @@ mod tests {
         assert_eq!(alert.flock_id, "flock:dc");
         assert_eq!(alert.severity, Severity::High);
         assert_eq!(alert.timestamp.to_rfc3339(), "2021-05-06T10:14:39+00:00");
-        assert_eq!(alert.source.ip.as_deref(), Some("192.0.2.7"));
+        assert_eq!(alert.actor.ip.as_deref(), Some("192.0.2.7"));
         assert_eq!(alert.target.port, Some(445));
         assert_eq!(alert.details["Scan type"], "NMAP");
         assert_eq!(alert.raw["SomethingNew"], 1);
@@ -536,7 +539,7 @@ mod tests {
     #[test]
     fn labels_show_whatever_is_known() {
         let source =
-            |ip: Option<&str>, name: Option<&str>| Source { ip: ip.map(Into::into), name: name.map(Into::into) };
+            |ip: Option<&str>, name: Option<&str>| Actor { ip: ip.map(Into::into), name: name.map(Into::into) };
         assert_eq!(source(Some("1.2.3.4"), Some("h")).label().as_deref(), Some("1.2.3.4 (h)"));
         assert_eq!(source(None, Some("h")).label().as_deref(), Some("h"));
         assert_eq!(source(None, None).label(), None);

@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::flock::Scope;
 use crate::notify::generic::config::GenericSettings;
+use crate::notify::settings::Invalid;
 use crate::notify::slack::config::SlackSettings;
-use crate::notify::splunk_hec::config::SplunkSettings;
+use crate::notify::splunk_hec::config::SplunkHecSettings;
 use crate::notify::teams::config::TeamsSettings;
 
 /// One configured webhook.
@@ -27,7 +28,7 @@ pub struct Destination {
     /// A disabled destination keeps its configuration but receives nothing.
     pub enabled: bool,
     /// Maximum messages per second sent to it; `None` means the channel's own
-    /// pace (see `outbox::pacing`).
+    /// pace (see `delivery::pacing`).
     pub rate_limit: Option<f64>,
     /// Most requests in flight to it at once; `None` means the channel's own,
     /// else `[delivery] concurrency`.
@@ -41,19 +42,21 @@ pub struct Destination {
 pub enum ChannelKind {
     Slack,
     MsTeams,
-    Splunk,
+    /// Splunk HTTP Event Collector; `splunk` on the wire, as the Canary API names it.
+    #[serde(rename = "splunk")]
+    SplunkHec,
     Generic,
 }
 
 impl ChannelKind {
-    pub const ALL: [ChannelKind; 4] = [Self::Slack, Self::MsTeams, Self::Splunk, Self::Generic];
+    pub const ALL: [ChannelKind; 4] = [Self::Slack, Self::MsTeams, Self::SplunkHec, Self::Generic];
 
     /// The wire name (`ms_teams`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Slack => "slack",
             Self::MsTeams => "ms_teams",
-            Self::Splunk => "splunk",
+            Self::SplunkHec => "splunk",
             Self::Generic => "generic",
         }
     }
@@ -71,7 +74,9 @@ impl std::fmt::Display for ChannelKind {
 pub enum Channel {
     Slack(SlackSettings),
     MsTeams(TeamsSettings),
-    Splunk(SplunkSettings),
+    /// `splunk` on the wire and in stored catalogues, as the Canary API names it.
+    #[serde(rename = "splunk")]
+    SplunkHec(SplunkHecSettings),
     Generic(GenericSettings),
 }
 
@@ -80,8 +85,18 @@ impl Channel {
         match self {
             Self::Slack(_) => ChannelKind::Slack,
             Self::MsTeams(_) => ChannelKind::MsTeams,
-            Self::Splunk(_) => ChannelKind::Splunk,
+            Self::SplunkHec(_) => ChannelKind::SplunkHec,
             Self::Generic(_) => ChannelKind::Generic,
+        }
+    }
+
+    /// Everything wrong with the settings, by the channel's own `validate()`.
+    pub fn validate(&self, allow_http: bool) -> Vec<Invalid> {
+        match self {
+            Self::Slack(settings) => settings.validate(allow_http),
+            Self::MsTeams(settings) => settings.validate(allow_http),
+            Self::SplunkHec(settings) => settings.validate(allow_http),
+            Self::Generic(settings) => settings.validate(allow_http),
         }
     }
 }
@@ -105,6 +120,18 @@ impl EventFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn channel_kinds_keep_their_wire_names() {
+        for kind in ChannelKind::ALL {
+            let json = serde_json::to_value(kind).expect("serializes");
+            assert_eq!(json, serde_json::Value::from(kind.as_str()));
+            assert_eq!(serde_json::from_value::<ChannelKind>(json).expect("parses"), kind);
+        }
+        let settings = SplunkHecSettings::new("hec.example", 8088, crate::secret::Secret::new("t"));
+        let stored = serde_json::to_value(Channel::SplunkHec(settings)).expect("serializes");
+        assert_eq!(stored["kind"], "splunk");
+    }
 
     #[test]
     fn event_filter_matches_exact_names_and_prefixes() {

@@ -3,29 +3,33 @@
 //! An alert flows left to right exactly once:
 //!
 //! ```text
-//! server ──► alert ──► routing ──► render ──► store (outbox) ──► outbox::worker ──► notify::http
+//! api    ──► alert ──► routing ──► render ──► store (outbox) ──► delivery::worker ──► notify::http
 //! (ingest)           (catalogue)  (payload)  (one transaction)   (claim, send,      (classify)
 //!                                                                 record)
 //! ```
 //!
 //! Modules, in data-flow order:
-//! - [`sources`] — inbound webhooks: per-source verification (the `Verifier` seam) and
-//!   payload-to-alert mapping templates. Pure.
+//! - [`ingest`] — accepting alerts from every origin: namespace, resolve, render,
+//!   group commit. Its [`ingest::inbound`] — inbound webhooks: per-source
+//!   verification (the `Verifier` seam), payload-to-alert mapping, `receive` — is pure.
 //! - [`alert`] — the normalized `Alert` and its two JSON forms (ours, Canary's). Pure.
 //! - [`limits`] — what is accepted from outside (lengths, depth, no NUL), checked before the store. Pure.
 //! - [`origin`] — the id and idempotency namespace of each origin (API, each source, CLI). Pure.
 //! - [`flock`] — flocks and their webhook settings (`use_global`, `enabled`). Pure.
 //! - [`destination`] — configured webhooks: scope, channel, template, filter, state. Pure.
 //! - [`routing`] — the per-flock resolver: alert → destinations. Pure.
-//! - [`catalogue`] — the stored flocks and destinations ingest resolves against.
+//! - [`catalogue`] — the stored flocks and destinations ingest resolves against, and the
+//!   `Registry` every change to flocks, destinations and sources goes through.
 //! - [`render`] — Tera templates (built-in + overrides), JSON-safe filters.
-//! - [`notify`] — the `Notifier` seam: Slack, Teams, Splunk HEC, generic; sending.
+//! - [`notify`] — the `Notifier` seam: Slack, Teams, Splunk HEC, generic (each with its
+//!   settings' one `validate()`); sending.
 //! - [`signing`] — Standard Webhooks and Flock HMAC signatures, both directions. Pure.
 //! - [`store`] — the `Store` seam: the durable outbox and catalogue (SQLite, PostgreSQL).
-//! - [`outbox`] — ingest, one delivery worker per destination, the retry rule, the breaker.
+//! - [`outbox`] — the stored messages: list, show, replay, recover; the supervisor.
+//! - [`delivery`] — one worker per destination: pacing, the retry rule, the breaker.
 //! - [`metrics`] — Prometheus metrics for `/metrics`.
 //! - [`direct`] — an alert delivered now, without the outbox (`test`, `send`).
-//! - [`server`] — `flockrelay serve`'s HTTP API: ingest, operator, and the
+//! - [`api`] — `flockrelay serve`'s HTTP API: ingest, operator, and the
 //!   Canary-style management API (flocks and their webhooks), with its OpenAPI document.
 //! - [`console`] — the operator console: HTML pages at `/` on the same functions as the API.
 //! - [`config`] — figment layers, `deny_unknown_fields`, `validate` naming keys.
@@ -34,13 +38,16 @@
 //! - [`hops`] — the loop guard's hop count (`X-Flockrelay-Hops`). Pure.
 //! - [`telemetry`] — tracing set-up.
 //! - [`cli`] — the `flockrelay` commands; the only place `anyhow` is used.
-//! - `fault` — test-only fault injection (feature `fault-injection`).
+//! - `fault` — test-only fault injection (feature `fault-injection`); the fuzz bodies in
+//!   `ingest::inbound::fuzz` are test-only too (feature `fuzzing`).
 
 pub mod alert;
+pub mod api;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod delivery;
 pub mod destination;
 pub mod direct;
 #[cfg(feature = "fault-injection")]
@@ -48,6 +55,7 @@ pub mod fault;
 pub mod files;
 pub mod flock;
 pub mod hops;
+pub mod ingest;
 pub mod limits;
 pub mod metrics;
 pub mod notify;
@@ -56,8 +64,6 @@ pub mod outbox;
 pub mod render;
 pub mod routing;
 pub mod secret;
-pub mod server;
 pub mod signing;
-pub mod sources;
 pub mod store;
 pub mod telemetry;

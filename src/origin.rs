@@ -74,7 +74,7 @@ mod tests {
         assert_eq!((posted.as_str(), hooked.as_str()), ("api:console:INC-42", "hook:console:INC-42"));
         assert_ne!(AlertOrigin::Api.alert_id("hook:console:INC-42"), hooked);
         assert_ne!(AlertOrigin::Cli.alert_id("x"), AlertOrigin::Api.alert_id("x"));
-        // Source ids hold no `:` (see `sources::valid_source_id`), so two sources never overlap.
+        // Source ids hold no `:` (see `ingest::inbound::valid_source_id`), so two sources never overlap.
         assert_ne!(AlertOrigin::Hook { source: "a" }.alert_id("x"), AlertOrigin::Hook { source: "b" }.alert_id("x"));
         assert_eq!(AlertOrigin::Api.idempotency_key("k"), "api:k");
         assert_eq!(AlertOrigin::Hook { source: "svix" }.idempotency_key("msg_1"), "hook:svix:msg_1");

@@ -1,4 +1,4 @@
-//! cargo-fuzz target `map_payload`: the body is `flockrelay::sources::fuzz::map_payload`.
+//! cargo-fuzz target `map_payload`: the body is `flockrelay::ingest::inbound::fuzz::map_payload`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| flockrelay::sources::fuzz::map_payload(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| flockrelay::ingest::inbound::fuzz::map_payload(data));

@@ -1,4 +1,4 @@
-//! cargo-fuzz target `verify_basic`: the body is `flockrelay::sources::fuzz::verify_basic`.
+//! cargo-fuzz target `verify_basic`: the body is `flockrelay::ingest::inbound::fuzz::verify_basic`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| flockrelay::sources::fuzz::verify_basic(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| flockrelay::ingest::inbound::fuzz::verify_basic(data));

@@ -1,4 +1,4 @@
-//! cargo-fuzz target `verify_bearer`: the body is `flockrelay::sources::fuzz::verify_bearer`.
+//! cargo-fuzz target `verify_bearer`: the body is `flockrelay::ingest::inbound::fuzz::verify_bearer`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| flockrelay::sources::fuzz::verify_bearer(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| flockrelay::ingest::inbound::fuzz::verify_bearer(data));

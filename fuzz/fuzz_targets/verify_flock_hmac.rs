@@ -1,4 +1,4 @@
-//! cargo-fuzz target `verify_flock_hmac`: the body is `flockrelay::sources::fuzz::verify_flock_hmac`.
+//! cargo-fuzz target `verify_flock_hmac`: the body is `flockrelay::ingest::inbound::fuzz::verify_flock_hmac`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| flockrelay::sources::fuzz::verify_flock_hmac(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| flockrelay::ingest::inbound::fuzz::verify_flock_hmac(data));

@@ -12,9 +12,9 @@ use serde_json::json;
 use crate::alert::Alert;
 use crate::config::reachability::unreachable_destinations;
 use crate::config::{self, validate::Problem, Config};
+use crate::ingest::inbound::mapping::Mapper;
 use crate::notify::by_kind;
 use crate::render::{RenderError, Renderer};
-use crate::sources::mapping::Mapper;
 
 /// Exit code of a command whose configuration is invalid (README's table).
 pub const INVALID: i32 = 1;

@@ -7,9 +7,9 @@ use anyhow::Context as _;
 use chrono::Utc;
 use clap::Subcommand;
 
+use crate::api::destinations::MAX_REASON_LEN;
 use crate::config::Config;
 use crate::secret::mask_url_text;
-use crate::server::destinations::MAX_REASON_LEN;
 use crate::store::{self, DestinationState, StateRecord, Store};
 
 /// Exit code of a usage error (README's table).
@@ -36,7 +36,7 @@ pub enum DestinationsCommand {
 
 pub async fn run(config: &Config, command: &DestinationsCommand) -> anyhow::Result<i32> {
     let url = config.store.url.expose();
-    let key = crate::server::run::existing_secret_key(config)?;
+    let key = crate::api::run::existing_secret_key(config)?;
     let store =
         store::open(url, &key).await.with_context(|| format!("cannot open the store {}", mask_url_text(url)))?;
     match command {

@@ -6,9 +6,9 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 
+use crate::api::messages::{parse_time_at, MAX_LIST};
 use crate::config::Config;
 use crate::secret::mask_url_text;
-use crate::server::messages::{parse_time_at, MAX_LIST};
 use crate::store::{self, Message, MessageFilter, MessageStatus, Store};
 
 /// What `--since` and `--until` take.
@@ -115,7 +115,7 @@ fn rfc3339(time: DateTime<Utc>) -> String {
 
 pub async fn run(config: &Config, command: &MessagesCommand) -> anyhow::Result<i32> {
     let url = config.store.url.expose();
-    let key = crate::server::run::existing_secret_key(config)?;
+    let key = crate::api::run::existing_secret_key(config)?;
     let store =
         store::open(url, &key).await.with_context(|| format!("cannot open the store {}", mask_url_text(url)))?;
     let now = Utc::now();

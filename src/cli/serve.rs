@@ -9,10 +9,10 @@ use anyhow::Context as _;
 use tokio::sync::mpsc;
 
 use super::check;
+use crate::api::reload::Reload;
+use crate::api::run::{build, serve_reloading};
 use crate::config::Config;
 use crate::render::Renderer;
-use crate::server::reload::Reload;
-use crate::server::run::{build, serve_reloading};
 
 /// Exit code when the relay cannot start or stops abnormally (README's table).
 const FAILED: i32 = 1;

@@ -25,12 +25,12 @@ pub use duration::Seconds;
 
 use crate::destination::{Channel, Destination, EventFilter};
 use crate::flock::{FlockSettings, Scope, DEFAULT_FLOCK, GLOBAL};
+use crate::ingest::inbound::{Source, SourceConfig};
 use crate::notify::generic::config::GenericSettings;
 use crate::notify::slack::config::SlackSettings;
-use crate::notify::splunk_hec::config::SplunkSettings;
+use crate::notify::splunk_hec::config::SplunkHecSettings;
 use crate::notify::teams::config::TeamsSettings;
 use crate::secret::Secret;
-use crate::sources::{Source, SourceConfig};
 
 /// The lowest configuration layer: every key with its default, commented.
 pub const DEFAULTS: &str = include_str!("../../config/flockrelay.default.toml");
@@ -206,7 +206,7 @@ pub struct DestinationConfig {
     pub ms_teams: Option<TeamsSettings>,
     /// A Splunk HTTP Event Collector.
     #[serde(default)]
-    pub splunk: Option<SplunkSettings>,
+    pub splunk: Option<SplunkHecSettings>,
     /// A generic JSON webhook.
     #[serde(default)]
     pub generic: Option<GenericSettings>,
@@ -390,7 +390,7 @@ impl DestinationConfig {
         let mut channels = Vec::new();
         channels.extend(self.slack.clone().map(Channel::Slack));
         channels.extend(self.ms_teams.clone().map(Channel::MsTeams));
-        channels.extend(self.splunk.clone().map(Channel::Splunk));
+        channels.extend(self.splunk.clone().map(Channel::SplunkHec));
         channels.extend(self.generic.clone().map(Channel::Generic));
         channels
     }

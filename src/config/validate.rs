@@ -2,18 +2,15 @@
 //! `destinations.soc_hec.splunk.host: must be a bare domain name or IP address`.
 //! Pure: looks at the configuration only (plus whether a named CA file exists).
 
-use url::Url;
-
 use super::{Config, DestinationConfig};
 use crate::flock::{DEFAULT_FLOCK, GLOBAL};
-use crate::notify::generic::config::{
-    permanent_status_problem, GenericAuth, GenericSettings, Signing, MAX_BASIC_LEN, MAX_CLIENT_SECRET_LEN,
-};
-use crate::notify::generic::payload::RESERVED_HEADERS;
+use crate::ingest::inbound::{valid_source_id, SchemeName, SourceConfig, MAX_SOURCE_ID_LEN};
+pub use crate::notify::generic::config::MAX_SHARED_SECRET_LEN;
+use crate::notify::generic::config::{MAX_BASIC_LEN, MAX_CLIENT_SECRET_LEN};
 use crate::notify::policy::parse_cidr;
-use crate::notify::splunk_hec::{config::SplunkSettings, event_url};
+use crate::notify::settings::{is_token_byte, secret_problem, text_problem};
+use crate::secret::Secret;
 use crate::signing::standard_webhooks::check_secret;
-use crate::sources::{valid_source_id, SchemeName, SourceConfig, MAX_SOURCE_ID_LEN};
 
 /// One thing wrong with the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +97,14 @@ pub fn source_problems(
     if source.template.as_deref().is_some_and(|template| template.trim().is_empty()) {
         problems.add(&key("template"), "must not be empty (leave it out for the scheme's default)");
     }
+    unused_fields(source, &key, &mut problems);
+    credential_problems(source, &key, &mut problems);
+    problems.0
+}
+
+/// Fields the source's scheme does not use: refused, so a typo or a
+/// half-changed scheme never leaves a secret lying around unused.
+fn unused_fields(source: &SourceConfig, key: &dyn Fn(&str) -> String, problems: &mut Problems) {
     let scheme = source.scheme;
     let used: &[&str] = match scheme {
         SchemeName::StandardWebhooks => &["secrets"],
@@ -123,82 +128,68 @@ pub fn source_problems(
             problems.add(&key(name), format!("is not used by scheme {scheme}; remove it"));
         }
     }
-    let secret_problem = |value: Option<&crate::secret::Secret>, max: usize| match value {
-        None => Some("is required by this scheme".to_owned()),
-        Some(value) if value.is_empty() || value.expose().chars().count() > max => {
-            Some(format!("must be 1 to {max} characters"))
-        }
-        Some(value) if value.expose().chars().any(char::is_control) => {
-            Some("must not contain control characters".to_owned())
-        }
-        Some(_) => None,
-    };
-    match scheme {
-        SchemeName::StandardWebhooks => {
-            if source.secrets.is_empty() {
-                problems.add(&key("secrets"), "list at least one whsec_ secret (two while rotating)");
-            }
-            for (index, secret) in source.secrets.iter().enumerate() {
-                if let Err(error) = check_secret(secret.expose()) {
-                    problems.add(&key(&format!("secrets[{index}]")), error.to_string());
-                }
-            }
-        }
-        SchemeName::FlockHmac => {
-            if let Some(reason) = secret_problem(source.secret.as_ref(), MAX_SHARED_SECRET_LEN) {
-                problems.add(&key("secret"), reason);
-            }
-        }
-        SchemeName::Basic => {
-            match source.username.as_deref() {
-                None => problems.add(&key("username"), "is required by this scheme"),
-                Some(username) if username.is_empty() || username.chars().count() > MAX_BASIC_LEN => {
-                    problems.add(&key("username"), format!("must be 1 to {MAX_BASIC_LEN} characters"));
-                }
-                Some(username) if username.contains(':') || username.chars().any(char::is_control) => {
-                    problems.add(
-                        &key("username"),
-                        "must not contain `:` (Basic auth separates with it) or control characters",
-                    );
-                }
-                Some(_) => {}
-            }
-            if let Some(reason) = secret_problem(source.password.as_ref(), MAX_BASIC_LEN) {
-                problems.add(&key("password"), reason);
-            }
-        }
-        SchemeName::ClientSecret => {
-            if let Some(reason) = secret_problem(source.secret.as_ref(), MAX_CLIENT_SECRET_LEN) {
-                problems.add(&key("secret"), reason);
-            }
-            if source.field.is_some() && source.header.is_some() {
-                problems.add(&key("header"), "set field or header, not both");
-            }
-            if source.field.as_deref().is_some_and(|field| field.trim().is_empty()) {
-                problems.add(&key("field"), "must not be empty");
-            }
-            if let Some(header) = source.header.as_deref() {
-                if header.is_empty() || !header.bytes().all(is_token_byte) {
-                    problems.add(&key("header"), "is not a valid header name");
-                }
-            }
-        }
-        SchemeName::Bearer => match source.token.as_ref() {
-            None => problems.add(&key("token"), "is required by this scheme"),
-            Some(token)
-                if token.is_empty() || token.expose().chars().any(|ch| ch.is_control() || ch.is_whitespace()) =>
-            {
-                problems.add(&key("token"), "must be non-empty, without spaces or control characters");
-            }
-            Some(_) => {}
-        },
-        SchemeName::None => {}
-    }
-    problems.0
 }
 
-/// Longest shared secret of a flock_hmac source.
-pub const MAX_SHARED_SECRET_LEN: usize = 1024;
+/// The credentials the source's scheme needs: present, bounded, printable
+/// (the same credential rule as the channels' settings).
+fn credential_problems(source: &SourceConfig, key: &dyn Fn(&str) -> String, problems: &mut Problems) {
+    let required = |value: Option<&Secret>, max: usize| match value {
+        None => Some("is required by this scheme".to_owned()),
+        Some(value) => secret_problem(value, max),
+    };
+    let mut add = |name: &str, reason: Option<String>| {
+        if let Some(reason) = reason {
+            problems.add(&key(name), reason);
+        }
+    };
+    match source.scheme {
+        SchemeName::StandardWebhooks => {
+            if source.secrets.is_empty() {
+                add("secrets", Some("list at least one whsec_ secret (two while rotating)".into()));
+            }
+            for (index, secret) in source.secrets.iter().enumerate() {
+                add(&format!("secrets[{index}]"), check_secret(secret.expose()).err().map(|error| error.to_string()));
+            }
+        }
+        SchemeName::FlockHmac => add("secret", required(source.secret.as_ref(), MAX_SHARED_SECRET_LEN)),
+        SchemeName::Basic => {
+            let username = match source.username.as_deref() {
+                None => Some("is required by this scheme".to_owned()),
+                Some(username) if username.contains(':') => {
+                    Some("must not contain `:` (Basic auth separates with it) or control characters".to_owned())
+                }
+                Some(username) => text_problem(username, MAX_BASIC_LEN),
+            };
+            add("username", username);
+            add("password", required(source.password.as_ref(), MAX_BASIC_LEN));
+        }
+        SchemeName::ClientSecret => {
+            add("secret", required(source.secret.as_ref(), MAX_CLIENT_SECRET_LEN));
+            if source.field.is_some() && source.header.is_some() {
+                add("header", Some("set field or header, not both".into()));
+            }
+            if source.field.as_deref().is_some_and(|field| field.trim().is_empty()) {
+                add("field", Some("must not be empty".into()));
+            }
+            if source.header.as_deref().is_some_and(|header| header.is_empty() || !header.bytes().all(is_token_byte)) {
+                add("header", Some("is not a valid header name".into()));
+            }
+        }
+        SchemeName::Bearer => {
+            let token = source.token.as_ref();
+            let bad = token.is_some_and(|token| {
+                token.is_empty() || token.expose().chars().any(|ch| ch.is_control() || ch.is_whitespace())
+            });
+            let reason = match token {
+                None => Some("is required by this scheme".to_owned()),
+                Some(_) if bad => Some("must be non-empty, without spaces or control characters".to_owned()),
+                Some(_) => None,
+            };
+            add("token", reason);
+        }
+        SchemeName::None => {}
+    }
+}
 
 /// Settings of `flockrelay serve`: delivery, store, server.
 fn relay_problems(config: &Config, problems: &mut Problems) {
@@ -270,12 +261,16 @@ impl Problems {
     }
 }
 
+/// Lowercase a-z, 0-9, `_` and `-`, at most [`MAX_NAME_LEN`] characters.
+fn valid_destination_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_' || ch == '-')
+}
+
 fn destination_problems(config: &Config, name: &str, destination: &DestinationConfig, problems: &mut Problems) {
     let key = format!("destinations.{name}");
-    let valid_name = !name.is_empty()
-        && name.len() <= MAX_NAME_LEN
-        && name.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_' || ch == '-');
-    if !valid_name {
+    if !valid_destination_name(name) {
         problems.add(
             &key,
             format!("destination names use a-z, 0-9, `_` and `-`, at most {MAX_NAME_LEN} characters (lowercase, so environment variables can address them)"),
@@ -321,154 +316,17 @@ fn destination_problems(config: &Config, name: &str, destination: &DestinationCo
             ),
         );
     }
+    // Each channel's settings check themselves, by the same rules as the API's.
     let allow_http = config.delivery.allow_http;
-    if let Some(slack) = &destination.slack {
-        url_problems(&format!("{key}.slack.url"), &slack.url, allow_http, problems);
-    }
-    if let Some(teams) = &destination.ms_teams {
-        url_problems(&format!("{key}.ms_teams.url"), &teams.url, allow_http, problems);
-    }
-    if let Some(splunk) = &destination.splunk {
-        splunk_problems(&format!("{key}.splunk"), splunk, allow_http, problems);
-    }
-    if let Some(generic) = &destination.generic {
-        generic_problems(&format!("{key}.generic"), generic, allow_http, problems);
-    }
-}
-
-/// A destination URL must be http(s) with a host; plain http only when allowed.
-pub fn url_problem(url: &Url, allow_http: bool) -> Option<String> {
-    match url.scheme() {
-        "https" => {}
-        "http" if allow_http => {}
-        "http" => return Some("must use https (set delivery.allow_http = true for labs and tests)".into()),
-        other => return Some(format!("scheme `{other}` is not supported: use https")),
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Some("must name a host".into());
-    }
-    if url.fragment().is_some() {
-        return Some("must not have a #fragment".into());
-    }
-    None
-}
-
-fn url_problems(key: &str, url: &Url, allow_http: bool, problems: &mut Problems) {
-    if let Some(reason) = url_problem(url, allow_http) {
-        problems.add(key, reason);
-    }
-}
-
-fn splunk_problems(key: &str, splunk: &SplunkSettings, allow_http: bool, problems: &mut Problems) {
-    if splunk.host.trim().is_empty() {
-        problems.add(&format!("{key}.host"), "must not be empty");
-    } else if let Err(reason) = event_url(splunk) {
-        problems.add(&format!("{key}.host"), reason);
-    }
-    if splunk.port == 0 {
-        problems.add(&format!("{key}.port"), "must be 1-65535");
-    }
-    if splunk.token.expose().trim().is_empty() {
-        problems.add(
-            &format!("{key}.token"),
-            "must not be empty (set it here or in FLOCKRELAY_DESTINATIONS__<NAME>__SPLUNK__TOKEN)",
-        );
-    } else if splunk.token.expose().chars().any(|ch| ch.is_control() || ch == ' ') {
-        problems.add(&format!("{key}.token"), "must not contain spaces or control characters");
-    }
-    if !splunk.https && !allow_http {
-        problems.add(&format!("{key}.https"), "plain HTTP to a HEC needs delivery.allow_http = true");
-    }
-    for (field, reason) in splunk.delivery_problems() {
-        problems.add(&format!("{key}.{field}"), reason);
-    }
-    if let Some(path) = &splunk.ca_file {
-        if !splunk.https {
-            problems.add(&format!("{key}.ca_file"), "only applies with https = true");
-        } else if !path.is_file() {
-            problems.add(&format!("{key}.ca_file"), format!("{} is not a readable file", path.display()));
+    let channels = [
+        destination.slack.as_ref().map(|settings| ("slack", settings.validate(allow_http))),
+        destination.ms_teams.as_ref().map(|settings| ("ms_teams", settings.validate(allow_http))),
+        destination.splunk.as_ref().map(|settings| ("splunk", settings.validate(allow_http))),
+        destination.generic.as_ref().map(|settings| ("generic", settings.validate(allow_http))),
+    ];
+    for (table, findings) in channels.into_iter().flatten() {
+        for invalid in findings {
+            problems.add(&format!("{key}.{table}.{}", invalid.field), invalid.reason);
         }
     }
-}
-
-fn generic_problems(key: &str, generic: &GenericSettings, allow_http: bool, problems: &mut Problems) {
-    url_problems(&format!("{key}.url"), &generic.url, allow_http, problems);
-    for (name, value) in &generic.headers {
-        let header_key = format!("{key}.headers.\"{name}\"");
-        if let Some(reason) = header_problem(name, value.expose()) {
-            problems.add(&header_key, reason);
-        }
-        if name.eq_ignore_ascii_case("authorization") && generic.auth.is_some() {
-            problems.add(&header_key, "conflicts with auth: set one or the other");
-        }
-    }
-    match &generic.auth {
-        Some(GenericAuth::Basic { username, password }) => {
-            if username.is_empty() || username.chars().count() > MAX_BASIC_LEN {
-                problems.add(&format!("{key}.auth.username"), format!("must be 1 to {MAX_BASIC_LEN} characters"));
-            }
-            if username.contains(':') {
-                problems.add(&format!("{key}.auth.username"), "must not contain `:` (Basic auth separates with it)");
-            }
-            if password.is_empty() || password.expose().chars().count() > MAX_BASIC_LEN {
-                problems.add(&format!("{key}.auth.password"), format!("must be 1 to {MAX_BASIC_LEN} characters"));
-            }
-        }
-        Some(GenericAuth::Bearer { token }) if token.is_empty() || token.expose().chars().any(char::is_control) => {
-            problems.add(&format!("{key}.auth.token"), "must be non-empty, without control characters");
-        }
-        Some(GenericAuth::ClientSecret { secret, field }) => {
-            if secret.is_empty() || secret.expose().chars().count() > MAX_CLIENT_SECRET_LEN {
-                problems.add(&format!("{key}.auth.secret"), format!("must be 1 to {MAX_CLIENT_SECRET_LEN} characters"));
-            }
-            if field.trim().is_empty() {
-                problems.add(&format!("{key}.auth.field"), "must not be empty");
-            }
-        }
-        _ => {}
-    }
-    match &generic.signing {
-        Some(Signing::StandardWebhooks { secrets }) => {
-            if secrets.is_empty() {
-                problems.add(&format!("{key}.signing.secrets"), "list at least one whsec_ secret");
-            }
-            for (index, secret) in secrets.iter().enumerate() {
-                if let Err(error) = check_secret(secret.expose()) {
-                    problems.add(&format!("{key}.signing.secrets[{index}]"), error.to_string());
-                }
-            }
-        }
-        Some(Signing::FlockHmac { secret }) if secret.is_empty() => {
-            problems.add(&format!("{key}.signing.secret"), "must not be empty");
-        }
-        _ => {}
-    }
-    for (index, status) in generic.permanent_statuses.iter().enumerate() {
-        if let Some(reason) = permanent_status_problem(*status) {
-            problems.add(&format!("{key}.permanent_statuses[{index}]"), reason);
-        }
-    }
-}
-
-/// A custom header must be a valid token name, not reserved, with a value free of
-/// CR, LF and NUL (no header injection).
-pub fn header_problem(name: &str, value: &str) -> Option<String> {
-    if name.is_empty() || !name.bytes().all(is_token_byte) {
-        return Some("is not a valid header name".into());
-    }
-    if RESERVED_HEADERS.iter().any(|reserved| reserved.eq_ignore_ascii_case(name)) {
-        return Some("is set by the relay itself and cannot be configured".into());
-    }
-    if value.bytes().any(|byte| byte == b'\r' || byte == b'\n' || byte == 0) {
-        return Some("value must not contain CR, LF or NUL".into());
-    }
-    if value.bytes().any(|byte| byte < 0x20 && byte != b'\t' || byte == 0x7f) {
-        return Some("value must not contain control characters".into());
-    }
-    None
-}
-
-/// RFC 9110 `tchar`.
-fn is_token_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
 }

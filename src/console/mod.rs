@@ -35,9 +35,9 @@ use axum::Router;
 use chrono::Utc;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::api::canary::{Caller, Params};
+use crate::api::AppState;
 use crate::config::ConsoleConfig;
-use crate::server::canary::{Caller, Params};
-use crate::server::AppState;
 use session::{Session, Sessions};
 use view::Views;
 

@@ -114,7 +114,7 @@ impl Flash {
     }
 
     /// An action refused with the API's error.
-    pub fn error(error: &crate::server::error::ApiError) -> Self {
+    pub fn error(error: &crate::api::error::ApiError) -> Self {
         Self { status: error.status(), notice: None, error: Some(error.to_string()) }
     }
 }

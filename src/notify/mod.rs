@@ -10,6 +10,7 @@ pub mod ack;
 pub mod generic;
 pub mod http;
 pub mod policy;
+pub mod settings;
 pub mod slack;
 pub mod splunk_hec;
 pub mod teams;
@@ -388,7 +389,7 @@ pub fn by_kind(kind: ChannelKind) -> &'static dyn Notifier {
     match kind {
         ChannelKind::Slack => &slack::Slack,
         ChannelKind::MsTeams => &teams::Teams,
-        ChannelKind::Splunk => &splunk_hec::SplunkHec,
+        ChannelKind::SplunkHec => &splunk_hec::SplunkHec,
         ChannelKind::Generic => &generic::Generic,
     }
 }
@@ -433,7 +434,7 @@ pub fn destination_secrets(destination: &Destination) -> Vec<String> {
     match &destination.channel {
         Channel::Slack(settings) => url_secrets(&settings.url, true),
         Channel::MsTeams(settings) => url_secrets(&settings.url, true),
-        Channel::Splunk(settings) => vec![settings.token.expose().to_owned()],
+        Channel::SplunkHec(settings) => vec![settings.token.expose().to_owned()],
         Channel::Generic(settings) => {
             let mut secrets = url_secrets(&settings.url, false);
             secrets.extend(settings.headers.values().map(|value| value.expose().to_owned()));

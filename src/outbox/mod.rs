@@ -1,25 +1,14 @@
-//! The outbox at run time: ingest (resolve, render, enqueue in one transaction),
-//! one delivery worker per enabled destination, and the supervisor that starts
-//! and stops workers as the catalogue changes, prunes old messages, and hands
-//! leases back at shutdown.
+//! The outbox at run time: the live catalogue snapshot, the state the
+//! delivery workers share (wakers, breakers, rate limiters), and the supervisor
+//! that starts and stops one [`crate::delivery`] worker per enabled destination
+//! as the catalogue changes, prunes old messages, and hands leases back at
+//! shutdown. Alerts come in through [`crate::ingest`].
 //!
-//! - [`ingest`] — alerts in, messages stored.
-//! - [`worker`] — claim, rate-limit, send, classify, record.
-//! - [`retry`] — the retry rule.
-//! - [`breaker`] — the per-destination circuit breaker.
-//! - [`settle`] — batches, 413 splitting and acknowledgement waits, for the worker.
-//! - [`pacing`] — each destination's rate and concurrency.
 //! - [`operator`] — what operators do with messages: list, show, replay, recover, overview.
 //! - [`recent`] — the last hour's delivery outcomes and source refusals, for the console.
 
-pub mod breaker;
-pub mod ingest;
 pub mod operator;
-pub mod pacing;
 pub mod recent;
-pub mod retry;
-pub mod settle;
-pub mod worker;
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -33,12 +22,13 @@ use tokio::task::JoinSet;
 
 use crate::catalogue::Catalogue;
 use crate::config::Config;
+use crate::delivery::breaker::Breaker;
+use crate::delivery::retry::RetryPolicy;
+use crate::delivery::worker;
 use crate::metrics::Metrics;
 use crate::notify::http::HttpSender;
 use crate::render::Renderer;
 use crate::store::{Store, StoreError};
-use breaker::Breaker;
-use retry::RetryPolicy;
 
 /// How often the catalogue is re-read from the store (changes made through this
 /// instance apply at once; this catches other instances' changes).
@@ -90,15 +80,17 @@ struct Limiter {
 
 /// The running outbox, shared by the HTTP server and the workers.
 pub struct Outbox {
+    /// Public for the integration tests, which inspect the store under a
+    /// running relay; handlers go through the services instead.
     pub store: Arc<dyn Store>,
-    pub renderer: Arc<Renderer>,
-    pub sender: Arc<HttpSender>,
-    pub metrics: Arc<Metrics>,
-    pub settings: Settings,
+    pub(crate) renderer: Arc<Renderer>,
+    pub(crate) sender: Arc<HttpSender>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) settings: Settings,
     /// Lease owner name of this process.
-    pub owner: String,
+    pub(crate) owner: String,
     /// The last hour's outcomes and refusals in this process.
-    pub recent: recent::Recent,
+    pub(crate) recent: recent::Recent,
     catalogue: RwLock<Arc<Catalogue>>,
     wakers: Mutex<HashMap<String, Arc<Notify>>>,
     breakers: Mutex<HashMap<String, Arc<Breaker>>>,
@@ -106,7 +98,7 @@ pub struct Outbox {
     /// Wakes the supervisor after a catalogue change.
     changed: Notify,
     /// Hands ingest requests to the group committer.
-    committer: ingest::Committer,
+    pub(crate) committer: crate::ingest::Committer,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -134,7 +126,7 @@ impl Outbox {
     ) -> Result<Arc<Self>, StoreError> {
         let catalogue = Catalogue::load(&*store).await?;
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "relay".to_owned());
-        let committer = ingest::Committer::start(Arc::clone(&store), settings.max_alerts_per_commit);
+        let committer = crate::ingest::Committer::start(Arc::clone(&store), settings.max_alerts_per_commit);
         Ok(Arc::new(Self {
             store,
             renderer,

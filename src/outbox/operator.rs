@@ -4,13 +4,13 @@
 //! and is logged the same way whoever asked for it.
 //!
 //! Parsing and validating what a person typed is the caller's (the API's
-//! parameter rules in `server::messages`, which the console calls too); this
+//! parameter rules in `api::messages`, which the console calls too); this
 //! module takes typed values.
 
 use chrono::{DateTime, Utc};
 
-use super::breaker::{BreakerState, BreakerView};
 use super::Outbox;
+use crate::delivery::breaker::{BreakerState, BreakerView};
 use crate::destination::Destination;
 use crate::store::{effective_state, Attempt, DestinationState, Message, MessageFilter, StoreError};
 
@@ -189,5 +189,25 @@ impl Outbox {
             .collect();
         rows.sort_by(|a, b| (a.urgency(), &a.destination.name).cmp(&(b.urgency(), &b.destination.name)));
         Ok(rows)
+    }
+
+    /// Refreshes the queue figures of the metrics from the store, for a
+    /// `/metrics` scrape; a store that does not answer leaves them as they were.
+    pub async fn refresh_queue_metrics(&self, now: DateTime<Utc>) {
+        match self.store.queue_depths().await {
+            Ok(depths) => {
+                let catalogue = self.catalogue();
+                let state_of =
+                    |destination: &Destination| effective_state(destination, catalogue.state(&destination.id)).0;
+                self.metrics.set_queue(catalogue.destinations(), state_of, &depths, now);
+            }
+            Err(error) => tracing::warn!(%error, "Cannot read queue depths for /metrics."),
+        }
+    }
+
+    /// Whether the store answers; its backend name when it does.
+    pub async fn ready(&self) -> Result<&'static str, StoreError> {
+        self.store.ping().await?;
+        Ok(self.store.backend())
     }
 }

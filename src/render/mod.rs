@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tera::Tera;
 
-use crate::alert::{Alert, Severity, Source, Target};
+use crate::alert::{Actor, Alert, Severity, Target};
 
 /// Built-in templates, compiled into the binary: (name, source).
 pub const BUILT_IN: [(&str, &str); 7] = [
@@ -70,7 +70,7 @@ pub struct AlertView<'a> {
     pub description: &'a str,
     pub timestamp: &'a DateTime<Utc>,
     pub time: String,
-    pub source: &'a Source,
+    pub source: &'a Actor,
     pub source_label: Option<String>,
     pub target: &'a Target,
     pub target_label: Option<String>,
@@ -154,8 +154,8 @@ impl Renderer {
             description: &alert.description,
             timestamp: &alert.timestamp,
             time: alert.timestamp.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-            source: &alert.source,
-            source_label: alert.source.label(),
+            source: &alert.actor,
+            source_label: alert.actor.label(),
             target: &alert.target,
             target_label: alert.target.label(),
             details: &alert.details,
@@ -213,7 +213,7 @@ fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, RenderError> {
 }
 
 /// The built-in `(name, source)` templates with `overrides` replacing those of
-/// the same name and adding the others. Shared with `sources::mapping`.
+/// the same name and adding the others. Shared with `ingest::inbound::mapping`.
 pub(crate) fn with_overrides(built_in: &[(&str, &str)], overrides: Vec<(String, String)>) -> Vec<(String, String)> {
     let mut sources: Vec<(String, String)> =
         built_in.iter().map(|(name, source)| ((*name).to_owned(), (*source).to_owned())).collect();
@@ -226,7 +226,7 @@ pub(crate) fn with_overrides(built_in: &[(&str, &str)], overrides: Vec<(String, 
 
 /// `(name, source)` of every `<name><suffix>` file in `dir`, sorted by name; an
 /// I/O error comes with the path it happened on. Shared with the inbound
-/// payload mappings (`sources::mapping`).
+/// payload mappings (`ingest::inbound::mapping`).
 pub(crate) fn template_files(
     dir: &Path,
     suffix: &str,

@@ -30,7 +30,7 @@ use serde::Serialize;
 
 use crate::destination::{ChannelKind, Destination};
 use crate::flock::FlockSettings;
-use crate::sources::Source;
+use crate::ingest::inbound::Source;
 
 pub use sql::SqlStore;
 

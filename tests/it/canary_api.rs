@@ -157,10 +157,10 @@ fn request(relay: &Relay, method: &axum::http::Method, path: &str, params: &[(&s
 
 #[tokio::test]
 async fn every_endpoint_refuses_a_missing_or_wrong_token_missing_parameters_an_unknown_flock_and_a_huge_body() {
-    use flockrelay::server::openapi::Auth;
+    use flockrelay::api::openapi::Auth;
     let relay = Relay::start().await;
     let endpoints: Vec<_> =
-        flockrelay::server::endpoints().into_iter().filter(|endpoint| endpoint.auth == Auth::Canary).collect();
+        flockrelay::api::endpoints().into_iter().filter(|endpoint| endpoint.auth == Auth::Canary).collect();
     assert_eq!(endpoints.len(), 27, "ping, 4 flock endpoints, 5 settings, 5 generic, 4 Teams, 4 Slack, 4 Splunk");
     let huge = "x".repeat(100 * 1024);
     for endpoint in &endpoints {
@@ -208,7 +208,7 @@ async fn every_endpoint_refuses_a_missing_or_wrong_token_missing_parameters_an_u
 
 #[tokio::test]
 async fn hostile_values_never_cause_a_server_error() {
-    use flockrelay::server::openapi::Auth;
+    use flockrelay::api::openapi::Auth;
     let relay = Relay::start().await;
     let long = "ä".repeat(3000);
     let hostile: [Value; 12] = [
@@ -225,7 +225,7 @@ async fn hostile_values_never_cause_a_server_error() {
         json!([1, 2, 3]),
         json!(true),
     ];
-    for endpoint in flockrelay::server::endpoints().into_iter().filter(|endpoint| endpoint.auth == Auth::Canary) {
+    for endpoint in flockrelay::api::endpoints().into_iter().filter(|endpoint| endpoint.auth == Auth::Canary) {
         for value in &hostile {
             let mut body = serde_json::Map::new();
             body.insert("auth_token".into(), json!(TOKEN));
@@ -529,12 +529,12 @@ async fn generic_add_validates_urls_headers_and_credentials() {
     assert_error(
         &add(vec![url, ("auth_type", "basic"), ("username", "relay"), ("password", long_101)]).await,
         400,
-        "invalid password: must be at most 100 characters",
+        "invalid password: must be 1 to 100 characters",
     );
     assert_error(
         &add(vec![url, ("auth_type", "basic"), ("username", long_101), ("password", "pw")]).await,
         400,
-        "invalid username: must be at most 100 characters",
+        "invalid username: must be 1 to 100 characters",
     );
     assert_error(
         &add(vec![url, ("auth_type", "basic"), ("username", "a:b"), ("password", "pw")]).await,
@@ -549,7 +549,7 @@ async fn generic_add_validates_urls_headers_and_credentials() {
     assert_error(
         &add(vec![url, ("auth_type", "client_secret"), ("client_secret", long_251)]).await,
         400,
-        "invalid client_secret: must be at most 250 characters",
+        "invalid client_secret: must be 1 to 250 characters",
     );
     assert_error(&add(vec![url, ("password", "pw")]).await, 400, "invalid auth_type");
     assert_error(&add(vec![url, ("auth_type", "digest")]).await, 400, "invalid auth_type");

@@ -10,11 +10,11 @@ use std::process::Command;
 use chrono::Utc;
 use flockrelay::alert::Alert;
 use flockrelay::destination::{Channel, Destination};
+use flockrelay::ingest::inbound::verify::flock_hmac::FlockHmac;
+use flockrelay::ingest::inbound::Verifier as _;
 use flockrelay::notify::generic::config::{GenericSettings, Signing};
 use flockrelay::notify::Outcome;
 use flockrelay::secret::Secret;
-use flockrelay::sources::verify::flock_hmac::FlockHmac;
-use flockrelay::sources::Verifier as _;
 use serde_json::{json, Value};
 
 use crate::support::receiver::{Receiver, Reply};

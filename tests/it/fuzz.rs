@@ -1,6 +1,6 @@
 //! The fuzz targets run briefly on stable: every entry of `fuzz/corpus/<target>/`,
 //! then seeded pseudo-random mutations of them (and some pure noise). The bodies
-//! are `flockrelay::sources::fuzz::*`, the same functions the cargo-fuzz targets
+//! are `flockrelay::ingest::inbound::fuzz::*`, the same functions the cargo-fuzz targets
 //! in `fuzz/fuzz_targets/` call.
 //!
 //! This is a smoke run, not coverage-guided fuzzing: it catches panics and broken
@@ -10,7 +10,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use flockrelay::sources::fuzz::{Target, TARGETS};
+use flockrelay::ingest::inbound::fuzz::{Target, TARGETS};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 
@@ -122,7 +122,10 @@ fn every_target_has_a_cargo_fuzz_binary() {
         assert!(manifest.contains(&format!("name = \"{name}\"")), "{name} is not a [[bin]] of fuzz/Cargo.toml");
         let source =
             std::fs::read_to_string(root().join(format!("fuzz/fuzz_targets/{name}.rs"))).expect("target file exists");
-        assert!(source.contains(&format!("flockrelay::sources::fuzz::{name}(data)")), "{name}.rs calls another body");
+        assert!(
+            source.contains(&format!("flockrelay::ingest::inbound::fuzz::{name}(data)")),
+            "{name}.rs calls another body"
+        );
     }
 }
 

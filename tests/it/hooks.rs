@@ -8,10 +8,10 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use chrono::Utc;
+use flockrelay::ingest::inbound::verify::standard_webhooks::StandardWebhooks;
+use flockrelay::ingest::inbound::Verifier as _;
 use flockrelay::signing::flock_hmac;
 use flockrelay::signing::standard_webhooks::SigningKey;
-use flockrelay::sources::verify::standard_webhooks::StandardWebhooks;
-use flockrelay::sources::Verifier as _;
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::{json, Value};
 
@@ -407,7 +407,7 @@ fn flock_body(timestamp: i64) -> String {
 async fn the_flock_example_is_verified_over_the_body_as_sent_and_relayed() {
     let setup = Setup::start().await;
     // The seed as published: signature computed with Python's hmac (see
-    // src/sources/verify/flock_hmac.rs); it verifies, but 2022 is outside the window.
+    // src/ingest/inbound/verify/flock_hmac.rs); it verifies, but 2022 is outside the window.
     let seed = flock_body(1_641_234_567);
     let seed_signature = "3c6f9b6c6bbd29fe46d25a0e6ad20558325d476cbc4c7d9a5aadf98651ec5cc1";
     assert_eq!(flock_hmac::sign(FLOCK_SECRET.as_bytes(), seed.as_bytes()), seed_signature);

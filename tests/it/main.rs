@@ -4,6 +4,7 @@
 mod browser;
 mod canary_api;
 mod chain;
+mod channel_rules;
 mod cli;
 mod command_line;
 mod config;

@@ -42,7 +42,7 @@ async fn document(relay: &Relay) -> Value {
 async fn every_route_of_the_server_is_in_the_document() {
     let relay = Relay::start().await;
     let document = document(&relay).await;
-    let endpoints = flockrelay::server::endpoints();
+    let endpoints = flockrelay::api::endpoints();
     assert!(endpoints.len() >= SEED.len() + 10, "the route table lists every route");
     for endpoint in &endpoints {
         let method = endpoint.method.as_str().to_ascii_lowercase();

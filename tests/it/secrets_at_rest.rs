@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use flockrelay::api::run::build;
 use flockrelay::config;
 use flockrelay::destination::Channel;
 use flockrelay::notify::generic::config::{GenericAuth, GenericSettings};
 use flockrelay::render::Renderer;
 use flockrelay::secret::Secret;
-use flockrelay::server::run::build;
 use serde_json::json;
 use sqlx::Connection as _;
 use tokio::process::{Child, Command};
@@ -337,7 +337,7 @@ async fn write_previous_version(url: &str, version: i64, hook: &Receiver) {
     .execute(&mut old)
     .await
     .expect("stores a plaintext destination");
-    let source: flockrelay::sources::SourceConfig =
+    let source: flockrelay::ingest::inbound::SourceConfig =
         serde_json::from_value(json!({"scheme": "bearer", "token": SECRETS[8]})).expect("valid source");
     let spec = serde_json::to_string(&source.to_source("console").expect("complete")).expect("serializes");
     sqlx::query(

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use flockrelay::destination::{Channel, Destination};
 use flockrelay::notify::http::deliver;
-use flockrelay::notify::splunk_hec::config::SplunkSettings;
+use flockrelay::notify::splunk_hec::config::SplunkHecSettings;
 use flockrelay::notify::{by_kind, AttemptContext, Outcome};
 use flockrelay::render::Renderer;
 use flockrelay::secret::Secret;
@@ -15,11 +15,11 @@ const TOKEN: &str = "1f2e3d4c-5b6a-7980-a1b2-c3d4e5f60718";
 const SUCCESS: &str = r#"{"text":"Success","code":0}"#;
 
 fn hec(receiver: &Receiver) -> Destination {
-    let mut settings = SplunkSettings::new("127.0.0.1", receiver.addr.port(), Secret::new(TOKEN));
+    let mut settings = SplunkHecSettings::new("127.0.0.1", receiver.addr.port(), Secret::new(TOKEN));
     settings.https = false;
     settings.index = Some("security".into());
     settings.event_host = Some("relay-01".into());
-    destination("dc_hec", Channel::Splunk(settings))
+    destination("dc_hec", Channel::SplunkHec(settings))
 }
 
 #[tokio::test]
@@ -91,7 +91,7 @@ async fn every_hec_code_is_classified() {
 async fn https_is_the_default_and_a_plain_http_server_is_not_trusted() {
     let receiver = Receiver::start(Reply::new(200, SUCCESS)).await;
     let mut destination = hec(&receiver);
-    if let Channel::Splunk(settings) = &mut destination.channel {
+    if let Channel::SplunkHec(settings) = &mut destination.channel {
         settings.https = true;
     }
     let delivery = deliver_once(&destination, &canary_alert()).await;

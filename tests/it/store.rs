@@ -8,9 +8,9 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone as _, Utc};
 use flockrelay::destination::{Channel, ChannelKind, Destination};
 use flockrelay::flock::{FlockSettings, Scope};
+use flockrelay::ingest::inbound::{Scheme, Source};
 use flockrelay::notify::generic::config::GenericSettings;
 use flockrelay::secret::Secret;
-use flockrelay::sources::{Scheme, Source};
 use flockrelay::store::{
     Attempt, Cursor, DestinationState, Finished, FlockRecord, IfExists, MessageFilter, MessageStatus, NewAlert,
     NewMessage, Next, Origin, Store, StoreError,

@@ -13,10 +13,10 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::NoticeQuery;
+use crate::api::{auth, AppState};
 use crate::console::session::{append_cookie, Session};
 use crate::console::view::{context, redirect, Flash};
 use crate::console::{form_fields, Posted, CSRF_FIELD};
-use crate::server::{auth, AppState};
 
 /// `?next=` (where to go after signing in) and `?notice=`.
 #[derive(Debug, Deserialize)]

@@ -17,23 +17,23 @@ use serde_json::{json, Value};
 
 use super::{refused, unavailable, NoticeQuery};
 use crate::alert::Alert;
+use crate::api::canary::{
+    current, generic, ms_teams, remove_destination, send_test, slack, splunk_hec, url_host, url_of, Params, TestOutcome,
+};
+use crate::api::error::ApiError;
+use crate::api::AppState;
 use crate::catalogue::Catalogue;
 use crate::console::view::{context, object, redirect, Flash};
 use crate::console::{Posted, SignedIn};
 use crate::destination::{Channel, Destination};
 use crate::direct::{preview as preview_request, BodyLayout};
 use crate::flock::GLOBAL;
-use crate::server::canary::{
-    current, generic, ms_teams, remove_destination, send_test, slack, splunk, url_host, url_of, Params, TestOutcome,
-};
-use crate::server::error::ApiError;
-use crate::server::AppState;
 use crate::store::DestinationState;
 
 /// Where a destination points, without any secret: the host (and port).
 fn target(destination: &Destination) -> String {
     match &destination.channel {
-        Channel::Splunk(settings) => format!("{}:{}", settings.host, settings.port),
+        Channel::SplunkHec(settings) => format!("{}:{}", settings.host, settings.port),
         _ => url_of(destination).map(url_host).unwrap_or_default(),
     }
 }
@@ -129,7 +129,7 @@ pub async fn add(State(state): State<AppState>, posted: Posted) -> Response {
     let result = match kind.as_deref() {
         Some("slack") => slack::add_webhook(&state, &params).await,
         Some("ms_teams") => ms_teams::add_webhook(&state, &params).await,
-        Some("splunk") => splunk::add_webhook(&state, &params).await,
+        Some("splunk") => splunk_hec::add_webhook(&state, &params).await,
         Some("generic") => generic::add_webhook(&state, &params).await,
         _ => Err(ApiError::InvalidParameter {
             name: "kind",

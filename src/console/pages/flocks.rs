@@ -8,15 +8,15 @@ use axum::response::Response;
 use serde_json::{json, Value};
 
 use super::{refused, unavailable, NoticeQuery};
+use crate::api::canary::settings::{change, Change};
+use crate::api::canary::{current, flocks, webhooks_enabled};
+use crate::api::error::ApiError;
+use crate::api::AppState;
 use crate::catalogue::Catalogue;
 use crate::console::view::{context, object, redirect, Flash};
 use crate::console::{Posted, SignedIn};
 use crate::destination::Destination;
 use crate::flock::{Scope, GLOBAL};
-use crate::server::canary::settings::{change, Change};
-use crate::server::canary::{current, flocks, webhooks_enabled};
-use crate::server::error::ApiError;
-use crate::server::AppState;
 
 fn destinations_of(catalogue: &Catalogue, scope: &Scope) -> Vec<Value> {
     catalogue
@@ -51,7 +51,7 @@ async fn render(state: &AppState, signed_in: &SignedIn, flash: &Flash) -> Respon
                 ("use_global", json!(flock.settings.use_global)),
                 ("enabled", json!(flock.settings.enabled)),
                 ("effective", json!(webhooks_enabled(&catalogue, &scope))),
-                ("undeletable", json!(flocks::undeletable(state, flock).map(|refusal| refusal.to_string()))),
+                ("undeletable", json!(state.registry.undeletable(flock).map(|refusal| refusal.to_string()))),
                 ("destinations", json!(destinations_of(&catalogue, &scope))),
             ])
         })

@@ -12,12 +12,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{refused, unavailable};
+use crate::api::canary::current;
+use crate::api::error::ApiError;
+use crate::api::messages::{filter, message, recover_window, ListQuery};
+use crate::api::AppState;
 use crate::console::view::{context, object, redirect, time, Flash};
 use crate::console::{Posted, SignedIn};
-use crate::server::canary::current;
-use crate::server::error::ApiError;
-use crate::server::messages::{filter, message, recover_window, ListQuery};
-use crate::server::AppState;
 use crate::store::{Cursor, Message, MessageStatus};
 
 /// Messages on one page.

@@ -19,8 +19,8 @@ pub mod sources;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::server::error::ApiError;
-use crate::server::AppState;
+use crate::api::error::ApiError;
+use crate::api::AppState;
 
 /// The page for a failure before a page could be made (the store is down).
 pub fn unavailable(state: &AppState, error: &ApiError) -> Response {

@@ -11,12 +11,12 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::{unavailable, NoticeQuery};
+use crate::api::error::ApiError;
+use crate::api::AppState;
 use crate::console::view::{age, context, object, time, Flash};
 use crate::console::SignedIn;
-use crate::outbox::breaker::BreakerState;
+use crate::delivery::breaker::BreakerState;
 use crate::outbox::operator::DestinationOverview;
-use crate::server::error::ApiError;
-use crate::server::AppState;
 
 fn row(overview: &DestinationOverview, now: DateTime<Utc>) -> Value {
     let breaker = match overview.breaker.state {

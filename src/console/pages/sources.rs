@@ -11,14 +11,14 @@ use chrono::Utc;
 use serde_json::{json, Map, Value};
 
 use super::{refused, unavailable, NoticeQuery};
+use crate::api::canary::current;
+use crate::api::error::ApiError;
+use crate::api::sources::{add_source, all, remove_source, view};
+use crate::api::AppState;
 use crate::console::session::forwarded_https;
 use crate::console::view::{context, redirect, time, Flash};
 use crate::console::{Posted, SignedIn};
 use crate::flock::GLOBAL;
-use crate::server::canary::current;
-use crate::server::error::ApiError;
-use crate::server::sources::{add_source, all, remove_source, view};
-use crate::server::AppState;
 
 /// The base URL senders should use: how this browser reached the console
 /// (`Host`, and `https` behind a proxy that says so).

@@ -1,11 +1,26 @@
-//! Settings of a generic JSON webhook: URL, custom headers, authentication and signing.
+//! Settings of a generic JSON webhook: URL, custom headers, authentication and
+//! signing, and their one `validate()` (used by the config file and the API).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::payload::RESERVED_HEADERS;
+use crate::notify::settings::{is_token_byte, secret_problem, text_problem, url_problem, Findings, Invalid};
 use crate::secret::Secret;
+use crate::signing::standard_webhooks::check_secret;
+
+/// Most custom headers one webhook may have.
+pub const MAX_HEADERS: usize = 32;
+/// Longest custom header value.
+pub const MAX_HEADER_VALUE_LEN: usize = 4096;
+/// Longest bearer token.
+pub const MAX_BEARER_LEN: usize = 4096;
+/// Most Standard Webhooks secrets one webhook signs with (two while rotating).
+pub const MAX_SIGNING_SECRETS: usize = 4;
+/// Longest Flock HMAC shared secret.
+pub const MAX_SHARED_SECRET_LEN: usize = 1024;
 
 /// A generic webhook, as the Canary API's `generic/add` creates it, plus the
 /// authentication and signing options of the Flowingly and Standard Webhooks senders.
@@ -81,4 +96,105 @@ pub enum Signing {
     StandardWebhooks { secrets: Vec<Secret> },
     /// Flock referral style: `X-Flock-Signature` = hex HMAC-SHA256 of the body.
     FlockHmac { secret: Secret },
+}
+
+impl GenericSettings {
+    /// Everything wrong with these settings, each naming its field below the
+    /// `generic` table. The config file and the API both refuse on these.
+    pub fn validate(&self, allow_http: bool) -> Vec<Invalid> {
+        let mut findings = Findings::default();
+        findings.add_if("url", url_problem(&self.url, allow_http));
+        self.header_findings(&mut findings);
+        self.auth_findings(&mut findings);
+        self.signing_findings(&mut findings);
+        for (index, status) in self.permanent_statuses.iter().enumerate() {
+            findings.add_if(format!("permanent_statuses[{index}]"), permanent_status_problem(*status));
+        }
+        findings.0
+    }
+
+    fn header_findings(&self, findings: &mut Findings) {
+        if self.headers.len() > MAX_HEADERS {
+            findings.add("headers", format!("at most {MAX_HEADERS} headers"));
+        }
+        let mut seen: Vec<String> = Vec::new();
+        for (name, value) in &self.headers {
+            let field = format!("headers.\"{name}\"");
+            if let Some(reason) = header_problem(name, value.expose()) {
+                findings.add(&field, reason);
+            } else if value.expose().len() > MAX_HEADER_VALUE_LEN {
+                findings.add(&field, format!("value is longer than {MAX_HEADER_VALUE_LEN} bytes"));
+            }
+            if name.eq_ignore_ascii_case("authorization") && self.auth.is_some() {
+                findings.add(&field, "conflicts with auth_type (auth in the config file): set one or the other");
+            }
+            let lower = name.to_ascii_lowercase();
+            if seen.contains(&lower) {
+                findings.add(&field, "is given twice (header names ignore case)");
+            }
+            seen.push(lower);
+        }
+    }
+
+    fn auth_findings(&self, findings: &mut Findings) {
+        match &self.auth {
+            Some(GenericAuth::Basic { username, password }) => {
+                findings.add_if("auth.username", text_problem(username, MAX_BASIC_LEN));
+                if username.contains(':') {
+                    findings.add("auth.username", "must not contain `:` (Basic auth separates with it)");
+                }
+                findings.add_if("auth.password", secret_problem(password, MAX_BASIC_LEN));
+            }
+            Some(GenericAuth::Bearer { token }) => {
+                findings.add_if("auth.token", secret_problem(token, MAX_BEARER_LEN));
+            }
+            Some(GenericAuth::ClientSecret { secret, field }) => {
+                findings.add_if("auth.secret", secret_problem(secret, MAX_CLIENT_SECRET_LEN));
+                if field.trim().is_empty() {
+                    findings.add("auth.field", "must not be empty");
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn signing_findings(&self, findings: &mut Findings) {
+        match &self.signing {
+            Some(Signing::StandardWebhooks { secrets }) => {
+                if secrets.is_empty() {
+                    findings.add("signing.secrets", "list at least one whsec_ secret");
+                }
+                if secrets.len() > MAX_SIGNING_SECRETS {
+                    findings.add("signing.secrets", format!("at most {MAX_SIGNING_SECRETS} secrets"));
+                }
+                for (index, secret) in secrets.iter().enumerate() {
+                    if let Err(error) = check_secret(secret.expose()) {
+                        findings.add(format!("signing.secrets[{index}]"), error.to_string());
+                    }
+                }
+            }
+            Some(Signing::FlockHmac { secret }) => {
+                findings.add_if("signing.secret", secret_problem(secret, MAX_SHARED_SECRET_LEN));
+            }
+            None => {}
+        }
+    }
+}
+
+/// A custom header must be a valid token name, not one the relay sets, with a
+/// value free of CR, LF and NUL (no header injection).
+pub fn header_problem(name: &str, value: &str) -> Option<String> {
+    if name.is_empty() || !name.bytes().all(is_token_byte) {
+        return Some("is not a valid header name".into());
+    }
+    if RESERVED_HEADERS.iter().any(|reserved| reserved.eq_ignore_ascii_case(name)) {
+        return Some("is set by the relay itself and cannot be configured".into());
+    }
+    if value.bytes().any(|byte| byte == b'\r' || byte == b'\n' || byte == 0) {
+        return Some("value must not contain CR, LF or NUL".into());
+    }
+    if value.bytes().any(|byte| byte < 0x20 && byte != b'\t' || byte == 0x7f) {
+        return Some("value must not contain control characters".into());
+    }
+    None
 }

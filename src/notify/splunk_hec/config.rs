@@ -1,16 +1,25 @@
-//! Settings of a Splunk HTTP Event Collector destination.
+//! Settings of a Splunk HTTP Event Collector destination and their one
+//! `validate()` (used by the config file and the API).
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::Seconds;
+use crate::notify::settings::{Findings, Invalid};
 use crate::secret::Secret;
+
+/// Longest HEC host name accepted (a DNS name's limit).
+pub const MAX_HOST_LEN: usize = 253;
+/// Longest HEC token accepted.
+pub const MAX_TOKEN_LEN: usize = 256;
+/// Longest index name accepted.
+pub const MAX_INDEX_LEN: usize = 80;
 
 /// A Splunk HEC endpoint, addressed as the Canary API does: host, port and token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SplunkSettings {
+pub struct SplunkHecSettings {
     /// Domain name or IP address of the HEC (no scheme, no path).
     pub host: String,
     /// HEC port.
@@ -113,7 +122,7 @@ fn default_source() -> Option<String> {
     Some("flockrelay".into())
 }
 
-impl SplunkSettings {
+impl SplunkHecSettings {
     /// Settings as the Canary API creates them: host, port, token, defaults elsewhere.
     pub fn new(host: impl Into<String>, port: u16, token: Secret) -> Self {
         Self {
@@ -135,9 +144,57 @@ impl SplunkSettings {
         }
     }
 
+    /// Everything wrong with these settings, each naming its field below the
+    /// `splunk` table. The config file and the API both refuse on these. Looks
+    /// at the disk only for `ca_file`.
+    pub fn validate(&self, allow_http: bool) -> Vec<Invalid> {
+        let mut findings = Findings::default();
+        let bad_text = |text: &str| text.chars().any(|ch| ch.is_control() || ch.is_whitespace());
+        let host = self.host.trim();
+        if host.is_empty() {
+            findings.add("host", "must not be empty");
+        } else if host.len() > MAX_HOST_LEN || bad_text(host) {
+            findings.add("host", "must be a domain name or IP address");
+        } else if let Err(reason) = super::event_url(self) {
+            findings.add("host", reason);
+        }
+        if self.port == 0 {
+            findings.add("port", "must be a number from 1 to 65535");
+        }
+        let token = self.token.expose();
+        if token.trim().is_empty() {
+            findings
+                .add("token", "must not be empty (set it here or in FLOCKRELAY_DESTINATIONS__<NAME>__SPLUNK__TOKEN)");
+        } else if token.chars().count() > MAX_TOKEN_LEN || bad_text(token) {
+            findings.add(
+                "token",
+                format!("must be at most {MAX_TOKEN_LEN} characters, without spaces or control characters"),
+            );
+        }
+        if !self.https && !allow_http {
+            findings.add("https", "plain HTTP to a HEC needs delivery.allow_http = true");
+        }
+        if let Some(index) = &self.index {
+            if index.is_empty() || index.len() > MAX_INDEX_LEN || bad_text(index) {
+                findings.add("index", format!("must be 1 to {MAX_INDEX_LEN} characters, without spaces"));
+            }
+        }
+        for (field, reason) in self.delivery_problems() {
+            findings.add(field, reason);
+        }
+        if let Some(path) = &self.ca_file {
+            if !self.https {
+                findings.add("ca_file", "only applies with https = true");
+            } else if !path.is_file() {
+                findings.add("ca_file", format!("{} is not a readable file", path.display()));
+            }
+        }
+        findings.0
+    }
+
     /// Problems with the acknowledgement and batching settings, as (key, reason)
     /// pairs relative to the splunk table.
-    pub fn delivery_problems(&self) -> Vec<(&'static str, String)> {
+    fn delivery_problems(&self) -> Vec<(&'static str, String)> {
         let mut problems = Vec::new();
         if let Some(channel) = &self.channel {
             if uuid::Uuid::parse_str(channel.trim()).is_err() {

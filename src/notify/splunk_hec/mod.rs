@@ -18,7 +18,7 @@ use super::{AttemptContext, ChannelAnswer, Notifier, NotifyError, OutboundReques
 use crate::alert::Alert;
 use crate::destination::{Channel, ChannelKind, Destination};
 use crate::render::Rendered;
-use config::SplunkSettings;
+use config::SplunkHecSettings;
 
 /// HEC's event endpoint.
 pub const EVENT_PATH: &str = "/services/collector/event";
@@ -41,7 +41,7 @@ pub struct SplunkHec;
 
 impl Notifier for SplunkHec {
     fn kind(&self) -> ChannelKind {
-        ChannelKind::Splunk
+        ChannelKind::SplunkHec
     }
 
     fn default_template(&self, _destination: &Destination) -> &'static str {
@@ -109,7 +109,7 @@ impl Notifier for SplunkHec {
 /// A request to one of HEC's endpoints with the token and the data channel.
 fn hec_request(
     destination: &Destination,
-    settings: &SplunkSettings,
+    settings: &SplunkHecSettings,
     path: &str,
     body: Vec<u8>,
 ) -> Result<OutboundRequest, NotifyError> {
@@ -134,7 +134,7 @@ fn hec_request(
 
 /// The destination's data channel: the configured one, or a UUID derived from
 /// the destination id (stable across restarts and relays).
-pub fn channel(destination: &Destination, settings: &SplunkSettings) -> String {
+pub fn channel(destination: &Destination, settings: &SplunkHecSettings) -> String {
     if let Some(channel) = settings.channel.as_deref().map(str::trim).filter(|channel| !channel.is_empty()) {
         return channel.to_owned();
     }
@@ -146,19 +146,19 @@ pub fn channel(destination: &Destination, settings: &SplunkSettings) -> String {
     uuid::Builder::from_random_bytes(bytes).into_uuid().hyphenated().to_string()
 }
 
-fn settings(destination: &Destination) -> Result<&SplunkSettings, NotifyError> {
+fn settings(destination: &Destination) -> Result<&SplunkHecSettings, NotifyError> {
     match &destination.channel {
-        Channel::Splunk(settings) => Ok(settings),
+        Channel::SplunkHec(settings) => Ok(settings),
         other => Err(NotifyError::WrongKind {
             destination: destination.name.clone(),
-            expected: ChannelKind::Splunk,
+            expected: ChannelKind::SplunkHec,
             actual: other.kind(),
         }),
     }
 }
 
 /// `https://host:port/services/collector/event` (IPv6 hosts bracketed).
-pub fn event_url(settings: &SplunkSettings) -> Result<Url, String> {
+pub fn event_url(settings: &SplunkHecSettings) -> Result<Url, String> {
     let scheme = if settings.https { "https" } else { "http" };
     let host = settings.host.trim();
     let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_owned() };

@@ -3,11 +3,11 @@
 //! destination's settings when set. Built as text around the already-valid event
 //! JSON, so the event is never re-parsed.
 
-use super::config::SplunkSettings;
+use super::config::SplunkHecSettings;
 use crate::alert::Alert;
 
 /// Wraps `event` (valid JSON) in the HEC envelope.
-pub fn envelope(settings: &SplunkSettings, alert: &Alert, event: &str) -> String {
+pub fn envelope(settings: &SplunkHecSettings, alert: &Alert, event: &str) -> String {
     let mut envelope = String::with_capacity(event.len() + 160);
     envelope.push_str("{\"time\":");
     envelope.push_str(&epoch_seconds(alert));

@@ -1,14 +1,14 @@
 use chrono::{TimeZone, Utc};
 use serde_json::json;
 
-use super::config::SplunkSettings;
+use super::config::SplunkHecSettings;
 use super::{classify::classify, event_url, payload::envelope};
 use crate::alert::Alert;
 use crate::notify::{ChannelAnswer, Outcome};
 use crate::secret::Secret;
 
-fn settings(host: &str) -> SplunkSettings {
-    SplunkSettings::new(host, 8088, Secret::new("00000000-0000-0000-0000-000000000000"))
+fn settings(host: &str) -> SplunkHecSettings {
+    SplunkHecSettings::new(host, 8088, Secret::new("00000000-0000-0000-0000-000000000000"))
 }
 
 #[test]
@@ -146,11 +146,11 @@ fn ack_answers_are_read_for_each_id() {
 fn the_data_channel_is_stable_per_destination_and_configurable() {
     use crate::destination::{Channel, Destination, EventFilter};
     use crate::flock::Scope;
-    let destination = |id: &str, settings: SplunkSettings| Destination {
+    let destination = |id: &str, settings: SplunkHecSettings| Destination {
         id: id.into(),
         name: id.into(),
         scope: Scope::Global,
-        channel: Channel::Splunk(settings),
+        channel: Channel::SplunkHec(settings),
         template: None,
         events: EventFilter::default(),
         enabled: true,
@@ -158,7 +158,7 @@ fn the_data_channel_is_stable_per_destination_and_configurable() {
         concurrency: None,
     };
     let one = destination("dc_hec", settings("h"));
-    let Channel::Splunk(one_settings) = &one.channel else { unreachable!() };
+    let Channel::SplunkHec(one_settings) = &one.channel else { unreachable!() };
     let channel = super::channel(&one, one_settings);
     assert!(uuid::Uuid::parse_str(&channel).is_ok(), "{channel}");
     assert_eq!(super::channel(&one, one_settings), channel, "stable");

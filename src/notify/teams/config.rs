@@ -1,7 +1,10 @@
-//! Settings of a Microsoft Teams destination.
+//! Settings of a Microsoft Teams destination and their one `validate()` (used
+//! by the config file and the API).
 
 use serde::{Deserialize, Serialize};
 use url::Url;
+
+use crate::notify::settings::{url_problem, Findings, Invalid};
 
 /// A Teams webhook: a Workflows (Power Automate) URL by default, or a legacy
 /// Office 365 connector URL with `format = "message_card"`.
@@ -24,4 +27,14 @@ pub enum TeamsFormat {
     AdaptiveCard,
     /// The legacy connector `MessageCard`.
     MessageCard,
+}
+
+impl TeamsSettings {
+    /// Everything wrong with these settings, each naming its field below the
+    /// `ms_teams` table. The config file and the API both refuse on these.
+    pub fn validate(&self, allow_http: bool) -> Vec<Invalid> {
+        let mut findings = Findings::default();
+        findings.add_if("url", url_problem(&self.url, allow_http));
+        findings.0
+    }
 }

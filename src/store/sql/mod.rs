@@ -43,7 +43,7 @@ use super::{
 };
 use crate::destination::Destination;
 use crate::flock::FlockSettings;
-use crate::sources::Source;
+use crate::ingest::inbound::Source;
 
 /// A store on a SQL database. Writes go through `write`, reads through `read`:
 /// for SQLite the write pool has one connection (SQLite has one writer; waiting

@@ -4,7 +4,7 @@
 use chrono::Utc;
 
 use super::*;
-use crate::sources::Source;
+use crate::ingest::inbound::Source;
 use crate::store::{Origin, SourceRecord, StoreError};
 
 impl SqlStore {

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use flockrelay::api::run::{build, serve};
 use flockrelay::config;
 use flockrelay::outbox::Outbox;
 use flockrelay::render::Renderer;
-use flockrelay::server::run::{build, serve};
 use serde_json::Value;
 use tokio::sync::oneshot;
 

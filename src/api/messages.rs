@@ -1,0 +1,325 @@
+//! The operator API: messages with their attempts, replay, recover, and the
+//! delivery state of each destination (never its secrets).
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use chrono::{DateTime, TimeZone as _, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::openapi::{Auth, Endpoint, In, Param, Route};
+use super::AppState;
+use crate::limits;
+use crate::store::{Attempt, Cursor, Message, MessageFilter, MessageStatus};
+
+const fn query(name: &'static str, description: &'static str) -> Param {
+    Param { name, location: In::Query, required: false, description }
+}
+
+const ID: Param =
+    Param { name: "id", location: In::Path, required: true, description: "The message or destination id." };
+
+fn operator(
+    method: axum::http::Method,
+    path: &'static str,
+    summary: &'static str,
+    params: &[Param],
+    answer: &'static [(&'static str, &'static str)],
+) -> Endpoint {
+    Endpoint::new(Auth::Token, method, path, summary, params, answer)
+}
+
+/// The operator routes with their descriptions.
+pub fn routes() -> Vec<Route> {
+    use axum::http::Method;
+    vec![
+        Route::new(
+            operator(
+                Method::GET,
+                "/api/v1/messages",
+                "Lists messages, newest first.",
+                &[
+                    query("status", "pending, delivering, delivered, failed or cancelled."),
+                    query("destination", "A destination id."),
+                    query("flock", "A flock id."),
+                    query(
+                        "alert",
+                        "An alert id, as answered (`api:…`, `hook:<source>:…`) or as posted to /api/v1/alerts.",
+                    ),
+                    query("since", "Created at or after (RFC 3339, Unix seconds, or a duration ago: 1h, 7d)."),
+                    query("until", "Created before (RFC 3339, Unix seconds, or a duration ago: 1h, 7d)."),
+                    query("limit", "At most this many (1-1000, default 100)."),
+                    query("before", "Only messages after this position: the next_before of the previous page."),
+                ],
+                &[("messages", "array"), ("next_before", "string")],
+            ),
+            list,
+        ),
+        Route::new(
+            operator(
+                Method::GET,
+                "/api/v1/messages/{id}",
+                "A message with its attempts.",
+                &[ID],
+                &[("message", "object"), ("attempts", "array")],
+            ),
+            show,
+        ),
+        Route::new(
+            operator(
+                Method::POST,
+                "/api/v1/messages/{id}/replay",
+                "Queues a delivered or failed message again.",
+                &[ID],
+                &[("message", "object")],
+            ),
+            replay,
+        ),
+        Route::new(
+            operator(
+                Method::GET,
+                "/api/v1/destinations",
+                "Every destination's id, name, kind, flock, state (enabled, disabled_by_operator or disabled_by_channel, with reason and time) and circuit breaker (never its secrets).",
+                &[],
+                &[("destinations", "array")],
+            ),
+            destinations,
+        ),
+        Route::new(
+            operator(
+                Method::POST,
+                "/api/v1/destinations/{id}/recover",
+                "Queues again the failed messages of a destination created in a time window.",
+                &[
+                    ID,
+                    Param {
+                        name: "since",
+                        location: In::Query,
+                        required: true,
+                        description: "Window start (RFC 3339, Unix seconds, or a duration ago: 1h, 7d).",
+                    },
+                    query("until", "Window end (default now)."),
+                ],
+                &[("recovered", "integer")],
+            ),
+            recover,
+        ),
+    ]
+}
+
+/// Most messages one list answer carries.
+pub const MAX_LIST: u32 = 1_000;
+
+/// Query parameters of `GET /api/v1/messages` (the console's message list
+/// takes the same ones).
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    pub status: Option<String>,
+    pub destination: Option<String>,
+    pub flock: Option<String>,
+    pub alert: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub limit: Option<u32>,
+    /// Keyset pagination: the `next_before` of the previous page.
+    pub before: Option<String>,
+}
+
+/// RFC 3339 (`2026-11-25T10:00:00Z`), Unix seconds, or a duration ago (`90s`,
+/// `30m`, `1h`, `7d`).
+pub fn parse_time(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
+    parse_time_at(name, text, Utc::now())
+}
+
+/// [`parse_time`] with the present passed in: `1h` is an hour before `now`.
+pub fn parse_time_at(name: &str, text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+    let invalid = || {
+        ApiError::BadRequest(format!(
+            "{name} must be an RFC 3339 time, Unix seconds or a duration ago such as 30m, 1h or 7d, not {text:?}"
+        ))
+    };
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<i64>() {
+        return Utc.timestamp_opt(seconds, 0).single().ok_or_else(invalid);
+    }
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    // A duration needs its unit, so that a bare number stays Unix seconds.
+    if text.ends_with(|ch: char| ch.is_ascii_alphabetic()) {
+        let ago = crate::config::Seconds::parse(text).map_err(|_| invalid())?;
+        let ago = chrono::Duration::from_std(ago.0).map_err(|_| invalid())?;
+        return now.checked_sub_signed(ago).ok_or_else(invalid);
+    }
+    Err(invalid())
+}
+
+fn optional_time(name: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    text.map(|text| parse_time(name, text)).transpose()
+}
+
+/// The query string, or a 400 naming the parameter that does not parse
+/// (`limit` past 4294967295, a negative one, text).
+pub fn query_string<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    query.map(|Query(query)| query).map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
+}
+
+/// An id from the path (or a filter) that the store looks up: within
+/// [`limits::LOOKUP_ID`] and free of NUL, else a 400 naming it.
+pub fn lookup_id(name: &'static str, id: &str) -> Result<(), ApiError> {
+    limits::text(id, limits::LOOKUP_ID)
+        .map_err(|refusal| ApiError::InvalidParameter { name, reason: refusal.to_string() })
+}
+
+/// The `{id}` segment of the path, checked as [`lookup_id`].
+pub fn path_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    let Path(id) = path.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    lookup_id("id", &id)?;
+    Ok(id)
+}
+
+/// The message filter a list query asks for (blank values do not filter), or
+/// the problem with it, naming the parameter.
+pub fn filter(query: &ListQuery) -> Result<MessageFilter, ApiError> {
+    fn given(value: &Option<String>) -> Option<&str> {
+        value.as_deref().map(str::trim).filter(|value| !value.is_empty())
+    }
+    for (name, value) in [("alert", &query.alert), ("destination", &query.destination), ("flock", &query.flock)] {
+        if let Some(value) = given(value) {
+            lookup_id(name, value)?;
+        }
+    }
+    let status = given(&query.status)
+        .map(|status| {
+            MessageStatus::parse(status).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "status must be one of pending, delivering, delivered, failed, cancelled, not {status:?}"
+                ))
+            })
+        })
+        .transpose()?;
+    Ok(MessageFilter {
+        status,
+        destination_id: given(&query.destination).map(str::to_owned),
+        flock_id: given(&query.flock).map(str::to_owned),
+        alert_id: given(&query.alert).map(str::to_owned),
+        since: optional_time("since", given(&query.since))?,
+        until: optional_time("until", given(&query.until))?,
+        before: given(&query.before)
+            .map(|before| {
+                Cursor::decode(before).ok_or(ApiError::InvalidParameter {
+                    name: "before",
+                    reason: "is not a position in the message list".into(),
+                })
+            })
+            .transpose()?,
+        limit: query.limit.unwrap_or(100).clamp(1, MAX_LIST),
+    })
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let filter = filter(&query_string(query)?)?;
+    let messages = state.outbox.list_messages(&filter).await?;
+    // A full page may have a next one: it starts after the last message here.
+    let next = (messages.len() == usize::try_from(filter.limit).unwrap_or(usize::MAX))
+        .then(|| messages.last().map(|last| Cursor::after(last).encode()));
+    Ok(Json(json!({"result": "success", "messages": messages, "next_before": next.flatten()})))
+}
+
+/// A message with its attempts, or 404 naming it.
+pub async fn message(state: &AppState, id: &str) -> Result<(Message, Vec<Attempt>), ApiError> {
+    state.outbox.message(id).await?.ok_or_else(|| ApiError::NotFound(format!("message {id} not found")))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let id = path_id(id)?;
+    let (message, attempts) = message(&state, &id).await?;
+    Ok(Json(json!({"result": "success", "message": message, "attempts": attempts})))
+}
+
+pub async fn replay(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let id = path_id(id)?;
+    let message = state.outbox.replay(&id).await?;
+    Ok(Json(json!({"result": "success", "message": message})))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RecoverQuery {
+    since: Option<String>,
+    until: Option<String>,
+}
+
+/// The window a recover request names for a destination: the destination
+/// must exist, `since` is required, `until` defaults to now and must be later.
+pub fn recover_window(
+    state: &AppState,
+    id: &str,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+    if state.outbox.catalogue().destination(id).is_none() {
+        return Err(ApiError::NotFound(format!("destination {id} not found")));
+    }
+    let since = since.map(str::trim).filter(|since| !since.is_empty());
+    let since = parse_time("since", since.ok_or_else(|| ApiError::BadRequest("missing parameter since".into()))?)?;
+    let until =
+        optional_time("until", until.map(str::trim).filter(|until| !until.is_empty()))?.unwrap_or_else(Utc::now);
+    if until <= since {
+        return Err(ApiError::BadRequest("until must be later than since".into()));
+    }
+    Ok((since, until))
+}
+
+pub async fn recover(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    query: Result<Query<RecoverQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let id = path_id(id)?;
+    let query = query_string(query)?;
+    let (since, until) = recover_window(&state, &id, query.since.as_deref(), query.until.as_deref())?;
+    let recovered = state.outbox.recover(&id, since, until).await?;
+    Ok(Json(json!({"result": "success", "recovered": recovered})))
+}
+
+/// `GET /api/v1/destinations`: names, kinds, scopes, states, the pace applied
+/// (`rate_limit` per second, `null` when unpaced; `concurrency`), breakers.
+pub async fn destinations(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let catalogue = state.outbox.catalogue();
+    let destinations: Vec<Value> = catalogue
+        .destinations()
+        .iter()
+        .map(|destination| {
+            let pace = crate::delivery::pacing::effective(destination, state.outbox.settings.concurrency);
+            let mut shown = json!({
+                "id": destination.id,
+                "name": destination.name,
+                "kind": destination.channel.kind(),
+                "flock_id": destination.scope.as_str(),
+                "rate_limit": pace.rate,
+                "concurrency": pace.concurrency,
+                "breaker": state.outbox.breaker(&destination.id).view(),
+            });
+            // enabled, state, state_reason, state_changed_at
+            if let (Some(shown), Value::Object(fields)) = (
+                shown.as_object_mut(),
+                super::destinations::state_fields(destination, catalogue.state(&destination.id)),
+            ) {
+                shown.extend(fields);
+            }
+            shown
+        })
+        .collect();
+    Ok(Json(json!({"result": "success", "destinations": destinations})))
+}

@@ -1,0 +1,123 @@
+//! The HTTP server of `flockrelay serve` (axum): ingest, the operator API, the
+//! Canary-style management API, metrics and health. Every handler returns
+//! `Result<_, ApiError>`; the mapping to status codes lives in [`error`] only.
+//! Every route is listed once, with its description, in a route table
+//! ([`routes`]) that both the router and the OpenAPI document are made from.
+//!
+//! - [`alerts`] — `POST /api/v1/alerts`.
+//! - [`hooks`] — `POST /hooks/{source_id}`: verified webhooks from other systems.
+//! - [`sources`] — `/api/v1/sources`: list, add, remove inbound sources.
+//! - [`messages`] — messages, attempts, replay, recover, destination states.
+//! - [`destinations`] — re-enable or disable a destination (stored state).
+//! - [`canary`] — flocks and their webhooks, as a Canary console's API.
+//! - [`ops`] — `/metrics`, `/healthz`, `/readyz`.
+//! - [`openapi`] — the route table's types and `/api/openapi.json`.
+//! - [`run`] — start (store, config, tokens), serve on a listener, drain.
+//! - [`listen`] — the accept loop: header and body timeouts, bounded shutdown.
+//! - [`reload`] — applying a new configuration while serving (SIGHUP).
+//!
+//! The operator console ([`crate::console`]) is merged into the same router.
+
+pub mod alerts;
+pub mod auth;
+pub mod canary;
+pub mod destinations;
+pub mod error;
+pub mod hooks;
+pub mod listen;
+pub mod messages;
+pub mod openapi;
+pub mod ops;
+pub mod reload;
+pub mod run;
+pub mod sources;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{Method, Uri};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+
+use crate::catalogue::registry::Registry;
+use crate::console::Console;
+use crate::ingest::inbound::mapping::Mapper;
+use crate::outbox::Outbox;
+use crate::secret::Secret;
+use error::ApiError;
+use openapi::{into_router, Auth, Endpoint, Route};
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub outbox: Arc<Outbox>,
+    /// Flocks, destinations and sources: every catalogue change goes through it.
+    pub registry: Arc<Registry>,
+    pub tokens: Arc<Vec<Secret>>,
+    pub body_limit: usize,
+    /// `delivery.allow_http`: whether webhook URLs may be plain `http://`.
+    pub allow_http: bool,
+    /// Inbound payload → alert templates.
+    pub mapper: Arc<Mapper>,
+    /// The operator console's sessions and templates.
+    pub console: Arc<Console>,
+    /// `console.enabled`: whether the console's pages are served.
+    pub console_enabled: bool,
+}
+
+/// Rejects API requests without a valid token before any handler runs.
+async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
+    let token = auth::presented(request.headers(), request.uri().query());
+    if let Err(error) = auth::check(&state.tokens, token.as_deref()) {
+        state.outbox.metrics.reject(match error {
+            ApiError::MissingToken => "missing_token",
+            _ => "bad_token",
+        });
+        return Err(error);
+    }
+    Ok(next.run(request).await)
+}
+
+/// Every route of the server, with its description.
+pub fn routes() -> Vec<Route> {
+    let mut routes = alerts::routes();
+    routes.extend(messages::routes());
+    routes.extend(destinations::routes());
+    routes.extend(sources::routes());
+    routes.extend(hooks::routes());
+    routes.extend(canary::routes());
+    routes.extend(ops::routes());
+    routes.extend(openapi::routes());
+    routes
+}
+
+/// Every endpoint of the server (what the OpenAPI document describes).
+pub fn endpoints() -> Vec<Endpoint> {
+    routes().into_iter().map(|route| route.endpoint).collect()
+}
+
+/// The whole application, built from [`routes`].
+pub fn router(state: AppState) -> Router {
+    let (protected, open): (Vec<Route>, Vec<Route>) =
+        routes().into_iter().partition(|route| route.endpoint.auth == Auth::Token);
+    let api = into_router(protected).route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let console = if state.console_enabled { crate::console::router() } else { Router::new() };
+    Router::new()
+        .merge(api)
+        .merge(into_router(open))
+        .merge(console)
+        .fallback(no_endpoint)
+        .method_not_allowed_fallback(method_not_allowed)
+        // Bodies are read by the handlers with this cap (413 past it).
+        .layer(DefaultBodyLimit::max(state.body_limit))
+        .with_state(state)
+}
+
+async fn no_endpoint(uri: Uri) -> ApiError {
+    ApiError::NoEndpoint(uri.path().chars().take(200).collect())
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed { method: method.to_string(), path: uri.path().chars().take(200).collect() }
+}
