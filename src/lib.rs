@@ -22,6 +22,7 @@
 //! - [`notify`] — the `Notifier` seam: Slack, Teams, Splunk HEC, generic; sending.
 //! - [`signing`] — Standard Webhooks and Flock HMAC signatures, both directions. Pure.
 //! - [`store`] — the `Store` seam: the durable outbox and catalogue (SQLite, PostgreSQL).
+//! - [`storm`] — alert storms: grouping into digests, duplicate suppression, silences.
 //! - [`outbox`] — ingest, one delivery worker per destination, the retry rule, the breaker.
 //! - [`metrics`] — Prometheus metrics for `/metrics`.
 //! - [`direct`] — an alert delivered now, without the outbox (`test`, `send`).
@@ -60,4 +61,5 @@ pub mod server;
 pub mod signing;
 pub mod sources;
 pub mod store;
+pub mod storm;
 pub mod telemetry;

@@ -321,6 +321,9 @@ fn destination_problems(config: &Config, name: &str, destination: &DestinationCo
             ),
         );
     }
+    for (below, reason) in destination.storm().problems() {
+        problems.add(&format!("{key}.{below}"), reason);
+    }
     let allow_http = config.delivery.allow_http;
     if let Some(slack) = &destination.slack {
         url_problems(&format!("{key}.slack.url"), &slack.url, allow_http, problems);

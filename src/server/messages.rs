@@ -41,7 +41,7 @@ pub fn routes() -> Vec<Route> {
                 "/api/v1/messages",
                 "Lists messages, newest first.",
                 &[
-                    query("status", "pending, delivering, delivered, failed or cancelled."),
+                    query("status", "pending, delivering, delivered, failed, cancelled, grouped, suppressed or silenced."),
                     query("destination", "A destination id."),
                     query("flock", "A flock id."),
                     query(
@@ -61,9 +61,9 @@ pub fn routes() -> Vec<Route> {
             operator(
                 Method::GET,
                 "/api/v1/messages/{id}",
-                "A message with its attempts.",
+                "A message with its attempts, and the alerts it carried when it is a digest.",
                 &[ID],
-                &[("message", "object"), ("attempts", "array")],
+                &[("message", "object"), ("attempts", "array"), ("digest_alerts", "array")],
             ),
             show,
         ),
@@ -242,7 +242,8 @@ pub async fn show(
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(id)?;
     let (message, attempts) = message(&state, &id).await?;
-    Ok(Json(json!({"result": "success", "message": message, "attempts": attempts})))
+    let digest_alerts = state.outbox.digest_alerts(&id).await?;
+    Ok(Json(json!({"result": "success", "message": message, "attempts": attempts, "digest_alerts": digest_alerts})))
 }
 
 pub async fn replay(

@@ -19,6 +19,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 6, sql: include_str!("../../migrations/postgres/0006_origin_namespaces.sql") },
     Migration { version: 7, sql: include_str!("../../migrations/postgres/0007_loop_guard_and_secret_key.sql") },
     Migration { version: 10, sql: include_str!("../../migrations/postgres/0010_message_list_keyset.sql") },
+    Migration { version: 11, sql: include_str!("../../migrations/postgres/0011_storms.sql") },
 ];
 
 /// Held for the length of each migration transaction, so that instances starting

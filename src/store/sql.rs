@@ -686,6 +686,7 @@ impl SqlStore {
             alert_id: row.try_get(0)?,
             messages: u64::try_from(row.try_get::<i64, _>(1)?).unwrap_or(0),
             duplicate: true,
+            held: Vec::new(),
         })
     }
 }
@@ -983,12 +984,19 @@ impl Store for SqlStore {
                         alert_id: alert.id.clone(),
                         messages: u64::try_from(alert.messages.len()).unwrap_or(u64::MAX),
                         duplicate: false,
+                        held: Vec::new(),
                     }
                 } else {
                     Self::existing_alert(&mut tx, alert).await?
                 });
             }
             self.insert_messages(&mut tx, alerts, &fresh).await?;
+            // Storm rules (silences, dedupe, grouping): in this transaction.
+            for (index, held) in self.hold_storms(&mut tx, alerts, &fresh).await? {
+                if let Some(Some(result)) = results.get_mut(index) {
+                    result.held.push(held);
+                }
+            }
             waiting = later;
         }
         tx.commit().await?;
@@ -1272,13 +1280,13 @@ impl Store for SqlStore {
         let mut tx = self.write.begin().await?;
         sqlx::query(
             "DELETE FROM attempts WHERE message_id IN \
-             (SELECT id FROM messages WHERE finished_at < $1 AND status IN ('delivered', 'cancelled'))",
+             (SELECT id FROM messages WHERE finished_at < $1 AND status IN ('delivered', 'cancelled', 'grouped', 'suppressed', 'silenced'))",
         )
         .bind(millis(before))
         .execute(&mut *tx)
         .await?;
         let pruned =
-            sqlx::query("DELETE FROM messages WHERE finished_at < $1 AND status IN ('delivered', 'cancelled')")
+            sqlx::query("DELETE FROM messages WHERE finished_at < $1 AND status IN ('delivered', 'cancelled', 'grouped', 'suppressed', 'silenced')")
                 .bind(millis(before))
                 .execute(&mut *tx)
                 .await?
