@@ -86,9 +86,7 @@ impl From<StoreError> for ApiError {
             StoreError::MessageNotFound(_)
             | StoreError::DestinationNotFound(_)
             | StoreError::SourceNotFound(_)
-            | StoreError::SilenceNotFound(_) => {
-                Self::NotFound(error.to_string())
-            }
+            | StoreError::SilenceNotFound(_) => Self::NotFound(error.to_string()),
             StoreError::NotReplayable { .. }
             | StoreError::DuplicateDestination(_)
             | StoreError::DeclaredInConfig(_) => Self::Conflict(error.to_string()),

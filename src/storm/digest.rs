@@ -207,17 +207,15 @@ mod tests {
     #[test]
     fn the_top_values_of_what_varies_are_most_frequent_first() {
         let mut members = Vec::new();
-        for (index, actor) in ["192.0.2.1", "192.0.2.2", "192.0.2.2", "192.0.2.3", "192.0.2.2", "192.0.2.1"]
-            .into_iter()
-            .enumerate()
+        for (index, actor) in
+            ["192.0.2.1", "192.0.2.2", "192.0.2.2", "192.0.2.3", "192.0.2.2", "192.0.2.1"].into_iter().enumerate()
         {
             members.push(member(&format!("a{index}"), 1, "Port scan", actor));
         }
         let digest = summarize(&members, false, "", Duration::from_secs(60), 3).expect("digest");
         assert_eq!(digest.headline, "6 alerts “Port scan” on fileserver-canary in the last 60 seconds");
         let actors = digest.top.iter().find(|top| top.field == "actor.ip").expect("actor.ip varies");
-        let shown: Vec<(&str, usize)> =
-            actors.values.iter().map(|count| (count.value.as_str(), count.count)).collect();
+        let shown: Vec<(&str, usize)> = actors.values.iter().map(|count| (count.value.as_str(), count.count)).collect();
         assert_eq!(shown, [("192.0.2.2", 3), ("192.0.2.1", 2), ("192.0.2.3", 1)]);
         assert_eq!(actors.others, 0);
     }

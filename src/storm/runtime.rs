@@ -129,7 +129,8 @@ pub fn digest_message(
         None => Err("the group collected nothing".to_owned()),
         Some(digest) => {
             let alert = stand_in(closing, &digest);
-            let view = DestinationView { name: &destination.name, kind: kind.as_str(), flock: destination.scope.as_str() };
+            let view =
+                DestinationView { name: &destination.name, kind: kind.as_str(), flock: destination.scope.as_str() };
             renderer
                 .prepare_digest(&alert, &digest)
                 .and_then(|mut context| renderer.render_json(digest_template(kind), &mut context, &view))

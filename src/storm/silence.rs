@@ -104,8 +104,9 @@ pub fn validate(
             return Err(invalid(format!("matchers[{index}].value"), format!("at most {MAX_VALUE} characters")));
         }
         if matcher.op == Op::Matches {
-            anchored(&matcher.value)
-                .map_err(|error| invalid(format!("matchers[{index}].value"), format!("not a regular expression: {error}")))?;
+            anchored(&matcher.value).map_err(|error| {
+                invalid(format!("matchers[{index}].value"), format!("not a regular expression: {error}"))
+            })?;
         }
     }
     for (field, text) in [("reason", reason), ("author", author)] {
@@ -220,7 +221,12 @@ mod tests {
             (vec![matcher("flock", Op::Equals, "flock:lab")], &scan, at(10), true),
             (vec![matcher("flock", Op::Equals, "flock:lab")], &scan, at(30), false),
             (vec![matcher("flock", Op::Equals, "flock:lab")], &scan, at(31), false),
-            (vec![matcher("flock", Op::Equals, "flock:lab"), matcher("actor.ip", Op::Equals, "192.0.2.66")], &other, at(10), false),
+            (
+                vec![matcher("flock", Op::Equals, "flock:lab"), matcher("actor.ip", Op::Equals, "192.0.2.66")],
+                &other,
+                at(10),
+                false,
+            ),
             (vec![matcher("actor.ip", Op::Matches, r"192\.0\.2\.\d+")], &scan, at(10), true),
             (vec![matcher("actor.ip", Op::Matches, r"192\.0\.2")], &scan, at(10), false),
             (vec![matcher("kind", Op::Matches, "canary\\..*")], &other, at(10), true),

@@ -105,12 +105,17 @@ fn bad_settings_are_named_by_key() {
     assert!(defaults.problems().is_empty());
     let grouping = defaults.grouping.expect("grouping");
     assert_eq!(grouping.group_by, ["kind", "flock", "actor.ip", "target"]);
-    assert_eq!((grouping.group_wait.0, grouping.group_interval.0, grouping.max_listed), (Duration::ZERO, Duration::from_secs(300), 10));
+    assert_eq!(
+        (grouping.group_wait.0, grouping.group_interval.0, grouping.max_listed),
+        (Duration::ZERO, Duration::from_secs(300), 10)
+    );
 }
 
 #[test]
 fn human_windows() {
-    for (seconds, text) in [(1, "1 second"), (90, "90 seconds"), (300, "5 minutes"), (3600, "60 minutes"), (7200, "2 hours")] {
+    for (seconds, text) in
+        [(1, "1 second"), (90, "90 seconds"), (300, "5 minutes"), (3600, "60 minutes"), (7200, "2 hours")]
+    {
         assert_eq!(human(Duration::from_secs(seconds)), text);
     }
 }

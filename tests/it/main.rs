@@ -35,6 +35,7 @@ mod slack;
 mod splunk_hec;
 mod standard_webhooks;
 mod store;
+mod storms;
 mod support;
 mod teams;
 mod teams_markup;

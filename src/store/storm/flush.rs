@@ -5,11 +5,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row as _;
 
-use super::{
-    member_from_row, silence_from_row, Closing, Flushed, GroupRef, StormStore, Tx, SILENCE_SELECT,
-};
+use super::{member_from_row, silence_from_row, Closing, Flushed, GroupRef, StormStore, Tx, SILENCE_SELECT};
 use crate::store::sql::{millis, time, SqlStore};
-use crate::store::{MessageStatus, NewMessage, StoreError, Store as _};
+use crate::store::{MessageStatus, NewMessage, Store as _, StoreError};
 use crate::storm::silence::Silence;
 use crate::storm::{self as rules};
 
@@ -25,7 +23,12 @@ struct GroupRow {
 impl SqlStore {
     /// Locks the group if it is due (PostgreSQL: skipping it when another
     /// relay holds it).
-    async fn lock_due(&self, tx: &mut Tx<'_>, group: &GroupRef, now: DateTime<Utc>) -> Result<Option<GroupRow>, StoreError> {
+    async fn lock_due(
+        &self,
+        tx: &mut Tx<'_>,
+        group: &GroupRef,
+        now: DateTime<Utc>,
+    ) -> Result<Option<GroupRow>, StoreError> {
         let lock = if self.backend() == "postgres" { " FOR UPDATE SKIP LOCKED" } else { "" };
         let row = sqlx::query(&format!(
             "SELECT label, flock_id, window_start, interval_ms, announced FROM storm_groups \
@@ -129,9 +132,7 @@ impl StormStore for SqlStore {
         .bind(i64::from(limit))
         .fetch_all(self.reader())
         .await?;
-        rows.iter()
-            .map(|row| Ok(GroupRef { destination_id: row.try_get(0)?, group_key: row.try_get(1)? }))
-            .collect()
+        rows.iter().map(|row| Ok(GroupRef { destination_id: row.try_get(0)?, group_key: row.try_get(1)? })).collect()
     }
 
     async fn flush_group(

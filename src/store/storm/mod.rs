@@ -324,8 +324,7 @@ fn member_from_row(row: &AnyRow) -> Result<(Member, u32), StoreError> {
     let facts: String = row.try_get(3)?;
     let facts: Facts = serde_json::from_str(&facts)
         .map_err(|error| StoreError::Corrupt { table: "storm_members", reason: format!("facts: {error}") })?;
-    let member =
-        Member { alert_id: row.try_get(0)?, received_at: time(row.try_get(1)?, "storm_members")?, facts };
+    let member = Member { alert_id: row.try_get(0)?, received_at: time(row.try_get(1)?, "storm_members")?, facts };
     Ok((member, u32::try_from(row.try_get::<i64, _>(2)?).unwrap_or(0)))
 }
 
