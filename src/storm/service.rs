@@ -34,6 +34,20 @@ pub enum SilenceRequestError {
 }
 
 impl NewSilence {
+    /// The silence this request makes at `now`, validated; a fresh `sil_…` id.
+    pub fn build(self, now: DateTime<Utc>) -> Result<Silence, SilenceError> {
+        let expires_at = self.expiry(now)?;
+        silence::validate(&self.matchers, &self.reason, &self.author, expires_at, now)?;
+        Ok(Silence {
+            id: format!("sil_{}", uuid::Uuid::now_v7().simple()),
+            matchers: self.matchers,
+            reason: self.reason.trim().to_owned(),
+            author: self.author.trim().to_owned(),
+            created_at: now,
+            expires_at,
+        })
+    }
+
     /// When the silence ends, from `expires_at` or `duration`.
     pub fn expiry(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>, SilenceError> {
         let invalid = |field: &str, reason: &str| SilenceError::Invalid { field: field.into(), reason: reason.into() };
@@ -58,16 +72,7 @@ impl Outbox {
 
     /// Validates and stores a silence; it applies to alerts ingested from now on.
     pub async fn add_silence(&self, request: NewSilence, now: DateTime<Utc>) -> Result<Silence, SilenceRequestError> {
-        let expires_at = request.expiry(now)?;
-        silence::validate(&request.matchers, &request.reason, &request.author, expires_at, now)?;
-        let silence = Silence {
-            id: format!("sil_{}", uuid::Uuid::now_v7().simple()),
-            matchers: request.matchers,
-            reason: request.reason.trim().to_owned(),
-            author: request.author.trim().to_owned(),
-            created_at: now,
-            expires_at,
-        };
+        let silence = request.build(now)?;
         self.store.add_silence(&silence).await?;
         tracing::info!(silence = %silence.id, author = %silence.author, until = %silence.expires_at, "Silence created.");
         Ok(silence)

@@ -257,3 +257,65 @@ async fn two_relays_on_one_postgres_make_one_group_and_one_digest() {
     carried.dedup();
     assert_eq!((total, carried.len()), (19, 19), "every other alert in exactly one digest");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn silences_made_with_the_cli_apply_to_the_running_relay() {
+    use crate::cli::{flockrelay, run, text};
+    let slack = Receiver::start(Reply::new(200, "ok")).await;
+    let siem = Receiver::start(Reply::new(200, "")).await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = crate::support::relay::write_config(dir.path(), &storm_config(&slack, &siem, "", ""));
+    let relay = Relay::from_file(&path).await;
+    let cli = |args: &[&str]| {
+        let mut command = flockrelay();
+        command.arg("--config").arg(&path).args(args);
+        command
+    };
+
+    let added = run(
+        &mut cli(&[
+            "silences",
+            "add",
+            "--match",
+            "actor.ip=192.0.2.66",
+            "--match",
+            "kind=~canary\\..*",
+            "--reason",
+            "maintenance window",
+            "--author",
+            "ops",
+            "--duration",
+            "2h",
+        ]),
+        None,
+    )
+    .await;
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let stdout = text(&added.stdout);
+    let id = stdout.split_whitespace().next().expect("the silence id").to_owned();
+    assert!(id.starts_with("sil_") && stdout.contains("silences matching alerts until"), "{stdout}");
+
+    relay.ingest(&json!([scan("cli-muted", "192.0.2.66")])).await;
+    wait_for_requests(&siem, 1, "the SIEM received the alert").await;
+    let silenced = messages(&relay, &[("destination", "chat"), ("status", "silenced")]).await;
+    assert_eq!(silenced.len(), 1);
+    assert!(silenced[0]["last_error"].as_str().is_some_and(|text| text.contains(&id)), "{silenced:?}");
+
+    let listed = run(&mut cli(&["silences", "list", "--json"]), None).await;
+    let listed: Value = serde_json::from_slice(&listed.stdout).expect("JSON");
+    assert_eq!(listed[0]["id"], id.as_str());
+    assert_eq!(listed[0]["matchers"][1], json!({"field": "kind", "op": "matches", "value": "canary\\..*"}));
+    let expired = run(&mut cli(&["silences", "expire", &id]), None).await;
+    assert!(expired.status.success(), "{}", text(&expired.stderr));
+    let listed = run(&mut cli(&["silences", "list", "--json"]), None).await;
+    assert_eq!(serde_json::from_slice::<Value>(&listed.stdout).expect("JSON"), json!([]));
+    let all = run(&mut cli(&["silences", "list", "--all"]), None).await;
+    assert!(text(&all.stdout).contains(&format!("{id}  expired")), "{}", text(&all.stdout));
+    let refused = run(
+        &mut cli(&["silences", "add", "--match", "ip=1", "--reason", "r", "--author", "a", "--duration", "1h"]),
+        None,
+    )
+    .await;
+    assert_eq!(refused.status.code(), Some(2), "a refused command exits 2, as every other");
+    assert!(text(&refused.stderr).contains("matchers[0].field"), "{}", text(&refused.stderr));
+}
