@@ -319,3 +319,53 @@ async fn silences_made_with_the_cli_apply_to_the_running_relay() {
     assert_eq!(refused.status.code(), Some(2), "a refused command exits 2, as every other");
     assert!(text(&refused.stderr).contains("matchers[0].field"), "{}", text(&refused.stderr));
 }
+
+#[tokio::test]
+async fn the_console_creates_lists_and_expires_silences() {
+    use crate::support::console::Visitor;
+    let slack = Receiver::start(Reply::new(200, "ok")).await;
+    let siem = Receiver::start(Reply::new(200, "")).await;
+    let relay = Relay::with(Setup { extra: storm_config(&slack, &siem, "", ""), ..Setup::default() }).await;
+    let mut visitor = Visitor::new(&relay.base);
+    visitor.sign_in().await;
+
+    let refused = visitor
+        .submit(
+            "/silences",
+            "/silences/add",
+            &[("matchers", "nonsense"), ("reason", "r"), ("author", "a"), ("duration", "1h")],
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("field=value or field=~regex"), "{}", refused.body);
+
+    let created = visitor
+        .submit(
+            "/silences",
+            "/silences/add",
+            &[
+                ("matchers", "target.name=fileserver-canary\nactor.ip=~192\\.0\\.2\\..*"),
+                ("reason", "decommissioning"),
+                ("author", "sam"),
+                ("duration", "2h"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let page = visitor.get("/silences").await;
+    assert!(page.body.contains("Silence created.") || page.body.contains("decommissioning"), "{}", page.body);
+    let (_, listed) = relay.get("/api/v1/silences", &[]).await;
+    let id = listed["silences"][0]["id"].as_str().expect("a silence").to_owned();
+    assert!(page.body.contains(&id) && page.body.contains("target.name=fileserver-canary"), "{}", page.body);
+
+    relay.ingest(&json!([scan("console-muted", "192.0.2.5")])).await;
+    wait_for_requests(&siem, 1, "the SIEM received the alert").await;
+    let silenced = messages(&relay, &[("destination", "chat"), ("status", "silenced")]).await;
+    assert_eq!(silenced.len(), 1, "{silenced:?}");
+
+    let expired = visitor.submit("/silences", "/silences/expire", &[("id", &id)]).await;
+    assert_eq!(expired.status, 303, "{}", expired.body);
+    let (_, listed) = relay.get("/api/v1/silences", &[]).await;
+    assert_eq!(listed["silences"], json!([]));
+    assert!(visitor.get("/silences").await.body.contains("expired"));
+}
