@@ -369,3 +369,93 @@ async fn the_console_creates_lists_and_expires_silences() {
     assert_eq!(listed["silences"], json!([]));
     assert!(visitor.get("/silences").await.body.contains("expired"));
 }
+
+/// `flockrelay serve` as a process of its own on `config`, ready to answer.
+async fn serve_process(config: &std::path::Path, dir: &std::path::Path) -> (tokio::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("binds").local_addr().expect("address").port();
+    let mut command = crate::cli::flockrelay();
+    command
+        .arg("serve")
+        .arg("--config")
+        .arg(config)
+        .env("FLOCKRELAY_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("relay-{port}.log"))).expect("log file"));
+    let child = command.spawn().expect("relay starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    eventually(PATIENCE, "the relay answers /readyz", || {
+        let request = client.get(format!("{base}/readyz")).send();
+        async move { request.await.is_ok_and(|response| response.status().is_success()) }
+    })
+    .await;
+    (child, base)
+}
+
+/// Open groups in the SQLite store at `database`.
+async fn open_groups(database: &std::path::Path) -> i64 {
+    use sqlx::Connection as _;
+    let url = format!("sqlite://{}?mode=ro", database.display());
+    let mut connection = sqlx::SqliteConnection::connect(&url).await.expect("opens the database");
+    sqlx::query_scalar("SELECT COUNT(*) FROM storm_groups").fetch_one(&mut connection).await.expect("counts")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relay_killed_mid_window_loses_no_alert_and_sends_one_digest_after_restart() {
+    let slack = Receiver::start(Reply::new(200, "ok")).await;
+    let siem = Receiver::start(Reply::new(200, "")).await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    // The kill comes right after the acknowledgement, well inside a 20 s window on
+    // any machine; the assertions hold wherever it lands.
+    let grouping = "[destinations.chat.grouping]\ngroup_interval = \"20s\"";
+    let config = crate::support::relay::write_config(dir.path(), &storm_config(&slack, &siem, grouping, ""));
+    // The burst goes in one request (one transaction): room for 30 alerts.
+    let text = std::fs::read_to_string(&config).expect("reads the config");
+    std::fs::write(&config, text.replace("body_limit = 4096", "body_limit = 65536")).expect("writes the config");
+    let (mut first, base) = serve_process(&config, dir.path()).await;
+    let client = reqwest::Client::new();
+    let acknowledged = client
+        .post(format!("{base}/api/v1/alerts"))
+        .header("X-Canary-Auth-Token", TOKEN)
+        .body(burst("crash-", 30, "192.0.2.66").to_string())
+        .send()
+        .await
+        .expect("relay answers");
+    assert_eq!(acknowledged.status(), 202);
+    first.start_kill().expect("SIGKILL");
+    first.wait().await.expect("killed");
+
+    let (mut second, base) = serve_process(&config, dir.path()).await;
+    let database = dir.path().join("relay.db");
+    eventually(PATIENCE, "the digest went out and the group ended", || async {
+        slack.requests().iter().any(|request| is_digest(&body(request))) && open_groups(&database).await == 0
+    })
+    .await;
+    wait_for_requests(&siem, 30, "the SIEM received every alert").await;
+
+    let digests: Vec<Value> = slack.requests().iter().map(body).filter(is_digest).collect();
+    assert_eq!(digests.len(), 1, "one digest, never two: {digests:#?}");
+    assert_eq!(
+        digests[0]["text"].as_str().map(|text| text.starts_with("29 more alerts “SMB login attempt” from 192.0.2.66")),
+        Some(true),
+        "{:#}",
+        digests[0]
+    );
+    let request = client
+        .get(format!("{base}/api/v1/messages"))
+        .query(&[("destination", "chat"), ("status", "grouped"), ("limit", "1000")])
+        .header("X-Canary-Auth-Token", TOKEN);
+    let (status, grouped) = answer(request).await;
+    assert_eq!(status, 200, "{grouped}");
+    let carried: std::collections::BTreeSet<&str> = grouped["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|message| message["last_error"].as_str())
+        .collect();
+    assert_eq!(grouped["messages"].as_array().map(Vec::len), Some(29));
+    assert_eq!(carried.len(), 1, "all carried by the one digest: {carried:?}");
+    second.start_kill().expect("stops");
+    second.wait().await.expect("stopped");
+}
