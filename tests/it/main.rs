@@ -36,6 +36,7 @@ mod splunk_hec;
 mod standard_webhooks;
 mod store;
 mod storms;
+mod storms_store;
 mod support;
 mod teams;
 mod teams_markup;
