@@ -111,53 +111,54 @@ token = "bench-hec-token"
     )
 }
 
-#[tokio::main]
-async fn main() {
-    let options = options();
-    let arrivals = Arrivals::default();
+/// The recording sinks (Slack and HEC paths on one loopback server); returns its port.
+async fn start_sink(arrivals: &Arrivals) -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds loopback");
-    let sink = listener.local_addr().expect("address").port();
+    let port = listener.local_addr().expect("address").port();
     let app = Router::new().fallback(record).with_state(arrivals.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.expect("sink serves") });
+    port
+}
 
-    let dir = tempfile::tempdir().expect("temporary directory");
+/// `flockrelay serve` on a fresh SQLite store, ready; returns the child and its base URL.
+async fn start_relay(dir: &std::path::Path, sink: u16, client: &reqwest::Client) -> (tokio::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("binds").local_addr().expect("address").port();
-    let path = dir.path().join("relay.toml");
-    std::fs::write(&path, config(dir.path(), port, sink)).expect("writes the config");
+    let path = dir.join("relay.toml");
+    std::fs::write(&path, config(dir, port, sink)).expect("writes the config");
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_flockrelay"));
     for (key, _) in std::env::vars() {
         if key.starts_with("FLOCKRELAY_") {
             command.env_remove(key);
         }
     }
-    let log = std::fs::File::create(dir.path().join("relay.log")).expect("log file");
+    let log = std::fs::File::create(dir.join("relay.log")).expect("log file");
     command
         .arg("serve")
         .arg("--config")
         .arg(&path)
-        .current_dir(dir.path())
+        .current_dir(dir)
         .stdout(log.try_clone().expect("log"))
         .stderr(log)
         .kill_on_drop(true);
-    let mut relay = command.spawn().expect("relay starts");
-    let pid = relay.id().unwrap_or(0);
+    let relay = command.spawn().expect("relay starts");
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
     let ready = Instant::now();
     while !client.get(format!("{base}/readyz")).send().await.is_ok_and(|answer| answer.status().is_success()) {
         assert!(ready.elapsed() < Duration::from_secs(120), "the relay did not start");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    (relay, base)
+}
 
-    // 100 POSTs a second of alerts/(100·seconds) alerts each, from `actors` scanners.
+/// Posts the storm: 100 POSTs a second for `seconds`, from `actors` scanners;
+/// returns how many POSTs were not answered 202.
+async fn post_storm(options: &Options, base: &str, client: &reqwest::Client, start: Instant) -> usize {
     let requests = (options.seconds * 100.0).round().max(1.0) as usize;
     let per_request = options.alerts.div_ceil(requests);
-    let start = Instant::now();
     let mut posts = tokio::task::JoinSet::new();
     let mut sent = 0;
     for index in 0..requests {
-        let due = start + Duration::from_secs_f64(index as f64 / 100.0);
-        tokio::time::sleep_until(due.into()).await;
+        tokio::time::sleep_until((start + Duration::from_secs_f64(index as f64 / 100.0)).into()).await;
         let count = per_request.min(options.alerts - sent);
         if count == 0 {
             break;
@@ -170,7 +171,10 @@ async fn main() {
             })
             .collect();
         sent += count;
-        let request = client.post(format!("{base}/api/v1/alerts")).header("X-Canary-Auth-Token", TOKEN).json(&batch);
+        let request = client
+            .post(format!("{base}/api/v1/alerts"))
+            .header("X-Canary-Auth-Token", TOKEN)
+            .body(Value::Array(batch).to_string());
         posts.spawn(async move { request.send().await.map(|answer| answer.status().as_u16()).unwrap_or(0) });
     }
     let mut refused = 0;
@@ -179,13 +183,30 @@ async fn main() {
             refused += 1;
         }
     }
+    refused
+}
+
+fn hec_events(arrivals: &Arrivals) -> usize {
+    arrivals.of("/services/collector").iter().map(|(_, n)| n).sum()
+}
+
+#[tokio::main]
+async fn main() {
+    let options = options();
+    let arrivals = Arrivals::default();
+    let sink = start_sink(&arrivals).await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let client = reqwest::Client::new();
+    let (mut relay, base) = start_relay(dir.path(), sink, &client).await;
+    let pid = relay.id().unwrap_or(0);
+
+    let start = Instant::now();
+    let refused = post_storm(&options, &base, &client, start).await;
     let acknowledged = start.elapsed();
     let watch = Duration::from_secs(options.watch);
     let mut hec_done = None;
     while start.elapsed() < watch {
-        if hec_done.is_none()
-            && arrivals.of("/services/collector").iter().map(|(_, n)| n).sum::<usize>() >= options.alerts
-        {
+        if hec_done.is_none() && hec_events(&arrivals) >= options.alerts {
             hec_done = Some(start.elapsed());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -193,22 +214,19 @@ async fn main() {
     let slack = arrivals.of("/services/T0");
     let first_slack = slack.first().map(|(at, _)| at.duration_since(start));
     let slack_in_window = slack.iter().filter(|(at, _)| at.duration_since(start) <= watch).count();
-    let hec_events: usize = arrivals.of("/services/collector").iter().map(|(_, n)| n).sum();
-    let rss = peak_rss_mib(pid);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "storm: {} alerts in {:.1} s ({} POSTs refused), {} scanners, SQLite",
+        "storm: {} alerts acknowledged in {:.1} s ({refused} POSTs refused), {} scanners, SQLite",
         options.alerts,
         acknowledged.as_secs_f64(),
-        refused,
         options.actors
     );
     println!(
         "  slack: first message after {first_slack:?}; {slack_in_window} message(s) in the first {} s",
         options.watch
     );
-    println!("  hec:   {hec_events} events; all {} by {hec_done:?}", options.alerts);
-    println!("  relay: peak RSS {rss:.1} MiB");
+    println!("  hec:   {} events; all {} by {hec_done:?}", hec_events(&arrivals), options.alerts);
+    println!("  relay: peak RSS {:.1} MiB", peak_rss_mib(pid));
     println!("  load average: {}", load.trim());
     let _ = relay.start_kill();
     let _ = relay.wait().await;

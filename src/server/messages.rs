@@ -295,7 +295,8 @@ pub async fn recover(
 }
 
 /// `GET /api/v1/destinations`: names, kinds, scopes, states, the pace applied
-/// (`rate_limit` per second, `null` when unpaced; `concurrency`), breakers.
+/// (`rate_limit` per second, `null` when unpaced; `concurrency`), breakers,
+/// and the storm settings (`grouping`, `dedupe`, `silenceable`).
 pub async fn destinations(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let catalogue = state.outbox.catalogue();
     let destinations: Vec<Value> = catalogue
@@ -311,6 +312,9 @@ pub async fn destinations(State(state): State<AppState>) -> Result<Json<Value>, 
                 "rate_limit": pace.rate,
                 "concurrency": pace.concurrency,
                 "breaker": state.outbox.breaker(&destination.id).view(),
+                "grouping": destination.storm.grouping,
+                "dedupe": destination.storm.dedupe,
+                "silenceable": destination.storm.silenceable(destination.channel.kind()),
             });
             // enabled, state, state_reason, state_changed_at
             if let (Some(shown), Value::Object(fields)) = (

@@ -125,6 +125,13 @@ async fn a_burst_reaches_slack_as_the_first_alert_and_one_digest_and_the_siem_as
     assert_eq!(carried.len(), 29, "the message log shows which alerts the digest carried");
     assert!(!carried.contains(&json!("api:scan-0")), "the first alert went alone");
 
+    let (_, shown) = relay.get("/api/v1/destinations", &[]).await;
+    let shown = shown["destinations"].as_array().cloned().unwrap_or_default();
+    let chat = shown.iter().find(|destination| destination["id"] == "chat").expect("chat listed");
+    let siem_shown = shown.iter().find(|destination| destination["id"] == "siem").expect("siem listed");
+    assert_eq!((&chat["grouping"]["group_by"], &chat["silenceable"]), (&json!(["kind", "actor.ip"]), &json!(true)));
+    assert_eq!((&siem_shown["grouping"], &siem_shown["silenceable"]), (&Value::Null, &json!(false)));
+
     let text = metrics(&relay).await;
     assert!(text.contains("flockrelay_alerts_grouped_total{destination=\"chat\",kind=\"slack\"} 29"), "{text}");
     assert!(text.contains("flockrelay_digests_created_total{destination=\"chat\",kind=\"slack\"} 1"), "{text}");
