@@ -29,7 +29,18 @@ impl SqlStore {
         group: &GroupRef,
         now: DateTime<Utc>,
     ) -> Result<Option<GroupRow>, StoreError> {
-        let lock = if self.backend() == "postgres" { " FOR UPDATE SKIP LOCKED" } else { "" };
+        let postgres = self.backend() == "postgres";
+        if !postgres {
+            // SQLite: take the write lock first (waiting out another writer), so
+            // that the reads below can never be of a snapshot another
+            // connection has since written past (SQLITE_BUSY_SNAPSHOT).
+            sqlx::query("UPDATE storm_groups SET collected = collected WHERE destination_id = $1 AND group_key = $2")
+                .bind(group.destination_id.as_str())
+                .bind(group.group_key.as_str())
+                .execute(&mut **tx)
+                .await?;
+        }
+        let lock = if postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
         let row = sqlx::query(&format!(
             "SELECT label, flock_id, window_start, interval_ms, announced FROM storm_groups \
              WHERE destination_id = $1 AND group_key = $2 AND window_end <= $3{lock}"
