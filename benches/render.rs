@@ -35,6 +35,7 @@ fn destinations() -> Vec<(&'static str, Destination)> {
         enabled: true,
         rate_limit: None,
         concurrency: None,
+        storm: Default::default(),
     };
     vec![
         (

@@ -34,6 +34,10 @@ pub struct Destination {
     /// else `[delivery] concurrency`.
     #[serde(default)]
     pub concurrency: Option<u32>,
+    /// Grouping into digests, duplicate suppression, and whether silences apply
+    /// (see [`crate::storm`]).
+    #[serde(default)]
+    pub storm: crate::storm::StormSettings,
 }
 
 /// The channel kinds, spelled as the Canary API names them.

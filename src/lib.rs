@@ -25,6 +25,7 @@
 //!   settings' one `validate()`); sending.
 //! - [`signing`] — Standard Webhooks and Flock HMAC signatures, both directions. Pure.
 //! - [`store`] — the `Store` seam: the durable outbox and catalogue (SQLite, PostgreSQL).
+//! - [`storm`] — alert storms: grouping into digests, duplicate suppression, silences.
 //! - [`outbox`] — the stored messages: list, show, replay, recover; the supervisor.
 //! - [`delivery`] — one worker per destination: pacing, the retry rule, the breaker.
 //! - [`metrics`] — Prometheus metrics for `/metrics`.
@@ -66,4 +67,5 @@ pub mod routing;
 pub mod secret;
 pub mod signing;
 pub mod store;
+pub mod storm;
 pub mod telemetry;

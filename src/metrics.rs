@@ -83,6 +83,15 @@ pub struct Metrics {
     /// One HTTP attempt.
     pub attempt_duration: Seconds,
     pub breaker_open: Family<QueueLabels, Gauge>,
+    /// Alerts collected into a group's digest instead of sent alone.
+    pub grouped: Family<DestinationLabels, Counter>,
+    /// Alerts counted, not sent: repeats of an alert (same fingerprint within
+    /// the dedupe window; `destination`) or of an incident id (`kind="incident"`).
+    pub suppressed: Family<DestinationLabels, Counter>,
+    /// Alerts a silence kept from a destination (stored, not sent).
+    pub silenced: Family<DestinationLabels, Counter>,
+    /// Digest messages created.
+    pub digests: Family<DestinationLabels, Counter>,
     /// 1 while a destination is paused because it refused as a whole, labelled
     /// with the cause (`hec_code_4`, `http_401`, `slack_no_service`).
     pub destination_paused: Family<PauseLabels, Gauge>,
@@ -119,6 +128,10 @@ impl Metrics {
             delivery_latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
             attempt_duration: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
             breaker_open: Family::default(),
+            grouped: Family::default(),
+            suppressed: Family::default(),
+            silenced: Family::default(),
+            digests: Family::default(),
             destination_paused: Family::default(),
             queue_depth: Family::default(),
             oldest_pending: Family::default(),
@@ -137,6 +150,10 @@ impl Metrics {
             "From acceptance at ingest to delivery",
             metrics.delivery_latency.clone(),
         );
+        registry.register("alerts_grouped", "Alerts collected into a digest", metrics.grouped.clone());
+        registry.register("alerts_suppressed", "Repeated alerts counted, not sent", metrics.suppressed.clone());
+        registry.register("alerts_silenced", "Alerts a silence kept from a destination", metrics.silenced.clone());
+        registry.register("digests_created", "Digest messages created", metrics.digests.clone());
         registry.register("attempt_duration_seconds", "One HTTP attempt", metrics.attempt_duration.clone());
         registry.register(
             "breaker_open",

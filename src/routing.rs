@@ -80,6 +80,7 @@ mod tests {
             enabled,
             rate_limit: None,
             concurrency: None,
+            storm: Default::default(),
         }
     }
 

@@ -84,9 +84,10 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::FlockNotFound(id) => Self::UnknownFlock(id),
-            StoreError::MessageNotFound(_) | StoreError::DestinationNotFound(_) | StoreError::SourceNotFound(_) => {
-                Self::NotFound(error.to_string())
-            }
+            StoreError::MessageNotFound(_)
+            | StoreError::DestinationNotFound(_)
+            | StoreError::SourceNotFound(_)
+            | StoreError::SilenceNotFound(_) => Self::NotFound(error.to_string()),
             StoreError::NotReplayable { .. }
             | StoreError::DuplicateDestination(_)
             | StoreError::DeclaredInConfig(_) => Self::Conflict(error.to_string()),

@@ -41,7 +41,7 @@ pub fn routes() -> Vec<Route> {
                 "/api/v1/messages",
                 "Lists messages, newest first.",
                 &[
-                    query("status", "pending, delivering, delivered, failed or cancelled."),
+                    query("status", "pending, delivering, delivered, failed, cancelled, grouped, suppressed or silenced."),
                     query("destination", "A destination id."),
                     query("flock", "A flock id."),
                     query(
@@ -61,9 +61,9 @@ pub fn routes() -> Vec<Route> {
             operator(
                 Method::GET,
                 "/api/v1/messages/{id}",
-                "A message with its attempts.",
+                "A message with its attempts, and the alerts it carried when it is a digest.",
                 &[ID],
-                &[("message", "object"), ("attempts", "array")],
+                &[("message", "object"), ("attempts", "array"), ("digest_alerts", "array")],
             ),
             show,
         ),
@@ -242,7 +242,8 @@ pub async fn show(
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(id)?;
     let (message, attempts) = message(&state, &id).await?;
-    Ok(Json(json!({"result": "success", "message": message, "attempts": attempts})))
+    let digest_alerts = state.outbox.digest_alerts(&id).await?;
+    Ok(Json(json!({"result": "success", "message": message, "attempts": attempts, "digest_alerts": digest_alerts})))
 }
 
 pub async fn replay(
@@ -294,7 +295,8 @@ pub async fn recover(
 }
 
 /// `GET /api/v1/destinations`: names, kinds, scopes, states, the pace applied
-/// (`rate_limit` per second, `null` when unpaced; `concurrency`), breakers.
+/// (`rate_limit` per second, `null` when unpaced; `concurrency`), breakers,
+/// and the storm settings (`grouping`, `dedupe`, `silenceable`).
 pub async fn destinations(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let catalogue = state.outbox.catalogue();
     let destinations: Vec<Value> = catalogue
@@ -310,6 +312,9 @@ pub async fn destinations(State(state): State<AppState>) -> Result<Json<Value>, 
                 "rate_limit": pace.rate,
                 "concurrency": pace.concurrency,
                 "breaker": state.outbox.breaker(&destination.id).view(),
+                "grouping": destination.storm.grouping,
+                "dedupe": destination.storm.dedupe,
+                "silenceable": destination.storm.silenceable(destination.channel.kind()),
             });
             // enabled, state, state_reason, state_changed_at
             if let (Some(shown), Value::Object(fields)) = (

@@ -8,6 +8,7 @@
 //! - [`hooks`] — `POST /hooks/{source_id}`: verified webhooks from other systems.
 //! - [`sources`] — `/api/v1/sources`: list, add, remove inbound sources.
 //! - [`messages`] — messages, attempts, replay, recover, destination states.
+//! - [`silences`] — `/api/v1/silences`: list, create, expire silences.
 //! - [`destinations`] — re-enable or disable a destination (stored state).
 //! - [`canary`] — flocks and their webhooks, as a Canary console's API.
 //! - [`ops`] — `/metrics`, `/healthz`, `/readyz`.
@@ -30,6 +31,7 @@ pub mod openapi;
 pub mod ops;
 pub mod reload;
 pub mod run;
+pub mod silences;
 pub mod sources;
 
 use std::sync::Arc;
@@ -85,6 +87,7 @@ pub fn routes() -> Vec<Route> {
     routes.extend(messages::routes());
     routes.extend(destinations::routes());
     routes.extend(sources::routes());
+    routes.extend(silences::routes());
     routes.extend(hooks::routes());
     routes.extend(canary::routes());
     routes.extend(ops::routes());

@@ -18,7 +18,8 @@ const TIME_HELP: &str = "RFC 3339 (2026-11-25T10:00:00Z), Unix seconds, or a dur
 pub enum MessagesCommand {
     /// List messages, newest first: a header line and one line per message, or JSON.
     List {
-        /// Only messages in this status: pending, delivering, delivered, failed or cancelled.
+        /// Only messages in this status: pending, delivering, delivered, failed, cancelled,
+        /// grouped, suppressed or silenced.
         #[arg(long)]
         status: Option<String>,
         /// Only messages of this destination (its name in the config file, or its API id).
@@ -154,7 +155,8 @@ pub async fn run(config: &Config, command: &MessagesCommand) -> anyhow::Result<i
                 eprintln!("message {id} not found");
                 return Ok(1);
             };
-            let shown = serde_json::json!({"message": message, "attempts": attempts});
+            let digest_alerts = store.digest_alerts(id).await?;
+            let shown = serde_json::json!({"message": message, "attempts": attempts, "digest_alerts": digest_alerts});
             println!("{}", serde_json::to_string_pretty(&shown)?);
             Ok(0)
         }

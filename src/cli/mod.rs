@@ -8,6 +8,7 @@ mod messages;
 mod render;
 mod send;
 mod serve;
+mod silences;
 mod test;
 
 use std::io::Read as _;
@@ -41,6 +42,12 @@ pub enum Command {
     Messages {
         #[command(subcommand)]
         command: messages::MessagesCommand,
+    },
+    /// List, create and expire silences (mute rules with matchers and an expiry).
+    #[command(subcommand_required = true)]
+    Silences {
+        #[command(subcommand)]
+        command: silences::SilencesCommand,
     },
     /// List destinations with their state; re-enable or disable one.
     Destinations {
@@ -126,6 +133,7 @@ pub fn run() -> anyhow::Result<i32> {
         Command::Serve => runtime()?.block_on(serve::run(cli.config.as_deref(), config, renderer)),
         Command::Messages { command } => runtime()?.block_on(messages::run(&config, command)),
         Command::Destinations { command } => runtime()?.block_on(destinations::run(&config, command)),
+        Command::Silences { command } => runtime()?.block_on(silences::run(&config, command)),
         Command::Render { destination, alert, pretty } => {
             render::run(&config, &renderer, destination, alert.as_deref(), *pretty)
         }

@@ -210,6 +210,17 @@ pub struct DestinationConfig {
     /// A generic JSON webhook.
     #[serde(default)]
     pub generic: Option<GenericSettings>,
+    /// Collect bursts into digests (`group_by`, `group_wait`, `group_interval`,
+    /// `max_listed`); unset: one message per alert. See docs/storms.md.
+    #[serde(default)]
+    pub grouping: Option<crate::storm::Grouping>,
+    /// Count repeats of the same alert within `window` instead of re-sending them.
+    #[serde(default)]
+    pub dedupe: Option<crate::storm::Dedupe>,
+    /// Silences do not apply here. Unset: true for splunk and generic (a SIEM
+    /// wants every event), false for slack and ms_teams.
+    #[serde(default)]
+    pub never_silenced: Option<bool>,
 }
 
 /// Template overrides.
@@ -365,6 +376,7 @@ impl Config {
                     enabled: destination.enabled,
                     rate_limit: destination.rate_limit,
                     concurrency: destination.concurrency,
+                    storm: destination.storm(),
                 })
             })
             .collect()
@@ -380,6 +392,15 @@ impl Config {
 }
 
 impl DestinationConfig {
+    /// Its storm settings (grouping, dedupe, never_silenced), as stored.
+    pub fn storm(&self) -> crate::storm::StormSettings {
+        crate::storm::StormSettings {
+            grouping: self.grouping.clone(),
+            dedupe: self.dedupe.clone(),
+            never_silenced: self.never_silenced,
+        }
+    }
+
     /// The one channel this destination declares (validation makes sure of it).
     pub fn channel(&self) -> Option<Channel> {
         let mut channels = self.channels();

@@ -316,6 +316,9 @@ fn destination_problems(config: &Config, name: &str, destination: &DestinationCo
             ),
         );
     }
+    for (below, reason) in destination.storm().problems() {
+        problems.add(&format!("{key}.{below}"), reason);
+    }
     // Each channel's settings check themselves, by the same rules as the API's.
     let allow_http = config.delivery.allow_http;
     let channels = [

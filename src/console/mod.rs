@@ -77,7 +77,7 @@ impl Console {
 
 /// The console's routes.
 pub fn router() -> Router<AppState> {
-    use pages::{auth, destinations, flocks, messages, overview, sources};
+    use pages::{auth, destinations, flocks, messages, overview, silences, sources};
     Router::new()
         .route("/", get(overview::page))
         .route("/console/overview.json", get(overview::live))
@@ -103,6 +103,9 @@ pub fn router() -> Router<AppState> {
         .route("/sources", get(sources::page))
         .route("/sources/add", post(sources::add))
         .route("/sources/remove", post(sources::remove))
+        .route("/silences", get(silences::page))
+        .route("/silences/add", post(silences::add))
+        .route("/silences/expire", post(silences::expire))
         .layer(axum::middleware::map_response(view::security_headers))
 }
 

@@ -22,7 +22,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 const STYLESHEET: &str = include_str!("assets/console.css");
 const SCRIPT: &str = include_str!("assets/console.js");
 
-const TEMPLATES: [(&str, &str); 10] = [
+const TEMPLATES: [(&str, &str); 11] = [
     ("base.html", include_str!("templates/base.html")),
     ("sign_in.html", include_str!("templates/sign_in.html")),
     ("problem.html", include_str!("templates/problem.html")),
@@ -33,6 +33,7 @@ const TEMPLATES: [(&str, &str); 10] = [
     ("messages.html", include_str!("templates/messages.html")),
     ("message.html", include_str!("templates/message.html")),
     ("sources.html", include_str!("templates/sources.html")),
+    ("silences.html", include_str!("templates/silences.html")),
 ];
 
 /// The compiled templates.
@@ -107,6 +108,8 @@ impl Flash {
             Some("recovered") => Some(format!("{} failed message(s) queued again.", count.unwrap_or(0))),
             Some("source_added") => Some("Source added.".to_owned()),
             Some("source_removed") => Some("Source removed.".to_owned()),
+            Some("silence_added") => Some("Silence created.".to_owned()),
+            Some("silence_expired") => Some("Silence expired.".to_owned()),
             Some("signed_out") => Some("Signed out.".to_owned()),
             _ => None,
         };

@@ -46,6 +46,7 @@ mod tests {
             enabled: true,
             rate_limit,
             concurrency,
+            storm: Default::default(),
         }
     }
 

@@ -103,6 +103,7 @@ impl Outbox {
                     kind: destination.channel.kind(),
                     body: rendered.as_ref().map(|payload| payload.body.clone()).unwrap_or_default(),
                     error: rendered.err(),
+                    storm: crate::storm::plan(destination, alert).map(Box::new),
                 });
             }
             alerts.push(NewAlert {
@@ -121,8 +122,10 @@ impl Outbox {
         for (alert, result) in alerts.iter().zip(&stored) {
             if result.duplicate {
                 tracing::info!(alert = %alert.id, "Alert seen before; not enqueued again.");
+                self.metrics.suppressed.get_or_create(&crate::storm::runtime::incident_labels()).inc();
                 continue;
             }
+            crate::storm::runtime::count_held(&self.metrics, &result.held);
             for message in &alert.messages {
                 let labels = Metrics::destination(&message.destination_id, message.kind);
                 self.metrics.enqueued.get_or_create(&labels).inc();
@@ -290,6 +293,7 @@ mod tests {
                 kind: ChannelKind::Generic,
                 body: "{}".to_owned(),
                 error: None,
+                storm: None,
             }],
         }
     }

@@ -198,6 +198,8 @@ impl Outbox {
         let mut workers: HashMap<String, tokio::task::AbortHandle> = HashMap::new();
         let mut tasks = JoinSet::new();
         let mut last_prune = None;
+        // Closes alert-group windows into digests (crate::storm).
+        tasks.spawn(crate::storm::runtime::run(Arc::clone(&self), shutdown.clone()));
         loop {
             let catalogue = self.catalogue();
             workers.retain(|_, handle| !handle.is_finished());

@@ -21,7 +21,7 @@ use tera::Tera;
 use crate::alert::{Actor, Alert, Severity, Target};
 
 /// Built-in templates, compiled into the binary: (name, source).
-pub const BUILT_IN: [(&str, &str); 7] = [
+pub const BUILT_IN: [(&str, &str); 10] = [
     ("slack.json", include_str!("../../templates/slack.json.tera")),
     ("teams.json", include_str!("../../templates/teams.json.tera")),
     ("teams_message_card.json", include_str!("../../templates/teams_message_card.json.tera")),
@@ -29,6 +29,9 @@ pub const BUILT_IN: [(&str, &str); 7] = [
     ("generic.json", include_str!("../../templates/generic.json.tera")),
     ("standard_webhooks.json", include_str!("../../templates/standard_webhooks.json.tera")),
     ("flock.json", include_str!("../../templates/flock.json.tera")),
+    ("slack_digest.json", include_str!("../../templates/slack_digest.json.tera")),
+    ("teams_digest.json", include_str!("../../templates/teams_digest.json.tera")),
+    ("generic_digest.json", include_str!("../../templates/generic_digest.json.tera")),
 ];
 
 /// File extension of template files in an override directory.
@@ -168,6 +171,18 @@ impl Renderer {
         context.try_insert("test", &test).map_err(context_error)?;
         context.try_insert("relay", &RelayView::CURRENT).map_err(context_error)?;
         Ok(AlertContext { context })
+    }
+
+    /// Makes a digest ready for templates: `alert` stands for the group (its
+    /// title is the digest's headline) and `digest` is the summary
+    /// ([`crate::storm::digest::Digest`]).
+    pub fn prepare_digest(&self, alert: &Alert, digest: &impl Serialize) -> Result<AlertContext, RenderError> {
+        let mut prepared = self.prepare(alert, false)?;
+        prepared
+            .context
+            .try_insert("digest", digest)
+            .map_err(|error| RenderError::Render { name: "(digest)".into(), detail: error_chain(&error) })?;
+        Ok(prepared)
     }
 
     /// Names of every loaded template, sorted.

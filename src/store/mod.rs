@@ -20,6 +20,7 @@ mod migrate;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
+pub mod storm;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -168,6 +169,9 @@ pub struct NewMessage {
     /// Set when the message could not be rendered: it is stored as failed,
     /// with this as its error, so that the operator sees it.
     pub error: Option<String>,
+    /// What the storm rules must decide for it in the ingest transaction
+    /// (silenced, duplicate, collected into a digest); `None`: sent as is.
+    pub storm: Option<Box<crate::storm::MessagePlan>>,
 }
 
 /// What ingest did with one alert.
@@ -178,6 +182,9 @@ pub struct Enqueued {
     pub messages: u64,
     /// The alert id or idempotency key was seen before; nothing was added.
     pub duplicate: bool,
+    /// Its messages the storm rules held back (grouped, suppressed, silenced).
+    #[serde(skip)]
+    pub held: Vec<storm::Held>,
 }
 
 /// Where a message is in its life.
@@ -189,10 +196,25 @@ pub enum MessageStatus {
     Delivered,
     Failed,
     Cancelled,
+    /// Collected into a group: a digest carries it ([`crate::storm`]).
+    Grouped,
+    /// A repeat of an alert sent within the dedupe window: counted, not sent.
+    Suppressed,
+    /// Matched a silence: stored and shown, not sent.
+    Silenced,
 }
 
 impl MessageStatus {
-    pub const ALL: [Self; 5] = [Self::Pending, Self::Delivering, Self::Delivered, Self::Failed, Self::Cancelled];
+    pub const ALL: [Self; 8] = [
+        Self::Pending,
+        Self::Delivering,
+        Self::Delivered,
+        Self::Failed,
+        Self::Cancelled,
+        Self::Grouped,
+        Self::Suppressed,
+        Self::Silenced,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -201,6 +223,9 @@ impl MessageStatus {
             Self::Delivered => "delivered",
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
+            Self::Grouped => "grouped",
+            Self::Suppressed => "suppressed",
+            Self::Silenced => "silenced",
         }
     }
 
@@ -358,6 +383,8 @@ pub enum StoreError {
     DeclaredInConfig(String),
     #[error("source {0} not found")]
     SourceNotFound(String),
+    #[error("silence {0} not found")]
+    SilenceNotFound(String),
     #[error(
         "the secret key (key {given}) is not the one this database's secrets are encrypted with (key {database}): \
          give that key (store.secret_key, or the file store.secret_key_file names; relays sharing a database need the same key)"
@@ -378,7 +405,7 @@ pub enum IfExists {
 
 /// The durable outbox and catalogue.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: storm::StormStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

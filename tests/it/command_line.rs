@@ -182,6 +182,7 @@ async fn store_with_messages(dir: &Path) -> std::path::PathBuf {
                 kind: ChannelKind::Generic,
                 body: "{}".to_owned(),
                 error: error.map(str::to_owned),
+                storm: None,
             }],
         };
         store.enqueue(&[alert]).await.expect("enqueues");

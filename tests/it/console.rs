@@ -8,13 +8,14 @@ use crate::support::console::{Page, Visitor};
 use crate::support::receiver::{Receiver, Reply};
 use crate::support::relay::{Relay, Setup, TOKEN};
 
-const PAGES: [&str; 8] = [
+const PAGES: [&str; 9] = [
     "/",
     "/flocks",
     "/destinations",
     "/messages",
     "/messages/msg_x",
     "/sources",
+    "/silences",
     "/destinations/preview?id=x",
     "/console/overview.json",
 ];
@@ -190,9 +191,16 @@ async fn every_console_answer_carries_the_security_headers_and_no_inline_code() 
     let redirect = Visitor::new(&relay.base).get("/").await;
     visitor.sign_in().await;
     let mut pages = vec![("/sign-in", sign_in), ("/ (no session)", redirect)];
-    for path in
-        ["/", "/flocks", "/destinations", "/messages", "/sources", "/console/console.css", "/console/console.js"]
-    {
+    for path in [
+        "/",
+        "/flocks",
+        "/destinations",
+        "/messages",
+        "/sources",
+        "/silences",
+        "/console/console.css",
+        "/console/console.js",
+    ] {
         pages.push((path, visitor.get(path).await));
     }
     for (path, page) in &pages {

@@ -36,6 +36,8 @@ mod slack;
 mod splunk_hec;
 mod standard_webhooks;
 mod store;
+mod storms;
+mod storms_store;
 mod support;
 mod teams;
 mod teams_markup;

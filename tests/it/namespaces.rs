@@ -264,6 +264,7 @@ fn new_alert(id: &str, key: Option<&str>, message: &str) -> flockrelay::store::N
             kind: flockrelay::destination::ChannelKind::Generic,
             body: "{}".to_owned(),
             error: None,
+            storm: None,
         }],
     }
 }

@@ -466,6 +466,7 @@ async fn the_messages_commands_work_on_the_store_directly() {
         kind: ChannelKind::Generic,
         body: "{}".to_owned(),
         error: error.map(str::to_owned),
+        storm: None,
     };
     let alert = NewAlert {
         id: "alert-1".to_owned(),

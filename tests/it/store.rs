@@ -54,6 +54,7 @@ fn alert(id: &str, received: DateTime<Utc>, destinations: &[&str]) -> NewAlert {
                 kind: ChannelKind::Generic,
                 body: format!("{{\"alert\":\"{id}\"}}"),
                 error: None,
+                storm: None,
             })
             .collect(),
     }

@@ -220,6 +220,7 @@ pub fn new_destination(scope: Scope, key: &str, channel: Channel) -> Destination
         enabled: true,
         rate_limit: None,
         concurrency: None,
+        storm: Default::default(),
     }
 }
 

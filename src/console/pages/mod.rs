@@ -8,12 +8,14 @@
 //! - [`destinations`] — per channel: add, remove, enable/disable, test, preview.
 //! - [`messages`] — filtered keyset list, one message with its attempts, replay, recover.
 //! - [`sources`] — inbound endpoints: URL, scheme, recent refusals; add, remove.
+//! - [`silences`] — silences in force and expired; create, expire.
 
 pub mod auth;
 pub mod destinations;
 pub mod flocks;
 pub mod messages;
 pub mod overview;
+pub mod silences;
 pub mod sources;
 
 use axum::http::StatusCode;

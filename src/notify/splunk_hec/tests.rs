@@ -156,6 +156,7 @@ fn the_data_channel_is_stable_per_destination_and_configurable() {
         enabled: true,
         rate_limit: None,
         concurrency: None,
+        storm: Default::default(),
     };
     let one = destination("dc_hec", settings("h"));
     let Channel::SplunkHec(one_settings) = &one.channel else { unreachable!() };

@@ -120,6 +120,7 @@ impl SqlStore {
             alert_id: row.try_get("id")?,
             messages: u64::try_from(row.try_get::<i64, _>("messages")?).unwrap_or(0),
             duplicate: true,
+            held: Vec::new(),
         })
     }
 
@@ -140,12 +141,19 @@ impl SqlStore {
                         alert_id: alert.id.clone(),
                         messages: u64::try_from(alert.messages.len()).unwrap_or(u64::MAX),
                         duplicate: false,
+                        held: Vec::new(),
                     }
                 } else {
                     Self::existing_alert(&mut tx, alert).await?
                 });
             }
             self.insert_messages(&mut tx, alerts, &fresh).await?;
+            // Storm rules (silences, dedupe, grouping): in this transaction.
+            for (index, held) in self.hold_storms(&mut tx, alerts, &fresh).await? {
+                if let Some(Some(result)) = results.get_mut(index) {
+                    result.held.push(held);
+                }
+            }
             waiting = later;
         }
         tx.commit().await?;
@@ -280,13 +288,13 @@ impl SqlStore {
         let mut tx = self.write.begin().await?;
         sqlx::query(
             "DELETE FROM attempts WHERE message_id IN \
-             (SELECT id FROM messages WHERE finished_at < $1 AND status IN ('delivered', 'cancelled'))",
+             (SELECT id FROM messages WHERE finished_at < $1 AND status IN ('delivered', 'cancelled', 'grouped', 'suppressed', 'silenced'))",
         )
         .bind(millis(before))
         .execute(&mut *tx)
         .await?;
         let pruned =
-            sqlx::query("DELETE FROM messages WHERE finished_at < $1 AND status IN ('delivered', 'cancelled')")
+            sqlx::query("DELETE FROM messages WHERE finished_at < $1 AND status IN ('delivered', 'cancelled', 'grouped', 'suppressed', 'silenced')")
                 .bind(millis(before))
                 .execute(&mut *tx)
                 .await?

@@ -79,6 +79,7 @@ pub fn destination(name: &str, channel: Channel) -> Destination {
         enabled: true,
         rate_limit: None,
         concurrency: None,
+        storm: Default::default(),
     }
 }
 
