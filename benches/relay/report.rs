@@ -40,7 +40,8 @@ pub fn hop_ratios(bench: &Bench) {
                 "ingest answer p99" => "POST to sink p99",
                 other => other,
             };
-            let (Some(ours), Some(hop)) = (bench.find(system, scenario, metric), bench.mean("hop", scenario, hop_metric))
+            let (Some(ours), Some(hop)) =
+                (bench.find(system, scenario, metric), bench.mean("hop", scenario, hop_metric))
             else {
                 continue;
             };

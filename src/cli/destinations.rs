@@ -3,14 +3,12 @@
 //! PostgreSQL), so they work with or without a running server; a running
 //! relay picks a change up when it next re-reads its catalogue (seconds).
 
-use anyhow::Context as _;
 use chrono::Utc;
 use clap::Subcommand;
 
 use crate::api::destinations::MAX_REASON_LEN;
 use crate::config::Config;
-use crate::secret::mask_url_text;
-use crate::store::{self, DestinationState, StateRecord, Store};
+use crate::store::{DestinationState, StateRecord, Store};
 
 /// Exit code of a usage error (README's table).
 const USAGE: i32 = 2;
@@ -35,10 +33,7 @@ pub enum DestinationsCommand {
 }
 
 pub async fn run(config: &Config, command: &DestinationsCommand) -> anyhow::Result<i32> {
-    let url = config.store.url.expose();
-    let key = crate::api::run::existing_secret_key(config)?;
-    let store =
-        store::open(url, &key).await.with_context(|| format!("cannot open the store {}", mask_url_text(url)))?;
+    let store = super::open_store(config).await?;
     match command {
         DestinationsCommand::List => {
             for line in lines(&*store).await? {

@@ -8,8 +8,7 @@ use clap::Subcommand;
 
 use crate::api::messages::{parse_time_at, MAX_LIST};
 use crate::config::Config;
-use crate::secret::mask_url_text;
-use crate::store::{self, Message, MessageFilter, MessageStatus, Store};
+use crate::store::{Message, MessageFilter, MessageStatus, Store};
 
 /// What `--since` and `--until` take.
 const TIME_HELP: &str = "RFC 3339 (2026-11-25T10:00:00Z), Unix seconds, or a duration ago (30m, 1h, 7d)";
@@ -115,10 +114,7 @@ fn rfc3339(time: DateTime<Utc>) -> String {
 }
 
 pub async fn run(config: &Config, command: &MessagesCommand) -> anyhow::Result<i32> {
-    let url = config.store.url.expose();
-    let key = crate::api::run::existing_secret_key(config)?;
-    let store =
-        store::open(url, &key).await.with_context(|| format!("cannot open the store {}", mask_url_text(url)))?;
+    let store = super::open_store(config).await?;
     let now = Utc::now();
     match command {
         MessagesCommand::List { status, destination, flock, alert, since, until, limit, json } => {

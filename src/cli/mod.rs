@@ -170,3 +170,14 @@ fn read_input(source: &str) -> anyhow::Result<Vec<u8>> {
         std::fs::read(source).with_context(|| format!("cannot read alert file {source}"))
     }
 }
+
+/// The relay's store, for the commands that read or change it without a
+/// running relay (`messages`, `destinations`, `silences`), opened with the key
+/// `serve` made (never a new one).
+async fn open_store(config: &crate::config::Config) -> anyhow::Result<std::sync::Arc<dyn crate::store::Store>> {
+    let url = config.store.url.expose();
+    let key = crate::api::run::existing_secret_key(config)?;
+    crate::store::open(url, &key)
+        .await
+        .with_context(|| format!("cannot open the store {}", crate::secret::mask_url_text(url)))
+}

@@ -8,8 +8,7 @@ use chrono::{DateTime, Utc};
 use clap::Subcommand;
 
 use crate::config::Config;
-use crate::secret::mask_url_text;
-use crate::store::{self, Store};
+use crate::store::Store;
 use crate::storm::service::NewSilence;
 use crate::storm::silence::{self, Matcher, Op, Silence};
 
@@ -88,10 +87,7 @@ fn print_table(silences: &[Silence], now: DateTime<Utc>) {
 }
 
 pub async fn run(config: &Config, command: &SilencesCommand) -> anyhow::Result<i32> {
-    let url = config.store.url.expose();
-    let key = crate::api::run::existing_secret_key(config)?;
-    let store =
-        store::open(url, &key).await.with_context(|| format!("cannot open the store {}", mask_url_text(url)))?;
+    let store = super::open_store(config).await?;
     let now = Utc::now();
     match command {
         SilencesCommand::List { all, json } => {

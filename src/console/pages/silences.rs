@@ -9,11 +9,11 @@ use chrono::Utc;
 use serde_json::{Map, Value};
 
 use super::{refused, unavailable, NoticeQuery};
-use crate::console::view::{context, redirect, Flash};
-use crate::console::{Posted, SignedIn};
 use crate::api::error::ApiError;
 use crate::api::silences::view;
 use crate::api::AppState;
+use crate::console::view::{context, redirect, Flash};
+use crate::console::{Posted, SignedIn};
 use crate::storm::service::{NewSilence, SilenceRequestError};
 use crate::storm::silence::{Matcher, Op};
 
