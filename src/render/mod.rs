@@ -21,7 +21,7 @@ use tera::Tera;
 use crate::alert::{Actor, Alert, Severity, Target};
 
 /// Built-in templates, compiled into the binary: (name, source).
-pub const BUILT_IN: [(&str, &str); 10] = [
+pub const BUILT_IN: [(&str, &str); 11] = [
     ("slack.json", include_str!("../../templates/slack.json.tera")),
     ("teams.json", include_str!("../../templates/teams.json.tera")),
     ("teams_message_card.json", include_str!("../../templates/teams_message_card.json.tera")),
@@ -31,6 +31,7 @@ pub const BUILT_IN: [(&str, &str); 10] = [
     ("flock.json", include_str!("../../templates/flock.json.tera")),
     ("slack_digest.json", include_str!("../../templates/slack_digest.json.tera")),
     ("teams_digest.json", include_str!("../../templates/teams_digest.json.tera")),
+    ("teams_message_card_digest.json", include_str!("../../templates/teams_message_card_digest.json.tera")),
     ("generic_digest.json", include_str!("../../templates/generic_digest.json.tera")),
 ];
 

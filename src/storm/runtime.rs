@@ -14,10 +14,11 @@ use tokio::sync::watch;
 
 use super::digest::summarize;
 use crate::alert::{Actor, Alert, Severity, Target};
-use crate::destination::{ChannelKind, Destination};
+use crate::destination::{Channel, Destination};
 use crate::ingest::message_id;
 use crate::metrics::{DestinationLabels, Metrics};
 use crate::notify::by_kind;
+use crate::notify::teams::config::TeamsFormat;
 use crate::outbox::Outbox;
 use crate::render::{DestinationView, Renderer};
 use crate::store::storm::{Closing, Held};
@@ -32,12 +33,14 @@ const FLUSH_BATCH: u32 = 64;
 /// How often expired fingerprints are forgotten.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
-/// The built-in digest template of a channel.
-pub fn digest_template(kind: ChannelKind) -> &'static str {
-    match kind {
-        ChannelKind::Slack => "slack_digest.json",
-        ChannelKind::MsTeams => "teams_digest.json",
-        ChannelKind::SplunkHec | ChannelKind::Generic => "generic_digest.json",
+/// The built-in digest template of a destination: its channel's, and for
+/// Teams the payload format its URL expects.
+pub fn digest_template(channel: &Channel) -> &'static str {
+    match channel {
+        Channel::Slack(_) => "slack_digest.json",
+        Channel::MsTeams(teams) if teams.format == TeamsFormat::MessageCard => "teams_message_card_digest.json",
+        Channel::MsTeams(_) => "teams_digest.json",
+        Channel::SplunkHec(_) | Channel::Generic(_) => "generic_digest.json",
     }
 }
 
@@ -133,7 +136,7 @@ pub fn digest_message(
                 DestinationView { name: &destination.name, kind: kind.as_str(), flock: destination.scope.as_str() };
             renderer
                 .prepare_digest(&alert, &digest)
-                .and_then(|mut context| renderer.render_json(digest_template(kind), &mut context, &view))
+                .and_then(|mut context| renderer.render_json(digest_template(&destination.channel), &mut context, &view))
                 .map_err(|error| error.to_string())
                 .and_then(|rendered| {
                     by_kind(kind).shape(destination, &alert, rendered).map_err(|error| error.to_string())
@@ -170,5 +173,79 @@ fn stand_in(closing: &Closing, digest: &super::digest::Digest) -> Alert {
         target: Target { name: fact("target.name"), ip: fact("target.ip"), port: None, id: fact("target.id") },
         details: serde_json::Map::new(),
         raw: serde_json::Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+
+    use super::*;
+    use crate::destination::EventFilter;
+    use crate::flock::Scope;
+    use crate::notify::teams::config::TeamsSettings;
+    use crate::storm::digest::Member;
+    use crate::storm::Facts;
+
+    fn teams(format: TeamsFormat) -> Destination {
+        let url = "https://example.webhook.office.com/webhookb2/x".parse().expect("URL");
+        Destination {
+            id: "soc_teams".into(),
+            name: "soc_teams".into(),
+            scope: Scope::Global,
+            channel: Channel::MsTeams(TeamsSettings { url, format }),
+            template: None,
+            events: EventFilter::default(),
+            enabled: true,
+            rate_limit: None,
+            concurrency: None,
+            storm: Default::default(),
+        }
+    }
+
+    fn closing() -> Closing {
+        let start = Utc.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).single().expect("time");
+        let members = (0..3)
+            .map(|index| {
+                let alert = Alert::from_value(
+                    serde_json::json!({"kind": "canary.incident", "title": "[click](https://evil.example) login",
+                                       "source": {"ip": "192.0.2.66"}}),
+                    start,
+                )
+                .expect("alert");
+                Member {
+                    alert_id: format!("api:a{index}"),
+                    received_at: start + chrono::Duration::seconds(index),
+                    facts: Facts::of(&alert),
+                }
+            })
+            .collect();
+        Closing {
+            destination_id: "soc_teams".into(),
+            label: "canary.incident".into(),
+            flock_id: "flock:default".into(),
+            window_start: start,
+            announced: true,
+            members,
+        }
+    }
+
+    #[test]
+    fn a_message_card_destination_gets_a_message_card_digest_with_alert_text_escaped() {
+        let renderer = Renderer::built_in().expect("built-in templates");
+        let now = Utc.with_ymd_and_hms(2026, 12, 3, 10, 5, 0).single().expect("time");
+        let card = digest_message(&renderer, &teams(TeamsFormat::MessageCard), &closing(), now);
+        assert_eq!(card.error, None);
+        let body: serde_json::Value = serde_json::from_str(&card.body).expect("JSON");
+        assert_eq!(body["@type"], "MessageCard", "{body}");
+        // Title, facts and text render markdown: the alert's link stays text there.
+        // (`summary` is the plain-text preview, which Teams does not render.)
+        let rendered = format!("{} {}", body["title"], body["sections"]);
+        assert!(rendered.contains("192.0.2.66"), "{rendered}");
+        assert!(!rendered.contains("[click](https://evil.example)"), "{rendered}");
+
+        let adaptive = digest_message(&renderer, &teams(TeamsFormat::AdaptiveCard), &closing(), now);
+        let body: serde_json::Value = serde_json::from_str(&adaptive.body).expect("JSON");
+        assert_eq!(body["attachments"][0]["contentType"], "application/vnd.microsoft.card.adaptive", "{body}");
     }
 }
