@@ -13,7 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use flockrelay::alert::Alert;
-use flockrelay::destination::{Channel, Destination, EventFilter};
+use flockrelay::destination::{Channel, Destination};
 use flockrelay::flock::Scope;
 use flockrelay::notify::by_kind;
 use flockrelay::notify::generic::config::GenericSettings;
@@ -25,18 +25,7 @@ use flockrelay::secret::Secret;
 
 fn destinations() -> Vec<(&'static str, Destination)> {
     let url = |text: &str| text.parse().expect("valid URL");
-    let destination = |channel| Destination {
-        id: "bench".into(),
-        name: "bench".into(),
-        scope: Scope::Global,
-        channel,
-        template: None,
-        events: EventFilter::default(),
-        enabled: true,
-        rate_limit: None,
-        concurrency: None,
-        storm: Default::default(),
-    };
+    let destination = |channel| Destination::new("bench", Scope::Global, channel);
     vec![
         (
             "slack",

@@ -40,6 +40,26 @@ pub struct Destination {
     pub storm: crate::storm::StormSettings,
 }
 
+impl Destination {
+    /// An enabled destination named by its id, with the channel's defaults for
+    /// everything else (template, pace, concurrency; all events; no storm rules).
+    pub fn new(id: impl Into<String>, scope: Scope, channel: Channel) -> Self {
+        let id = id.into();
+        Self {
+            name: id.clone(),
+            id,
+            scope,
+            channel,
+            template: None,
+            events: EventFilter::default(),
+            enabled: true,
+            rate_limit: None,
+            concurrency: None,
+            storm: Default::default(),
+        }
+    }
+}
+
 /// The channel kinds, spelled as the Canary API names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

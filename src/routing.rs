@@ -64,23 +64,17 @@ mod tests {
     use serde_json::json;
 
     fn destination(id: &str, scope: Scope, enabled: bool, events: &[&str]) -> Destination {
+        let channel = Channel::Generic(GenericSettings {
+            url: "https://example.com/hook".parse().expect("valid URL"),
+            headers: Default::default(),
+            auth: None,
+            signing: None,
+            permanent_statuses: Vec::new(),
+        });
         Destination {
-            id: id.into(),
-            name: id.into(),
-            scope,
-            channel: Channel::Generic(GenericSettings {
-                url: "https://example.com/hook".parse().expect("valid URL"),
-                headers: Default::default(),
-                auth: None,
-                signing: None,
-                permanent_statuses: Vec::new(),
-            }),
-            template: None,
             events: EventFilter(events.iter().map(|event| (*event).to_owned()).collect()),
             enabled,
-            rate_limit: None,
-            concurrency: None,
-            storm: Default::default(),
+            ..Destination::new(id, scope, channel)
         }
     }
 

@@ -29,25 +29,14 @@ pub fn effective(destination: &Destination, default_concurrency: u32) -> Effecti
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::destination::{Channel, EventFilter};
+    use crate::destination::Channel;
     use crate::flock::Scope;
     use crate::notify::generic::config::GenericSettings;
     use crate::notify::slack::config::SlackSettings;
     use crate::notify::teams::config::{TeamsFormat, TeamsSettings};
 
     fn destination(channel: Channel, rate_limit: Option<f64>, concurrency: Option<u32>) -> Destination {
-        Destination {
-            id: "d".into(),
-            name: "d".into(),
-            scope: Scope::Global,
-            channel,
-            template: None,
-            events: EventFilter::default(),
-            enabled: true,
-            rate_limit,
-            concurrency,
-            storm: Default::default(),
-        }
+        Destination { rate_limit, concurrency, ..Destination::new("d", Scope::Global, channel) }
     }
 
     fn url() -> url::Url {

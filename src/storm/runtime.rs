@@ -136,7 +136,9 @@ pub fn digest_message(
                 DestinationView { name: &destination.name, kind: kind.as_str(), flock: destination.scope.as_str() };
             renderer
                 .prepare_digest(&alert, &digest)
-                .and_then(|mut context| renderer.render_json(digest_template(&destination.channel), &mut context, &view))
+                .and_then(|mut context| {
+                    renderer.render_json(digest_template(&destination.channel), &mut context, &view)
+                })
                 .map_err(|error| error.to_string())
                 .and_then(|rendered| {
                     by_kind(kind).shape(destination, &alert, rendered).map_err(|error| error.to_string())
@@ -181,7 +183,6 @@ mod tests {
     use chrono::TimeZone as _;
 
     use super::*;
-    use crate::destination::EventFilter;
     use crate::flock::Scope;
     use crate::notify::teams::config::TeamsSettings;
     use crate::storm::digest::Member;
@@ -189,18 +190,7 @@ mod tests {
 
     fn teams(format: TeamsFormat) -> Destination {
         let url = "https://example.webhook.office.com/webhookb2/x".parse().expect("URL");
-        Destination {
-            id: "soc_teams".into(),
-            name: "soc_teams".into(),
-            scope: Scope::Global,
-            channel: Channel::MsTeams(TeamsSettings { url, format }),
-            template: None,
-            events: EventFilter::default(),
-            enabled: true,
-            rate_limit: None,
-            concurrency: None,
-            storm: Default::default(),
-        }
+        Destination::new("soc_teams", Scope::Global, Channel::MsTeams(TeamsSettings { url, format }))
     }
 
     fn closing() -> Closing {

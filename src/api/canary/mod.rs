@@ -40,7 +40,7 @@ use super::AppState;
 use crate::alert::Alert;
 use crate::catalogue::registry::RegistryError;
 use crate::catalogue::Catalogue;
-use crate::destination::{Channel, ChannelKind, Destination, EventFilter};
+use crate::destination::{Channel, ChannelKind, Destination};
 use crate::direct::send_now;
 use crate::flock::{Scope, GLOBAL};
 pub use crate::notify::settings::MAX_URL_LEN;
@@ -209,19 +209,7 @@ pub fn with_url<'a>(catalogue: &'a Catalogue, scope: &Scope, kind: ChannelKind, 
 
 /// A new API destination of `channel` in `scope`; `key` makes it unique there.
 pub fn new_destination(scope: Scope, key: &str, channel: Channel) -> Destination {
-    let id = destination_id(channel.kind(), &scope, key);
-    Destination {
-        name: id.clone(),
-        id,
-        scope,
-        channel,
-        template: None,
-        events: EventFilter::default(),
-        enabled: true,
-        rate_limit: None,
-        concurrency: None,
-        storm: Default::default(),
-    }
+    Destination::new(destination_id(channel.kind(), &scope, key), scope, channel)
 }
 
 /// Stores a new URL-addressed destination (refusing a second one with the same

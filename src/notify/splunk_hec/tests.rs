@@ -144,20 +144,10 @@ fn ack_answers_are_read_for_each_id() {
 
 #[test]
 fn the_data_channel_is_stable_per_destination_and_configurable() {
-    use crate::destination::{Channel, Destination, EventFilter};
+    use crate::destination::{Channel, Destination};
     use crate::flock::Scope;
-    let destination = |id: &str, settings: SplunkHecSettings| Destination {
-        id: id.into(),
-        name: id.into(),
-        scope: Scope::Global,
-        channel: Channel::SplunkHec(settings),
-        template: None,
-        events: EventFilter::default(),
-        enabled: true,
-        rate_limit: None,
-        concurrency: None,
-        storm: Default::default(),
-    };
+    let destination =
+        |id: &str, settings: SplunkHecSettings| Destination::new(id, Scope::Global, Channel::SplunkHec(settings));
     let one = destination("dc_hec", settings("h"));
     let Channel::SplunkHec(one_settings) = &one.channel else { unreachable!() };
     let channel = super::channel(&one, one_settings);

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use chrono::{TimeZone, Utc};
 use flockrelay::alert::Alert;
-use flockrelay::destination::{Channel, Destination, EventFilter};
+use flockrelay::destination::{Channel, Destination};
 use flockrelay::flock::Scope;
 use serde_json::Value;
 
@@ -69,18 +69,7 @@ pub fn hostile_alert() -> Alert {
 
 /// A destination in the global set.
 pub fn destination(name: &str, channel: Channel) -> Destination {
-    Destination {
-        id: name.into(),
-        name: name.into(),
-        scope: Scope::Global,
-        channel,
-        template: None,
-        events: EventFilter::default(),
-        enabled: true,
-        rate_limit: None,
-        concurrency: None,
-        storm: Default::default(),
-    }
+    Destination::new(name, Scope::Global, channel)
 }
 
 /// Compares `actual` (a JSON body) with `adapters/<path>`; `UPDATE_GOLDEN=1`
