@@ -90,7 +90,9 @@ impl From<StoreError> for ApiError {
             | StoreError::SilenceNotFound(_) => Self::NotFound(error.to_string()),
             StoreError::NotReplayable { .. }
             | StoreError::DuplicateDestination(_)
-            | StoreError::DeclaredInConfig(_) => Self::Conflict(error.to_string()),
+            | StoreError::DeclaredInConfig(_)
+            | StoreError::FlockDeclaredInConfig(_)
+            | StoreError::SourceDeclaredInConfig(_) => Self::Conflict(error.to_string()),
             other => {
                 tracing::error!(error = %other, "Store error while answering a request.");
                 Self::Unavailable

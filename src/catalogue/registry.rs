@@ -102,29 +102,36 @@ impl Registry {
     /// Why a flock cannot be deleted, if it cannot: `flock:default` always
     /// exists, and a flock the config file declares would come back at the
     /// next start. The one ownership rule of flocks, for the API and the
-    /// console alike.
+    /// console alike (the store applies the stored half of it, the flock's
+    /// origin, in the delete statement itself).
     pub fn undeletable(&self, flock: &FlockRecord) -> Option<RegistryError> {
-        if flock.id == DEFAULT_FLOCK {
+        if flock.origin == Origin::Config {
+            return Some(declared_flock(&flock.id));
+        }
+        self.refusal(&flock.id)
+    }
+
+    /// The part of the rule that needs no stored row.
+    fn refusal(&self, id: &str) -> Option<RegistryError> {
+        if id == DEFAULT_FLOCK {
             return Some(RegistryError::Owned(format!("{DEFAULT_FLOCK} always exists and cannot be deleted")));
         }
-        if flock.origin == Origin::Config || self.declared_flocks.contains(&flock.id) {
-            return Some(RegistryError::Owned(format!(
-                "flock {} is declared in the config file; remove it there",
-                flock.id
-            )));
-        }
-        None
+        self.declared_flocks.contains(id).then(|| declared_flock(id))
     }
 
     /// Deletes a flock with its webhooks, if [`Registry::undeletable`] allows,
-    /// and applies it.
+    /// and applies it. The origin is checked by the delete statement, not read
+    /// first: a flock the config file takes over meanwhile is never deleted.
     pub async fn delete_flock(&self, id: &str) -> Result<(), RegistryError> {
-        let catalogue = self.current().await?;
-        let flock = catalogue.flock(id).ok_or_else(|| RegistryError::UnknownFlock(id.to_owned()))?;
-        if let Some(refusal) = self.undeletable(flock) {
+        if let Some(refusal) = self.refusal(id) {
             return Err(refusal);
         }
-        self.store.delete_flock(id).await?;
+        match self.store.delete_flock(id).await {
+            Ok(()) => {}
+            Err(StoreError::FlockNotFound(_)) => return Err(RegistryError::UnknownFlock(id.to_owned())),
+            Err(StoreError::FlockDeclaredInConfig(_)) => return Err(declared_flock(id)),
+            Err(error) => return Err(error.into()),
+        }
         self.reload().await;
         Ok(())
     }
@@ -165,14 +172,20 @@ impl Registry {
     }
 
     /// Removes a source added through the API (one from the config file is
-    /// removed there).
+    /// removed there). The store checks the origin in the delete itself.
     pub async fn remove_source(&self, id: &str) -> Result<(), RegistryError> {
-        let record =
-            self.store.source(id).await?.ok_or_else(|| RegistryError::NotFound(format!("source {id} not found")))?;
-        if record.origin == Origin::Config {
-            return Err(RegistryError::Owned(format!("source {id} is declared in the config file; remove it there")));
+        match self.store.delete_source(id).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::SourceNotFound(_)) => Err(RegistryError::NotFound(format!("source {id} not found"))),
+            Err(StoreError::SourceDeclaredInConfig(_)) => {
+                Err(RegistryError::Owned(format!("source {id} is declared in the config file; remove it there")))
+            }
+            Err(error) => Err(error.into()),
         }
-        self.store.delete_source(id).await?;
-        Ok(())
     }
+}
+
+/// The refusal for a flock the config file declares.
+fn declared_flock(id: &str) -> RegistryError {
+    RegistryError::Owned(format!("flock {id} is declared in the config file; remove it there"))
 }

@@ -383,6 +383,13 @@ pub enum StoreError {
     DeclaredInConfig(String),
     #[error("source {0} not found")]
     SourceNotFound(String),
+    /// Only API-owned flocks are deleted through the API; the config file's
+    /// come back at the next start.
+    #[error("flock {0} is declared in the config file; remove it there")]
+    FlockDeclaredInConfig(String),
+    /// Only API-owned sources are deleted through the API.
+    #[error("source {0} is declared in the config file; remove it there")]
+    SourceDeclaredInConfig(String),
     #[error("silence {0} not found")]
     SilenceNotFound(String),
     #[error(

@@ -309,6 +309,13 @@ async fn config_is_applied_and_what_left_the_file_is_removed(store: Arc<dyn Stor
     assert_eq!(status_of(&*store, "msg_a1_old").await, MessageStatus::Cancelled);
     assert_eq!(store.flocks().await.expect("lists"), [flock]);
 
+    assert!(
+        matches!(store.delete_flock("flock:dc").await, Err(StoreError::FlockDeclaredInConfig(id)) if id == "flock:dc"),
+        "the store deletes only API-owned flocks, checked by the delete itself"
+    );
+    assert_eq!(store.flocks().await.expect("lists").len(), 1, "the config's flock stays");
+    // A change through the API makes the flock the API's; then it can go.
+    store.set_flock_settings("flock:dc", FlockSettings { use_global: false, enabled: false }).await.expect("sets");
     store.delete_flock("flock:dc").await.expect("deletes");
     let names: Vec<_> = store.destinations().await.expect("lists").into_iter().map(|d| d.name).collect();
     assert_eq!(names, ["from_api"], "a flock's destinations go with it");
@@ -635,6 +642,11 @@ async fn sources_are_stored_with_their_secrets_and_deleted(store: Arc<dyn Store>
     store.put_source(&rotated, Origin::Api).await.expect("replaces");
     assert_eq!(store.source("flowcode").await.expect("reads").expect("exists").source, rotated);
 
+    assert!(
+        matches!(store.delete_source("flowingly").await, Err(StoreError::SourceDeclaredInConfig(id)) if id == "flowingly"),
+        "the store deletes only API-owned sources"
+    );
+    assert!(store.source("flowingly").await.expect("reads").is_some(), "the config's source stays");
     store.delete_source("flowcode").await.expect("deletes");
     assert!(store.source("flowcode").await.expect("reads").is_none());
     assert!(matches!(store.delete_source("flowcode").await, Err(StoreError::SourceNotFound(id)) if id == "flowcode"));

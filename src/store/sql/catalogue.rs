@@ -118,8 +118,20 @@ impl SqlStore {
 
     pub(super) async fn delete_flock(&self, id: &str) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
-        let deleted = sqlx::query("DELETE FROM flocks WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        found(&deleted, || StoreError::FlockNotFound(id.to_owned()))?;
+        // The ownership rule and the delete are one statement: a flock the
+        // config file took over in the meantime is never deleted.
+        let deleted = sqlx::query("DELETE FROM flocks WHERE id = $1 AND origin = $2")
+            .bind(id)
+            .bind(Origin::Api.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            let exists = sqlx::query("SELECT id FROM flocks WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+            return Err(match exists {
+                Some(_) => StoreError::FlockDeclaredInConfig(id.to_owned()),
+                None => StoreError::FlockNotFound(id.to_owned()),
+            });
+        }
         let ids: Vec<String> = sqlx::query("SELECT id FROM destinations WHERE scope = $1")
             .bind(id)
             .fetch_all(&mut *tx)

@@ -48,9 +48,20 @@ impl SqlStore {
     }
 
     pub(super) async fn delete_source(&self, id: &str) -> Result<(), StoreError> {
-        let deleted = sqlx::query("DELETE FROM sources WHERE id = $1").bind(id).execute(&self.write).await?;
-        found(&deleted, || StoreError::SourceNotFound(id.to_owned()))?;
-        Ok(())
+        // The ownership rule and the delete are one statement (see delete_flock).
+        let deleted = sqlx::query("DELETE FROM sources WHERE id = $1 AND origin = $2")
+            .bind(id)
+            .bind(Origin::Api.as_str())
+            .execute(&self.write)
+            .await?;
+        if deleted.rows_affected() > 0 {
+            return Ok(());
+        }
+        let exists = sqlx::query("SELECT id FROM sources WHERE id = $1").bind(id).fetch_optional(&self.read).await?;
+        Err(match exists {
+            Some(_) => StoreError::SourceDeclaredInConfig(id.to_owned()),
+            None => StoreError::SourceNotFound(id.to_owned()),
+        })
     }
 
     pub(super) async fn apply_config_sources(&self, sources: &[Source]) -> Result<(), StoreError> {
