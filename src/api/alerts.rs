@@ -41,7 +41,7 @@ pub async fn ingest(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let refused = |reason: &str, error: ApiError| {
-        state.outbox.metrics.reject(reason);
+        state.delivery.metrics().reject(reason);
         error
     };
     let body = body.map_err(|rejection| match rejection.status() {
@@ -50,10 +50,10 @@ pub async fn ingest(
     })?;
     let key = idempotency_key(&headers).map_err(|error| refused("alerts_bad_request", error))?;
     let incoming = parse(&body, key.as_deref()).map_err(|error| refused("alerts_bad_request", error))?;
-    let stored = state.outbox.ingest(incoming, AlertOrigin::Api).await.map_err(|error| {
+    let stored = state.ingest.accept(incoming, AlertOrigin::Api).await.map_err(|error| {
         let error = ApiError::from(error);
         if error.status().is_client_error() {
-            state.outbox.metrics.reject("alerts_bad_request");
+            state.delivery.metrics().reject("alerts_bad_request");
         }
         error
     })?;

@@ -109,10 +109,10 @@ async fn change(
     reason: Option<&str>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
 ) -> Result<Json<Value>, ApiError> {
-    state.outbox.set_destination_state(id, to, reason).await?;
+    state.registry.set_destination_state(id, to, reason).await?;
     let peer = peer.map(|Extension(ConnectInfo(peer))| peer.to_string()).unwrap_or_default();
     tracing::info!(destination = %id, state = to.as_str(), reason = reason.unwrap_or_default(), %peer, "Destination state changed through the API.");
-    let catalogue = state.outbox.catalogue();
+    let catalogue = state.registry.snapshot();
     let destination =
         catalogue.destination(id).ok_or_else(|| ApiError::NotFound(format!("destination {id} not found")))?;
     let mut shown = json!({"id": destination.id, "name": destination.name});

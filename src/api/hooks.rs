@@ -58,14 +58,12 @@ pub async fn receive(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let metrics = &state.outbox.metrics;
     // A path that does not even decode names no source: the same refusal as an unknown one.
     let source_id = source_id.map(|Path(id)| id).unwrap_or_default();
     // The id comes from the URL: only a well-formed one is looked up or logged as is.
     let shown = if valid_source_id(&source_id) { source_id.as_str() } else { "(malformed id)" };
     let refuse = |reason: &'static str, error: ApiError| {
-        metrics.reject(reason);
-        state.outbox.recent.refusals.add((shown.to_owned(), reason), Utc::now());
+        state.ingest.refused(shown.to_owned(), reason);
         error
     };
     // A request that passed too many relays is a loop: refused before anything
@@ -90,7 +88,7 @@ pub async fn receive(
     };
     let incoming = inbound::receive::receive(&state.mapper, &source, &headers, &body, Utc::now())
         .map_err(|refusal| refuse(refusal.reason(), refused(&source, refusal)))?;
-    let stored = state.outbox.ingest(vec![incoming], AlertOrigin::Hook { source: &source.id }).await.map_err(
+    let stored = state.ingest.accept(vec![incoming], AlertOrigin::Hook { source: &source.id }).await.map_err(
         |error| match error {
             IngestError::UnknownFlock { .. } => {
                 tracing::error!(source = %source.id, flock = %source.flock, "Inbound webhook cannot be relayed: the source's flock does not exist.");

@@ -269,7 +269,7 @@ pub fn recover_window(
     since: Option<&str>,
     until: Option<&str>,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
-    if state.outbox.catalogue().destination(id).is_none() {
+    if state.registry.snapshot().destination(id).is_none() {
         return Err(ApiError::NotFound(format!("destination {id} not found")));
     }
     let since = since.map(str::trim).filter(|since| !since.is_empty());
@@ -298,12 +298,12 @@ pub async fn recover(
 /// (`rate_limit` per second, `null` when unpaced; `concurrency`), breakers,
 /// and the storm settings (`grouping`, `dedupe`, `silenceable`).
 pub async fn destinations(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let catalogue = state.outbox.catalogue();
+    let catalogue = state.registry.snapshot();
     let destinations: Vec<Value> = catalogue
         .destinations()
         .iter()
         .map(|destination| {
-            let pace = crate::delivery::pacing::effective(destination, state.outbox.settings.concurrency);
+            let pace = state.delivery.pace(destination);
             let mut shown = json!({
                 "id": destination.id,
                 "name": destination.name,
@@ -311,7 +311,7 @@ pub async fn destinations(State(state): State<AppState>) -> Result<Json<Value>, 
                 "flock_id": destination.scope.as_str(),
                 "rate_limit": pace.rate,
                 "concurrency": pace.concurrency,
-                "breaker": state.outbox.breaker(&destination.id).view(),
+                "breaker": state.delivery.breaker(&destination.id).view(),
                 "grouping": destination.storm.grouping,
                 "dedupe": destination.storm.dedupe,
                 "silenceable": destination.storm.silenceable(destination.channel.kind()),

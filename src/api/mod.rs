@@ -44,18 +44,25 @@ use axum::Router;
 
 use crate::catalogue::registry::Registry;
 use crate::console::Console;
+use crate::delivery::Delivery;
 use crate::ingest::inbound::mapping::Mapper;
+use crate::ingest::Ingest;
 use crate::outbox::Outbox;
 use crate::secret::Secret;
 use error::ApiError;
 use openapi::{into_router, Auth, Endpoint, Route};
 
-/// What every handler can reach.
+/// What every handler can reach: the four services, and the HTTP settings.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    pub outbox: Arc<Outbox>,
     /// Flocks, destinations and sources: every catalogue change goes through it.
     pub registry: Arc<Registry>,
+    /// Alerts in: namespace, resolve, render, group commit.
+    pub ingest: Arc<Ingest>,
+    /// Messages: list, show, replay, recover; silences.
+    pub outbox: Arc<Outbox>,
+    /// The workers: pace, breakers, test sends, the metrics they count in.
+    pub delivery: Arc<Delivery>,
     pub tokens: Arc<Vec<Secret>>,
     pub body_limit: usize,
     /// `delivery.allow_http`: whether webhook URLs may be plain `http://`.
@@ -72,7 +79,7 @@ pub struct AppState {
 async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
     let token = auth::presented(request.headers(), request.uri().query());
     if let Err(error) = auth::check(&state.tokens, token.as_deref()) {
-        state.outbox.metrics.reject(match error {
+        state.delivery.metrics().reject(match error {
             ApiError::MissingToken => "missing_token",
             _ => "bad_token",
         });

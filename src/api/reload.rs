@@ -73,8 +73,8 @@ pub async fn apply(running: &Relay, reload: Reload) -> Result<Relay, ServeError>
             "Changed settings that apply only at the next start; keeping the running values."
         );
     }
-    let store = Arc::clone(&running.outbox.store);
-    let metrics = Arc::clone(&running.outbox.metrics);
+    let store = Arc::clone(running.delivery.store());
+    let metrics = Arc::clone(running.delivery.metrics());
     let next = assemble(store, metrics, &reload.config, reload.renderer).await?;
     Ok(Relay { restart_only: running.restart_only.clone(), ..next })
 }

@@ -19,13 +19,15 @@ use crate::config::reachability::unreachable_destinations;
 use crate::config::validate::Problem;
 use crate::config::Config;
 use crate::console::Console;
+use crate::delivery::{self, Settings};
 use crate::files;
 use crate::ingest::inbound::mapping::Mapper;
 use crate::ingest::inbound::SchemeName;
+use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::notify::http::HttpSender;
 use crate::notify::policy::AddressPolicy;
-use crate::outbox::{Outbox, Settings};
+use crate::outbox::Outbox;
 use crate::render::Renderer;
 use crate::secret::{mask_url_text, Secret};
 use crate::store::key::{self, KeyError, SecretKey};
@@ -54,10 +56,11 @@ pub enum ServeError {
     Supervisor(tokio::task::JoinError),
 }
 
-/// A relay ready to serve: its outbox and the HTTP state.
+/// A relay ready to serve: its delivery service and the HTTP state.
 #[derive(Debug, Clone)]
 pub struct Relay {
-    pub outbox: Arc<Outbox>,
+    /// Runs the workers; holds the store and the catalogue snapshot.
+    pub delivery: Arc<delivery::Delivery>,
     pub state: AppState,
     /// How long clients may take to send requests.
     pub limits: ClientLimits,
@@ -106,12 +109,16 @@ pub async fn assemble(
     for problem in unreachable_destinations(config) {
         tracing::warn!(key = %problem.key, reason = %problem.reason, "Destination can never be reached.");
     }
-    let outbox = Outbox::new(store, Arc::new(renderer), sender, metrics, Settings::from_config(config))
+    let settings = Settings::from_config(config);
+    let max_alerts_per_commit = settings.max_alerts_per_commit;
+    let delivery = delivery::Delivery::new(store, Arc::new(renderer), sender, metrics, settings)
         .await
         .map_err(ServeError::Catalogue)?;
     let state = AppState {
-        outbox: Arc::clone(&outbox),
-        registry: Arc::new(Registry::new(Arc::clone(&outbox), config.flocks.keys().cloned().collect())),
+        ingest: Arc::new(Ingest::start(Arc::clone(&delivery), max_alerts_per_commit)),
+        outbox: Arc::new(Outbox::new(Arc::clone(&delivery))),
+        registry: Arc::new(Registry::new(Arc::clone(&delivery), config.flocks.keys().cloned().collect())),
+        delivery: Arc::clone(&delivery),
         tokens: Arc::new(tokens),
         body_limit: config.server.body_limit,
         allow_http: config.delivery.allow_http,
@@ -123,7 +130,7 @@ pub async fn assemble(
         header_read_timeout: config.server.header_read_timeout.0,
         body_read_timeout: config.server.body_read_timeout.0,
     };
-    Ok(Relay { outbox, state, limits, restart_only: RestartOnly::of(config) })
+    Ok(Relay { delivery, state, limits, restart_only: RestartOnly::of(config) })
 }
 
 /// Serves until `shutdown` resolves: then stops accepting and stops delivery
@@ -155,9 +162,9 @@ pub async fn serve_reloading(
 ) -> Result<(), ServeError> {
     let address = listener.local_addr().map_err(ServeError::Http)?;
     // The loop guard: destinations that lead back here are refused.
-    relay.outbox.sender.guard_listening(vec![address]);
-    tracing::info!(%address, store = relay.outbox.store.backend(), owner = %relay.outbox.owner, "flockrelay is serving.");
-    let mut delivery = Delivery::start(&relay.outbox, grace);
+    relay.delivery.guard_listening(vec![address]);
+    tracing::info!(%address, store = relay.delivery.store().backend(), owner = %relay.delivery.owner(), "flockrelay is serving.");
+    let mut supervisor = Supervisor::start(&relay.delivery, grace);
     let (publish, site) = watch::channel(Site::new(router(relay.state.clone()), relay.limits));
     let (stop_http, mut http_stopped) = watch::channel(false);
     let http = listen::serve(listener, site, grace, async move {
@@ -175,17 +182,17 @@ pub async fn serve_reloading(
                 tracing::info!("No longer accepting requests.");
                 // Receivers live in the listener and the delivery task, so sending can only fail once they ended.
                 let _ = stop_http.send(true);
-                delivery.signal();
+                supervisor.signal();
             }
             Some(reload) = reloads.recv(), if !stopping => {
                 match super::reload::apply(&relay, reload).await {
                     Ok(next) => {
-                        next.outbox.sender.guard_listening(vec![address]);
-                        delivery.stop().await?;
+                        next.delivery.guard_listening(vec![address]);
+                        supervisor.stop().await?;
                         let _ = publish.send(Site::new(router(next.state.clone()), next.limits));
-                        delivery = Delivery::start(&next.outbox, grace);
+                        supervisor = Supervisor::start(&next.delivery, grace);
                         relay = next;
-                        tracing::info!(owner = %relay.outbox.owner, "Configuration reloaded.");
+                        tracing::info!(owner = %relay.delivery.owner(), "Configuration reloaded.");
                     }
                     Err(error) => {
                         tracing::error!(%error, "Cannot apply the new configuration; keeping the running one.");
@@ -194,7 +201,7 @@ pub async fn serve_reloading(
             }
         }
     }
-    delivery.stop().await?;
+    supervisor.stop().await?;
     tracing::info!("Stopped.");
     Ok(())
 }
@@ -211,15 +218,15 @@ pub fn existing_secret_key(config: &Config) -> Result<SecretKey, ServeError> {
 }
 
 /// One generation of the delivery supervisor.
-struct Delivery {
+struct Supervisor {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl Delivery {
-    fn start(outbox: &Arc<Outbox>, grace: std::time::Duration) -> Self {
+impl Supervisor {
+    fn start(delivery: &Arc<delivery::Delivery>, grace: std::time::Duration) -> Self {
         let (stop, stopped) = watch::channel(false);
-        Self { stop, task: tokio::spawn(Arc::clone(outbox).run(stopped, grace)) }
+        Self { stop, task: tokio::spawn(Arc::clone(delivery).run(stopped, grace)) }
     }
 
     /// Tells the supervisor to stop (in-flight sends get the grace period).

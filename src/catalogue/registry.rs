@@ -12,11 +12,11 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::Catalogue;
+use crate::delivery::Delivery;
 use crate::destination::Destination;
 use crate::flock::{FlockSettings, DEFAULT_FLOCK};
 use crate::ingest::inbound::Source;
-use crate::outbox::Outbox;
-use crate::store::{FlockRecord, IfExists, Origin, SourceRecord, Store, StoreError};
+use crate::store::{DestinationState, FlockRecord, IfExists, Origin, SourceRecord, Store, StoreError};
 
 /// Why a registry change was refused. Nothing is stored when it fails.
 #[derive(Debug, thiserror::Error)]
@@ -40,8 +40,9 @@ pub enum RegistryError {
 /// Flocks, destinations and sources: write + ownership rule + reload.
 pub struct Registry {
     store: Arc<dyn Store>,
-    /// Reloaded after every catalogue change, so the next alert sees it.
-    outbox: Arc<Outbox>,
+    /// Reloaded after every catalogue change, so the next alert sees it and
+    /// the supervisor starts or stops workers.
+    delivery: Arc<Delivery>,
     /// Flocks the config file declares: they cannot be deleted through the API
     /// (they would come back at the next start), even once it changed them.
     declared_flocks: BTreeSet<String>,
@@ -54,9 +55,9 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// The registry of the running relay whose catalogue `outbox` holds.
-    pub fn new(outbox: Arc<Outbox>, declared_flocks: BTreeSet<String>) -> Self {
-        Self { store: Arc::clone(&outbox.store), outbox, declared_flocks }
+    /// The registry of the running relay whose catalogue `delivery` holds.
+    pub fn new(delivery: Arc<Delivery>, declared_flocks: BTreeSet<String>) -> Self {
+        Self { store: Arc::clone(delivery.store()), delivery, declared_flocks }
     }
 
     /// The catalogue as stored now (another instance may have changed it).
@@ -66,14 +67,14 @@ impl Registry {
 
     /// The running relay's catalogue snapshot (no store round trip).
     pub fn snapshot(&self) -> Arc<Catalogue> {
-        self.outbox.catalogue()
+        self.delivery.catalogue()
     }
 
-    /// Applies a stored change to the running relay: the outbox re-reads the
+    /// Applies a stored change to the running relay: delivery re-reads the
     /// catalogue and the supervisor starts or stops workers. The change is
     /// already durable; if the re-read fails, the periodic refresh picks it up.
     async fn reload(&self) {
-        if let Err(error) = self.outbox.reload().await {
+        if let Err(error) = self.delivery.reload().await {
             tracing::warn!(%error, "Cannot re-read the catalogue after a change; the periodic refresh will apply it.");
         }
     }
@@ -150,6 +151,24 @@ impl Registry {
         let cancelled = self.store.delete_api_destinations(ids).await?;
         self.reload().await;
         Ok(cancelled)
+    }
+
+    /// Sets a destination's state (an operator enabling or disabling it),
+    /// stored and applied: its worker starts or stops, and a re-enabled one
+    /// is woken at once. The API, the console and the CLI's running relay all
+    /// come here.
+    pub async fn set_destination_state(
+        &self,
+        id: &str,
+        state: DestinationState,
+        reason: Option<&str>,
+    ) -> Result<(), RegistryError> {
+        self.store.set_destination_state(id, state, reason, chrono::Utc::now()).await?;
+        self.reload().await;
+        if state == DestinationState::Enabled {
+            self.delivery.waker(id).notify_one();
+        }
+        Ok(())
     }
 
     /// Every stored source.

@@ -176,7 +176,7 @@ impl FromRequest<AppState> for Posted {
         let token = fields.remove(CSRF_FIELD);
         if !signed_in.session.csrf_matches(token.as_deref()) {
             tracing::warn!(peer = ?signed_in.caller.peer, "Console form refused: missing or wrong CSRF token.");
-            state.outbox.metrics.reject("console_csrf");
+            state.delivery.metrics().reject("console_csrf");
             return Err(view::problem(
                 &state.console.views,
                 StatusCode::FORBIDDEN,

@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::delivery::Delivery;
 use crate::destination::Destination;
 use crate::metrics::Metrics;
 use crate::notify::ack::{acknowledged, confirm};
-use crate::notify::http::{deliver, Delivery};
+use crate::notify::http::{self, deliver};
 use crate::notify::{build_request, by_kind, AttemptContext, Notifier, Outcome, Payload};
-use crate::outbox::Outbox;
 use crate::store::Message;
 
 /// One message after its attempt: the request's result as it applies to it.
@@ -25,7 +25,7 @@ use crate::store::Message;
 pub struct Attempted {
     pub message: Message,
     pub started_at: DateTime<Utc>,
-    pub delivery: Delivery,
+    pub delivery: http::Delivery,
 }
 
 /// The next batch: up to `max_count` messages and, beyond the first, `max_bytes`
@@ -51,13 +51,13 @@ pub fn next_batch(
 
 /// Sends one batch (one request, or several when the channel finds it too
 /// large) and gives each message its result. A 410 disables the destination.
-pub async fn attempt_batch(outbox: &Outbox, destination: &Destination, batch: Vec<Message>) -> Vec<Attempted> {
+pub async fn attempt_batch(service: &Delivery, destination: &Destination, batch: Vec<Message>) -> Vec<Attempted> {
     let mut attempted = Vec::with_capacity(batch.len());
     // Batches still to send, the last one first.
     let mut to_send = vec![batch];
     while let Some(batch) = to_send.pop() {
         let started_at = Utc::now();
-        let delivery = send(outbox, destination, &batch, started_at).await;
+        let delivery = send(service, destination, &batch, started_at).await;
         if let Outcome::TooLarge { reason } = &delivery.outcome {
             if batch.len() > 1 {
                 tracing::info!(destination = %destination.name, events = batch.len(), %reason, "The channel found the batch too large; sending it in halves.");
@@ -76,7 +76,7 @@ pub async fn attempt_batch(outbox: &Outbox, destination: &Destination, batch: Ve
             other => other,
         };
         if let Outcome::Failed { disable_destination: true, reason } = &delivery.outcome {
-            disable(outbox, destination, reason).await;
+            disable(service, destination, reason).await;
         }
         attempted.extend(batch.into_iter().map(|message| Attempted {
             message,
@@ -88,7 +88,12 @@ pub async fn attempt_batch(outbox: &Outbox, destination: &Destination, batch: Ve
 }
 
 /// One request for `batch`.
-async fn send(outbox: &Outbox, destination: &Destination, batch: &[Message], started_at: DateTime<Utc>) -> Delivery {
+async fn send(
+    service: &Delivery,
+    destination: &Destination,
+    batch: &[Message],
+    started_at: DateTime<Utc>,
+) -> http::Delivery {
     #[cfg(feature = "fault-injection")]
     crate::fault::before_send(&destination.id);
     let notifier = by_kind(destination.channel.kind());
@@ -103,9 +108,9 @@ async fn send(outbox: &Outbox, destination: &Destination, batch: &[Message], sta
     let delivery = match build_request(destination, &refs, &attempt) {
         Ok(mut request) => {
             request.set_hops(hops);
-            deliver(&outbox.sender, &request, |answer| notifier.classify_for(destination, answer)).await
+            deliver(&service.sender, &request, |answer| notifier.classify_for(destination, answer)).await
         }
-        Err(error) => Delivery {
+        Err(error) => http::Delivery {
             outcome: Outcome::failed(error.to_string()),
             status: None,
             latency: Duration::ZERO,
@@ -113,14 +118,14 @@ async fn send(outbox: &Outbox, destination: &Destination, batch: &[Message], sta
         },
     };
     let kind = destination.channel.kind();
-    outbox.metrics.attempt_duration.get_or_create(&Metrics::kind(kind)).observe(delivery.latency.as_secs_f64());
+    service.metrics.attempt_duration.get_or_create(&Metrics::kind(kind)).observe(delivery.latency.as_secs_f64());
     delivery
 }
 
 /// Replaces every acceptance with its final outcome: delivered once
 /// acknowledged, retried when not acknowledged in time, delivered at once when
 /// the destination does not wait for acknowledgements.
-pub async fn confirm_acks(outbox: &Outbox, destination: &Destination, attempted: &mut [Attempted]) {
+pub async fn confirm_acks(service: &Delivery, destination: &Destination, attempted: &mut [Attempted]) {
     let notifier = by_kind(destination.channel.kind());
     let mut ids: Vec<u64> = attempted
         .iter()
@@ -142,7 +147,7 @@ pub async fn confirm_acks(outbox: &Outbox, destination: &Destination, attempted:
         }
         return;
     };
-    let outcomes = confirm(&outbox.sender, notifier, destination, policy, &ids).await;
+    let outcomes = confirm(&service.sender, notifier, destination, policy, &ids).await;
     for attempt in attempted.iter_mut() {
         if let Outcome::Accepted { ack_id } = attempt.delivery.outcome {
             let outcome = outcomes
@@ -159,31 +164,31 @@ pub async fn confirm_acks(outbox: &Outbox, destination: &Destination, attempted:
 
 /// How long one round of sends may take beyond its requests: the wait for
 /// acknowledgements (nothing for destinations that do not wait).
-pub fn ack_wait(outbox: &Outbox, destination: &Destination) -> Duration {
+pub fn ack_wait(service: &Delivery, destination: &Destination) -> Duration {
     let notifier: &dyn Notifier = by_kind(destination.channel.kind());
-    notifier.acknowledgement(destination).map(|policy| policy.wait(outbox.settings.timeout)).unwrap_or_default()
+    notifier.acknowledgement(destination).map(|policy| policy.wait(service.settings.timeout)).unwrap_or_default()
 }
 
 /// The lease of a round's messages: `delivery.lease`, or longer for a
 /// destination that waits for acknowledgements, so that a round with one wave
 /// of requests and the whole acknowledgement wait still ends within half of it.
-pub fn round_lease(outbox: &Outbox, destination: &Destination) -> Duration {
-    let wait = ack_wait(outbox, destination);
+pub fn round_lease(service: &Delivery, destination: &Destination) -> Duration {
+    let wait = ack_wait(service, destination);
     if wait.is_zero() {
-        return outbox.settings.lease;
+        return service.settings.lease;
     }
-    outbox.settings.lease.max(wait.saturating_add(outbox.settings.timeout).saturating_mul(2))
+    service.settings.lease.max(wait.saturating_add(service.settings.timeout).saturating_mul(2))
 }
 
 /// The channel said the endpoint is gone (410): stop sending to it, and keep
 /// that verdict (the config file does not undo it) until an operator re-enables
 /// the destination.
-async fn disable(outbox: &Outbox, destination: &Destination, reason: &str) {
+async fn disable(service: &Delivery, destination: &Destination, reason: &str) {
     tracing::warn!(destination = %destination.name, %reason, "The channel says the endpoint is gone; disabling the destination until an operator re-enables it.");
     let state = crate::store::DestinationState::DisabledByChannel;
-    if let Err(error) = outbox.store.set_destination_state(&destination.id, state, Some(reason), Utc::now()).await {
+    if let Err(error) = service.store.set_destination_state(&destination.id, state, Some(reason), Utc::now()).await {
         tracing::error!(destination = %destination.name, %error, "Cannot disable the destination.");
-    } else if let Err(error) = outbox.reload().await {
+    } else if let Err(error) = service.reload().await {
         tracing::warn!(%error, "Cannot re-read the catalogue.");
     }
 }

@@ -28,12 +28,12 @@ use tokio::task::{JoinHandle, JoinSet};
 use super::breaker::{Breaker, Pause, Permit};
 use super::pacing;
 use super::settle::{ack_wait, attempt_batch, confirm_acks, next_batch, round_lease, Attempted};
+use crate::delivery::recent::Settled;
+use crate::delivery::Delivery;
 use crate::destination::Destination;
 use crate::metrics::{Metrics, PauseLabels};
-use crate::notify::http::Delivery;
+use crate::notify::http;
 use crate::notify::{by_kind, Outcome};
-use crate::outbox::recent::Settled;
-use crate::outbox::Outbox;
 use crate::store::{Attempt, Finished, Message, Next};
 
 /// How long to wait after the store failed before trying again.
@@ -43,11 +43,11 @@ const STORE_BACKOFF: Duration = Duration::from_secs(1);
 /// enough that even if every request ran into the timeout (and every
 /// acknowledgement took its whole wait) the round would end well within the
 /// lease.
-fn claim_limit(outbox: &Outbox, destination: &Destination, max_batch: usize) -> u32 {
-    let settings = &outbox.settings;
+fn claim_limit(service: &Delivery, destination: &Destination, max_batch: usize) -> u32 {
+    let settings = &service.settings;
     let pace = pacing::effective(destination, settings.concurrency);
-    let lease = round_lease(outbox, destination).as_secs_f64();
-    let budget = (lease / 2.0 - ack_wait(outbox, destination).as_secs_f64()).max(0.0);
+    let lease = round_lease(service, destination).as_secs_f64();
+    let budget = (lease / 2.0 - ack_wait(service, destination).as_secs_f64()).max(0.0);
     let rounds_per_lease = (budget / settings.timeout.as_secs_f64().max(0.001)).floor();
     let mut limit = f64::from(pace.concurrency) * rounds_per_lease.max(1.0) * max_batch as f64;
     if let Some(rate) = pace.rate {
@@ -67,8 +67,8 @@ async fn pause(until: Duration, waker: &tokio::sync::Notify, shutdown: &mut watc
 
 /// Records a round's attempts; false when the store refused (the leases then
 /// run out and the messages are tried again: at least once).
-async fn record(outbox: Arc<Outbox>, destination: String, results: Vec<Finished>) -> bool {
-    match outbox.store.finish(&results).await {
+async fn record(service: Arc<Delivery>, destination: String, results: Vec<Finished>) -> bool {
+    match service.store.finish(&results).await {
         Ok(()) => true,
         Err(error) => {
             tracing::error!(%destination, %error, "Cannot record attempts; the messages will be retried when their lease ends.");
@@ -86,23 +86,23 @@ async fn recorded(recording: &mut Option<JoinHandle<bool>>) -> bool {
 }
 
 /// Runs until the destination is disabled or deleted, or shutdown.
-pub async fn run(outbox: Arc<Outbox>, destination_id: String, mut shutdown: watch::Receiver<bool>) {
-    let waker = outbox.waker(&destination_id);
-    let breaker = outbox.breaker(&destination_id);
+pub async fn run(service: Arc<Delivery>, destination_id: String, mut shutdown: watch::Receiver<bool>) {
+    let waker = service.waker(&destination_id);
+    let breaker = service.breaker(&destination_id);
     let mut recording = None;
     tracing::debug!(destination = %destination_id, "Delivery worker started.");
     while !*shutdown.borrow() {
-        let catalogue = outbox.catalogue();
+        let catalogue = service.catalogue();
         let Some(destination) = catalogue.destination(&destination_id).filter(|destination| destination.enabled) else {
             break;
         };
         let notifier = by_kind(destination.channel.kind());
         let now = Utc::now();
         let limit = match breaker.permit(now) {
-            Permit::Send => claim_limit(&outbox, destination, notifier.max_batch()),
+            Permit::Send => claim_limit(&service, destination, notifier.max_batch()),
             Permit::Trial => 1,
             Permit::WaitUntil(until) => {
-                outbox.metrics.breaker_open.get_or_create(&queue_labels(&destination_id)).set(1);
+                service.metrics.breaker_open.get_or_create(&queue_labels(&destination_id)).set(1);
                 let wait = (until - now).to_std().unwrap_or_default();
                 tokio::select! {
                     () = tokio::time::sleep(wait) => {}
@@ -111,9 +111,9 @@ pub async fn run(outbox: Arc<Outbox>, destination_id: String, mut shutdown: watc
                 continue;
             }
         };
-        outbox.metrics.breaker_open.get_or_create(&queue_labels(&destination_id)).set(0);
-        let lease = round_lease(&outbox, destination);
-        let claimed = match outbox.store.claim(&destination_id, &outbox.owner, limit, lease, now).await {
+        service.metrics.breaker_open.get_or_create(&queue_labels(&destination_id)).set(0);
+        let lease = round_lease(&service, destination);
+        let claimed = match service.store.claim(&destination_id, &service.owner, limit, lease, now).await {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::warn!(destination = %destination_id, %error, "Cannot claim messages; retrying shortly.");
@@ -124,16 +124,16 @@ pub async fn run(outbox: Arc<Outbox>, destination_id: String, mut shutdown: watc
         };
         if claimed.is_empty() {
             breaker.abandon_trial(now);
-            pause(outbox.settings.poll_interval, &waker, &mut shutdown).await;
+            pause(service.settings.poll_interval, &waker, &mut shutdown).await;
             continue;
         }
         let destination = destination.clone();
-        let round = send_round(&outbox, &destination, claimed).await;
-        update_breaker(&outbox, &breaker, &destination, &round);
+        let round = send_round(&service, &destination, claimed).await;
+        update_breaker(&service, &breaker, &destination, &round);
         if !recorded(&mut recording).await {
             pause(STORE_BACKOFF, &waker, &mut shutdown).await;
         }
-        recording = Some(tokio::spawn(record_round(Arc::clone(&outbox), destination.name, round)));
+        recording = Some(tokio::spawn(record_round(Arc::clone(&service), destination.name, round)));
     }
     // Before the supervisor hands back this instance's leases.
     recorded(&mut recording).await;
@@ -160,10 +160,10 @@ struct Round {
 /// attempt per message sent, also for a send that panicked (the net below every
 /// send: a panic must never leave a message `delivering` and unrecorded). An
 /// answer refusing the destination as a whole stops sending the rest.
-async fn send_round(outbox: &Arc<Outbox>, destination: &Destination, claimed: Vec<Message>) -> Round {
+async fn send_round(service: &Arc<Delivery>, destination: &Destination, claimed: Vec<Message>) -> Round {
     let notifier = by_kind(destination.channel.kind());
-    let pace = pacing::effective(destination, outbox.settings.concurrency);
-    let limiter = outbox.limiter(&destination.id, pace.rate);
+    let pace = pacing::effective(destination, service.settings.concurrency);
+    let limiter = service.limiter(&destination.id, pace.rate);
     let permits = Arc::new(Semaphore::new(usize::try_from(pace.concurrency).unwrap_or(1)));
     let max_bytes = notifier.max_batch_bytes(destination);
     let destination = Arc::new(destination.clone());
@@ -193,12 +193,12 @@ async fn send_round(outbox: &Arc<Outbox>, destination: &Destination, claimed: Ve
             unsent.extend(batch.into_iter().chain(claimed.by_ref()).map(|message| message.id));
             break;
         }
-        let outbox = Arc::clone(outbox);
+        let service = Arc::clone(service);
         let destination = Arc::clone(&destination);
         let refused = Arc::clone(&refused);
         let carried = batch.iter().map(without_body).collect();
         let task = sends.spawn(async move {
-            let attempted = attempt_batch(&outbox, &destination, batch).await;
+            let attempted = attempt_batch(&service, &destination, batch).await;
             if attempted.iter().any(|attempt| matches!(attempt.delivery.outcome, Outcome::Paused { .. })) {
                 refused.store(true, Ordering::SeqCst);
             }
@@ -215,7 +215,7 @@ async fn send_round(outbox: &Arc<Outbox>, destination: &Destination, claimed: Ve
                 let (started_at, batch) = in_flight.remove(&error.id()).unwrap_or_default();
                 let reason = abnormal_end(error);
                 tracing::error!(destination = %destination.name, messages = batch.len(), %reason, "A send ended abnormally; recording it as a failed attempt.");
-                let delivery = Delivery {
+                let delivery = http::Delivery {
                     outcome: Outcome::retry(None, reason.clone()),
                     status: None,
                     latency: (Utc::now() - started_at).to_std().unwrap_or_default(),
@@ -229,30 +229,30 @@ async fn send_round(outbox: &Arc<Outbox>, destination: &Destination, claimed: Ve
             }
         }
     }
-    confirm_acks(outbox, &destination, &mut attempted).await;
+    confirm_acks(service, &destination, &mut attempted).await;
     let pause = attempted.iter().find_map(|attempt| match &attempt.delivery.outcome {
         Outcome::Paused { cause, reason } => Some(Pause { cause: cause.clone(), reason: reason.clone() }),
         _ => None,
     });
-    let cooldown = chrono::Duration::from_std(outbox.settings.breaker_cooldown).unwrap_or_default();
+    let cooldown = chrono::Duration::from_std(service.settings.breaker_cooldown).unwrap_or_default();
     let resume_at = Utc::now().checked_add_signed(cooldown).unwrap_or(DateTime::<Utc>::MAX_UTC);
-    let finished = attempted.into_iter().map(|attempt| conclude(outbox, &destination, attempt, resume_at)).collect();
+    let finished = attempted.into_iter().map(|attempt| conclude(service, &destination, attempt, resume_at)).collect();
     Round { finished, unsent, pause, resume_at }
 }
 
 /// Tells the breaker how the round went: a refusal of the destination as a
 /// whole pauses it at once with the channel's reason (metric, warning); other
 /// results count towards the threshold as before.
-fn update_breaker(outbox: &Outbox, breaker: &Breaker, destination: &Destination, round: &Round) {
+fn update_breaker(service: &Delivery, breaker: &Breaker, destination: &Destination, round: &Round) {
     let before = breaker.pause_reason();
     let now = Utc::now();
     if let Some(pause) = &round.pause {
         if let Some(before) = before.as_ref().filter(|before| before.cause != pause.cause) {
-            outbox.metrics.destination_paused.remove(&pause_labels(destination, before));
+            service.metrics.destination_paused.remove(&pause_labels(destination, before));
         }
-        outbox.metrics.destination_paused.get_or_create(&pause_labels(destination, pause)).set(1);
+        service.metrics.destination_paused.get_or_create(&pause_labels(destination, pause)).set(1);
         if breaker.pause(pause.clone(), now) {
-            tracing::warn!(destination = %destination.name, cause = %pause.cause, reason = %pause.reason, cooldown = ?outbox.settings.breaker_cooldown, "The channel refuses the destination as a whole; pausing it and keeping its queue.");
+            tracing::warn!(destination = %destination.name, cause = %pause.cause, reason = %pause.reason, cooldown = ?service.settings.breaker_cooldown, "The channel refuses the destination as a whole; pausing it and keeping its queue.");
         } else {
             tracing::debug!(destination = %destination.name, reason = %pause.reason, "The trial was refused the same way; the destination stays paused.");
         }
@@ -260,10 +260,10 @@ fn update_breaker(outbox: &Outbox, breaker: &Breaker, destination: &Destination,
     }
     let opened = breaker.record(round.finished.iter().map(|result| result.next == Next::Delivered), now);
     if opened {
-        tracing::warn!(destination = %destination.name, cooldown = ?outbox.settings.breaker_cooldown, "Destination keeps failing; pausing it (circuit breaker open).");
+        tracing::warn!(destination = %destination.name, cooldown = ?service.settings.breaker_cooldown, "Destination keeps failing; pausing it (circuit breaker open).");
     }
     if let Some(before) = before {
-        outbox.metrics.destination_paused.remove(&pause_labels(destination, &before));
+        service.metrics.destination_paused.remove(&pause_labels(destination, &before));
         tracing::info!(destination = %destination.name, cause = %before.cause, "The destination is no longer refused as a whole.");
     }
 }
@@ -273,12 +273,12 @@ fn pause_labels(destination: &Destination, pause: &Pause) -> PauseLabels {
 }
 
 /// Records a round: its attempts, then the leases of what was never sent.
-async fn record_round(outbox: Arc<Outbox>, destination: String, round: Round) -> bool {
-    let recorded = record(Arc::clone(&outbox), destination.clone(), round.finished).await;
+async fn record_round(service: Arc<Delivery>, destination: String, round: Round) -> bool {
+    let recorded = record(Arc::clone(&service), destination.clone(), round.finished).await;
     if round.unsent.is_empty() {
         return recorded;
     }
-    match outbox.store.hand_back(&outbox.owner, &round.unsent, round.resume_at).await {
+    match service.store.hand_back(&service.owner, &round.unsent, round.resume_at).await {
         Ok(handed_back) => {
             tracing::debug!(%destination, handed_back, "Handed back the messages a pause kept from being sent.");
             recorded
@@ -291,29 +291,29 @@ async fn record_round(outbox: Arc<Outbox>, destination: String, round: Round) ->
 }
 
 /// What to record for one message after its attempt.
-fn conclude(outbox: &Outbox, destination: &Destination, attempted: Attempted, resume_at: DateTime<Utc>) -> Finished {
+fn conclude(service: &Delivery, destination: &Destination, attempted: Attempted, resume_at: DateTime<Utc>) -> Finished {
     let Attempted { message, started_at, delivery } = attempted;
     let finished_at = Utc::now();
     let kind = destination.channel.kind();
     let labels = Metrics::destination(&destination.id, kind);
     let next = match &delivery.outcome {
         Outcome::Paused { .. } => Next::Paused(resume_at),
-        outcome => next_step(outbox, &message, outcome, finished_at),
+        outcome => next_step(service, &message, outcome, finished_at),
     };
     match &next {
         Next::Delivered => {
-            outbox.metrics.delivered.get_or_create(&labels).inc();
-            outbox.recent.settled.add((destination.id.clone(), Settled::Delivered), finished_at);
+            service.metrics.delivered.get_or_create(&labels).inc();
+            service.recent.settled.add((destination.id.clone(), Settled::Delivered), finished_at);
             let latency = (finished_at - message.created_at).num_microseconds().unwrap_or(i64::MAX);
-            outbox.metrics.delivery_latency.get_or_create(&Metrics::kind(kind)).observe(latency as f64 / 1e6);
+            service.metrics.delivery_latency.get_or_create(&Metrics::kind(kind)).observe(latency as f64 / 1e6);
         }
         Next::RetryAt(_) => {
-            outbox.metrics.retried.get_or_create(&labels).inc();
-            outbox.recent.settled.add((destination.id.clone(), Settled::Retried), finished_at);
+            service.metrics.retried.get_or_create(&labels).inc();
+            service.recent.settled.add((destination.id.clone(), Settled::Retried), finished_at);
         }
         Next::Failed => {
-            outbox.metrics.failed.get_or_create(&labels).inc();
-            outbox.recent.settled.add((destination.id.clone(), Settled::Failed), finished_at);
+            service.metrics.failed.get_or_create(&labels).inc();
+            service.recent.settled.add((destination.id.clone(), Settled::Failed), finished_at);
         }
         Next::Paused(_) => {}
     }
@@ -324,7 +324,7 @@ fn conclude(outbox: &Outbox, destination: &Destination, attempted: Attempted, re
     tracing::debug!(message = %message.id, alert = %message.alert_id, destination = %destination.name, outcome = delivery.outcome.label(), status = ?delivery.status, "Attempt made.");
     Finished {
         message_id: message.id.clone(),
-        owner: outbox.owner.clone(),
+        owner: service.owner.clone(),
         attempt: Attempt {
             number: message.attempts.saturating_add(1),
             started_at,
@@ -375,12 +375,12 @@ fn without_body(message: &Message) -> Message {
 }
 
 /// Delivered, retried at the next scheduled time, or failed for good.
-fn next_step(outbox: &Outbox, message: &Message, outcome: &Outcome, now: DateTime<Utc>) -> Next {
+fn next_step(service: &Delivery, message: &Message, outcome: &Outcome, now: DateTime<Utc>) -> Next {
     match outcome {
         // An acceptance still unconfirmed here was not waited for.
         Outcome::Delivered | Outcome::Accepted { .. } => Next::Delivered,
         Outcome::Retry { after, .. } => {
-            match outbox.settings.retry.next_attempt(
+            match service.settings.retry.next_attempt(
                 message.tries.saturating_add(1),
                 *after,
                 now,

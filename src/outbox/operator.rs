@@ -7,10 +7,13 @@
 //! parameter rules in `api::messages`, which the console calls too); this
 //! module takes typed values.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use super::Outbox;
 use crate::delivery::breaker::{BreakerState, BreakerView};
+use crate::delivery::recent::Tally;
 use crate::destination::Destination;
 use crate::store::{effective_state, Attempt, DestinationState, Message, MessageFilter, StoreError};
 
@@ -107,7 +110,7 @@ impl Outbox {
     /// and wakes its destination's worker.
     pub async fn replay(&self, id: &str) -> Result<Message, StoreError> {
         let message = self.store.replay(id, Utc::now()).await?;
-        self.waker(&message.destination_id).notify_one();
+        self.delivery.waker(&message.destination_id).notify_one();
         tracing::info!(message = %id, destination = %message.destination_id, "Message queued again (replay).");
         Ok(message)
     }
@@ -132,33 +135,14 @@ impl Outbox {
         until: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let recovered = self.store.recover(destination_id, since, until, Utc::now()).await?;
-        self.waker(destination_id).notify_one();
+        self.delivery.waker(destination_id).notify_one();
         tracing::info!(destination = %destination_id, recovered, "Failed messages queued again (recover).");
         Ok(recovered)
     }
 
-    /// Sets a destination's state (an operator enabling or disabling it),
-    /// stored and applied: the catalogue is re-read, so its worker starts or
-    /// stops. The API and the console both come here.
-    pub async fn set_destination_state(
-        &self,
-        id: &str,
-        state: DestinationState,
-        reason: Option<&str>,
-    ) -> Result<(), StoreError> {
-        self.store.set_destination_state(id, state, reason, Utc::now()).await?;
-        if let Err(error) = self.reload().await {
-            tracing::warn!(%error, "Cannot re-read the catalogue after a change; the periodic refresh will apply it.");
-        }
-        if state == DestinationState::Enabled {
-            self.waker(id).notify_one();
-        }
-        Ok(())
-    }
-
     /// A destination's state as the API shows it, with why.
     pub fn destination_state(&self, destination: &Destination) -> ShownState {
-        let catalogue = self.catalogue();
+        let catalogue = self.delivery.catalogue();
         let (state, reason, _) = effective_state(destination, catalogue.state(&destination.id));
         ShownState { state, reason: reason.map(str::to_owned) }
     }
@@ -167,18 +151,18 @@ impl Outbox {
     /// a person first (most urgent first), then by name.
     pub async fn overview(&self, now: DateTime<Utc>) -> Result<Vec<DestinationOverview>, StoreError> {
         let depths = self.store.queue_depths().await?;
-        let settled = self.recent.settled.tallies(now);
-        let catalogue = self.catalogue();
+        let settled = self.delivery.recent.settled.tallies(now);
+        let catalogue = self.delivery.catalogue();
         let mut rows: Vec<DestinationOverview> = catalogue
             .destinations()
             .iter()
             .map(|destination| {
                 let depth = depths.iter().find(|depth| depth.destination_id == destination.id);
-                let [delivered, failed, retried] = self.recent.settled_of(&settled, &destination.id);
+                let [delivered, failed, retried] = self.delivery.recent.settled_of(&settled, &destination.id);
                 DestinationOverview {
                     destination: destination.clone(),
                     state: self.destination_state(destination),
-                    breaker: self.breaker(&destination.id).view(),
+                    breaker: self.delivery.breaker(&destination.id).view(),
                     queued: depth.map_or(0, |depth| depth.queued),
                     oldest_queued_at: depth.and_then(|depth| depth.oldest_created_at),
                     delivered,
@@ -196,13 +180,18 @@ impl Outbox {
     pub async fn refresh_queue_metrics(&self, now: DateTime<Utc>) {
         match self.store.queue_depths().await {
             Ok(depths) => {
-                let catalogue = self.catalogue();
+                let catalogue = self.delivery.catalogue();
                 let state_of =
                     |destination: &Destination| effective_state(destination, catalogue.state(&destination.id)).0;
-                self.metrics.set_queue(catalogue.destinations(), state_of, &depths, now);
+                self.delivery.metrics.set_queue(catalogue.destinations(), state_of, &depths, now);
             }
             Err(error) => tracing::warn!(%error, "Cannot read queue depths for /metrics."),
         }
+    }
+
+    /// The inbound refusals of the last hour in this process, by source and reason.
+    pub fn refusals(&self, now: DateTime<Utc>) -> HashMap<(String, &'static str), Tally> {
+        self.delivery.recent.refusals.tallies(now)
     }
 
     /// Whether the store answers; its backend name when it does.

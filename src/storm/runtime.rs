@@ -14,12 +14,12 @@ use tokio::sync::watch;
 
 use super::digest::summarize;
 use crate::alert::{Actor, Alert, Severity, Target};
+use crate::delivery::Delivery;
 use crate::destination::{Channel, Destination};
 use crate::ingest::message_id;
 use crate::metrics::{DestinationLabels, Metrics};
 use crate::notify::by_kind;
 use crate::notify::teams::config::TeamsFormat;
-use crate::outbox::Outbox;
 use crate::render::{DestinationView, Renderer};
 use crate::store::storm::{Closing, Held};
 use crate::store::{MessageStatus, NewMessage, StoreError};
@@ -63,15 +63,15 @@ pub fn count_held(metrics: &Metrics, held: &[Held]) {
 }
 
 /// Flushes due groups every second until shutdown.
-pub async fn run(outbox: Arc<Outbox>, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(service: Arc<Delivery>, mut shutdown: watch::Receiver<bool>) {
     let mut last_prune: Option<std::time::Instant> = None;
     while !*shutdown.borrow() {
-        if let Err(error) = flush_due(&outbox, Utc::now()).await {
+        if let Err(error) = flush_due(&service, Utc::now()).await {
             tracing::warn!(%error, "Cannot flush due alert groups; retrying shortly.");
         }
         if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
             last_prune = Some(std::time::Instant::now());
-            if let Err(error) = outbox.store.prune_storms(Utc::now()).await {
+            if let Err(error) = service.store.prune_storms(Utc::now()).await {
                 tracing::warn!(%error, "Cannot forget expired alert fingerprints.");
             }
         }
@@ -83,19 +83,19 @@ pub async fn run(outbox: Arc<Outbox>, mut shutdown: watch::Receiver<bool>) {
 }
 
 /// Flushes the groups due at `now`; returns how many digests were created.
-pub async fn flush_due(outbox: &Outbox, now: DateTime<Utc>) -> Result<usize, StoreError> {
+pub async fn flush_due(service: &Delivery, now: DateTime<Utc>) -> Result<usize, StoreError> {
     let mut created = 0;
     loop {
-        let due = outbox.store.due_groups(now, FLUSH_BATCH).await?;
+        let due = service.store.due_groups(now, FLUSH_BATCH).await?;
         let mut progressed = false;
         for group in &due {
-            let catalogue = outbox.catalogue();
+            let catalogue = service.catalogue();
             let destination = catalogue.destination(&group.destination_id).cloned();
-            let renderer = Arc::clone(&outbox.renderer);
+            let renderer = Arc::clone(&service.renderer);
             let make = move |closing: &Closing| {
                 destination.as_ref().map(|destination| digest_message(&renderer, destination, closing, now))
             };
-            let Some(flushed) = outbox.store.flush_group(group, now, &make).await? else {
+            let Some(flushed) = service.store.flush_group(group, now, &make).await? else {
                 continue;
             };
             progressed = true;
@@ -105,11 +105,11 @@ pub async fn flush_due(outbox: &Outbox, now: DateTime<Utc>) -> Result<usize, Sto
             created += 1;
             if let Some(destination) = catalogue.destination(&group.destination_id) {
                 let labels = Metrics::destination(&destination.id, destination.channel.kind());
-                outbox.metrics.digests.get_or_create(&labels).inc();
-                outbox.metrics.enqueued.get_or_create(&labels).inc();
+                service.metrics.digests.get_or_create(&labels).inc();
+                service.metrics.enqueued.get_or_create(&labels).inc();
             }
             tracing::info!(destination = %group.destination_id, message = %message_id, alerts = flushed.carried, "Digest enqueued.");
-            outbox.waker(&group.destination_id).notify_one();
+            service.waker(&group.destination_id).notify_one();
         }
         if due.len() < FLUSH_BATCH as usize || !progressed {
             return Ok(created);

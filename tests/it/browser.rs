@@ -150,7 +150,7 @@ async fn an_operator_sets_up_watches_replays_and_recovers_in_chromium() {
     let (_, slack) = relay.get("/api/v1/flock/settings/webhooks/slack", &[("flock_id", &flock)]).await;
     assert_eq!(slack["slack_webhooks"].as_array().map(Vec::len), Some(1), "{slack}");
     let slack_id = relay
-        .outbox
+        .delivery
         .catalogue()
         .destinations()
         .iter()

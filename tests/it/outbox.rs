@@ -51,7 +51,7 @@ async fn every_acknowledged_alert_is_delivered_once_and_recorded(store_url: Opti
 
     let limit = Duration::from_secs(60);
     eventually(limit, "every alert is delivered", || async { receiver.requests().len() >= ALERTS }).await;
-    let store = Arc::clone(&relay.outbox.store);
+    let store = Arc::clone(relay.delivery.store());
     let delivered = MessageFilter { status: Some(MessageStatus::Delivered), limit: 1_000, ..MessageFilter::default() };
     eventually(limit, "every attempt is recorded", || async {
         store.messages(&delivered).await.expect("lists").len() == ALERTS
@@ -173,7 +173,7 @@ async fn the_same_alerts_from_many_clients_at_once_are_kept_once(store_url: Opti
     assert_eq!(fresh, IDS, "each id is new to exactly one request");
 
     let limit = Duration::from_secs(60);
-    let store = Arc::clone(&relay.outbox.store);
+    let store = Arc::clone(relay.delivery.store());
     let delivered = MessageFilter { status: Some(MessageStatus::Delivered), limit: 1_000, ..MessageFilter::default() };
     eventually(limit, "every message is delivered and recorded", || async {
         store.messages(&delivered).await.expect("lists").len() == IDS

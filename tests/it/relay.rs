@@ -360,8 +360,8 @@ poll_interval = "50ms"
         "pending",
         "a disabled destination's queue waits"
     );
-    assert_eq!(relay.outbox.store.delete_destination("hook").await.expect("deletes"), 1);
-    relay.outbox.reload().await.expect("reloads");
+    assert_eq!(relay.delivery.store().delete_destination("hook").await.expect("deletes"), 1);
+    relay.delivery.reload().await.expect("reloads");
     assert_eq!(relay.message_of(&alert_id).await["message"]["status"], "cancelled");
 }
 
@@ -371,7 +371,7 @@ async fn shutdown_finishes_in_flight_sends_within_the_grace_period() {
     let relay = Relay::configured(FAST, &hook(&receiver)).await;
     let alert_id = relay.ingest(&alert("in flight")).await[0]["alert_id"].as_str().expect("id").to_owned();
     wait_for_requests(&receiver, 1).await;
-    let store = std::sync::Arc::clone(&relay.outbox.store);
+    let store = std::sync::Arc::clone(relay.delivery.store());
     relay.stop().await;
     let filter = flockrelay::store::MessageFilter { alert_id: Some(alert_id), limit: 10, ..Default::default() };
     let messages = store.messages(&filter).await.expect("lists");

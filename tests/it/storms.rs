@@ -65,7 +65,7 @@ async fn wait_for_requests(receiver: &Receiver, count: usize, what: &str) {
 async fn wait_until_groups_end(relay: &Relay) {
     let far = Utc::now() + chrono::Duration::days(365);
     eventually(PATIENCE, "every alert group ended", || async {
-        relay.outbox.store.due_groups(far, 10).await.expect("store answers").is_empty()
+        relay.delivery.store().due_groups(far, 10).await.expect("store answers").is_empty()
     })
     .await;
 }

@@ -26,7 +26,6 @@ pub mod splunk_hec;
 pub use params::{Caller, Params};
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use axum::Json;
 use chrono::Utc;
@@ -41,7 +40,6 @@ use crate::alert::Alert;
 use crate::catalogue::registry::RegistryError;
 use crate::catalogue::Catalogue;
 use crate::destination::{Channel, ChannelKind, Destination};
-use crate::direct::send_now;
 use crate::flock::{Scope, GLOBAL};
 pub use crate::notify::settings::MAX_URL_LEN;
 use crate::notify::settings::{url_problem, Invalid};
@@ -110,8 +108,7 @@ pub fn webhook_url(state: &AppState, name: &'static str, text: &str) -> Result<U
         return Err(invalid(reason));
     }
     state
-        .outbox
-        .sender
+        .delivery
         .policy()
         .check_url(&url)
         .map_err(|refused| invalid(format!("the address policy refuses it: {refused}")))?;
@@ -163,9 +160,7 @@ pub struct TestOutcome {
 /// answer (the API's `…/test` endpoints and the console's Send test).
 pub async fn send_test(state: &AppState, destination: &Destination, caller: Caller) -> TestOutcome {
     let alert = Alert::test_alert(destination.scope.as_str(), Utc::now());
-    let sender = Arc::clone(&state.outbox.sender);
-    let reports = send_now(vec![destination.clone()], &alert, &state.outbox.renderer, sender, true).await;
-    let Some(report) = reports.into_iter().next() else {
+    let Some(report) = state.delivery.send_test(destination, &alert).await else {
         return TestOutcome {
             delivered: false,
             status: None,

@@ -70,7 +70,7 @@ impl FromRequest<AppState> for Params {
         let token = match auth::identify(&state.tokens, token.as_deref()) {
             Ok(index) => index + 1,
             Err(error) => {
-                state.outbox.metrics.reject(match error {
+                state.delivery.metrics().reject(match error {
                     ApiError::MissingToken => "missing_token",
                     _ => "bad_token",
                 });

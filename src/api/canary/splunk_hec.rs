@@ -109,8 +109,7 @@ fn settings(state: &AppState, params: &Params) -> Result<SplunkHecSettings, ApiE
     })?;
     let url = event_url(&settings).map_err(|reason| invalid("host", reason))?;
     state
-        .outbox
-        .sender
+        .delivery
         .policy()
         .check_url(&url)
         .map_err(|refused| invalid("host", format!("the address policy refuses it: {refused}")))?;

@@ -96,19 +96,19 @@ pub async fn sign_in(State(state): State<AppState>, request: Request) -> Respons
         return refuse(StatusCode::FORBIDDEN, "The sign-in form expired. Please sign in again.");
     };
     if !session.csrf_matches(fields.get(CSRF_FIELD).map(String::as_str)) {
-        state.outbox.metrics.reject("console_csrf");
+        state.delivery.metrics().reject("console_csrf");
         tracing::warn!(?peer, "Console sign-in refused: missing or wrong CSRF token.");
         return refuse(StatusCode::FORBIDDEN, "The sign-in form expired. Please sign in again.");
     }
     if !state.console.sign_in_allowed(peer) {
-        state.outbox.metrics.reject("console_sign_in_limited");
+        state.delivery.metrics().reject("console_sign_in_limited");
         tracing::warn!(?peer, "Console sign-in refused: too many attempts from this address.");
         return refuse(StatusCode::TOO_MANY_REQUESTS, "Too many sign-in attempts. Wait a minute and try again.");
     }
     let token = match auth::identify(&state.tokens, fields.get("token").map(|token| token.trim())) {
         Ok(index) => index + 1,
         Err(_) => {
-            state.outbox.metrics.reject("console_sign_in");
+            state.delivery.metrics().reject("console_sign_in");
             tracing::warn!(?peer, "Console sign-in failed.");
             return refuse(StatusCode::UNAUTHORIZED, "Sign-in failed. Check the API token and try again.");
         }

@@ -169,7 +169,7 @@ pub async fn switch(State(state): State<AppState>, posted: Posted) -> Response {
         let destination = find(&state, id(&posted)?).await?;
         let to = if enabled { DestinationState::Enabled } else { DestinationState::DisabledByOperator };
         let reason = (!enabled).then_some("disabled in the console");
-        state.outbox.set_destination_state(&destination.id, to, reason).await?;
+        state.registry.set_destination_state(&destination.id, to, reason).await?;
         Ok(enabled)
     }
     .await;
@@ -250,7 +250,7 @@ pub async fn preview(
         crate::flock::Scope::Global => crate::flock::DEFAULT_FLOCK.to_owned(),
     };
     let rendered = match sample_alert(&flock, now) {
-        Some(alert) => preview_request(&destination, &alert, &state.outbox.renderer, false, now, BodyLayout::AsSent)
+        Some(alert) => preview_request(&destination, &alert, state.delivery.renderer(), false, now, BodyLayout::AsSent)
             .map_err(|error| format!("The destination cannot render the sample alert: {error}")),
         None => Err("The sample alert could not be made.".to_owned()),
     };

@@ -45,7 +45,7 @@ async fn render(
         (Err(error), _) | (_, Err(error)) => return unavailable(state, &error),
     };
     let now = Utc::now();
-    let refusals = state.outbox.recent.refusals.tallies(now);
+    let refusals = state.outbox.refusals(now);
     let base = base_url(headers);
     let sources: Vec<Value> = records
         .iter()

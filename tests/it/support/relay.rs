@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use flockrelay::api::run::{build, serve};
 use flockrelay::config;
-use flockrelay::outbox::Outbox;
+use flockrelay::delivery::Delivery;
 use flockrelay::render::Renderer;
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -28,9 +28,9 @@ pub struct Relay {
     pub client: reqwest::Client,
     /// The database URL, so a second relay can open the same store.
     pub store_url: String,
-    /// The running outbox: its store and catalogue, for tests that change
-    /// destinations behind the API's back.
-    pub outbox: Arc<Outbox>,
+    /// The running delivery service: its store and catalogue, for tests that
+    /// change destinations behind the API's back.
+    pub delivery: Arc<Delivery>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
@@ -96,7 +96,7 @@ impl Relay {
         let config = config::load(Some(path)).unwrap_or_else(|error| panic!("test config is valid: {error}"));
         let renderer = Renderer::new(config.templates.dir.as_deref()).expect("templates load");
         let relay = build(&config, renderer, Vec::new()).await.unwrap_or_else(|error| panic!("relay builds: {error}"));
-        let outbox = Arc::clone(&relay.outbox);
+        let delivery = Arc::clone(&relay.delivery);
         let grace = config.server.shutdown_grace.0;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds loopback");
         let base = format!("http://{}", listener.local_addr().expect("has an address"));
@@ -108,7 +108,15 @@ impl Relay {
             serve(relay, listener, grace, shutdown).await.expect("relay serves");
         });
         let store_url = config.store.url.expose().to_owned();
-        Self { base, client: reqwest::Client::new(), store_url, outbox, stop: Some(stop), task: Some(task), _dir: None }
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            store_url,
+            delivery,
+            stop: Some(stop),
+            task: Some(task),
+            _dir: None,
+        }
     }
 
     /// Stops serving and waits until the relay has drained (its store closed
