@@ -112,7 +112,7 @@ async fn change(
     state.registry.set_destination_state(id, to, reason).await?;
     let peer = peer.map(|Extension(ConnectInfo(peer))| peer.to_string()).unwrap_or_default();
     tracing::info!(destination = %id, state = to.as_str(), reason = reason.unwrap_or_default(), %peer, "Destination state changed through the API.");
-    let catalogue = state.registry.snapshot();
+    let catalogue = state.delivery.catalogue();
     let destination =
         catalogue.destination(id).ok_or_else(|| ApiError::NotFound(format!("destination {id} not found")))?;
     let mut shown = json!({"id": destination.id, "name": destination.name});

@@ -269,7 +269,7 @@ pub fn recover_window(
     since: Option<&str>,
     until: Option<&str>,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
-    if state.registry.snapshot().destination(id).is_none() {
+    if state.delivery.catalogue().destination(id).is_none() {
         return Err(ApiError::NotFound(format!("destination {id} not found")));
     }
     let since = since.map(str::trim).filter(|since| !since.is_empty());
@@ -298,7 +298,7 @@ pub async fn recover(
 /// (`rate_limit` per second, `null` when unpaced; `concurrency`), breakers,
 /// and the storm settings (`grouping`, `dedupe`, `silenceable`).
 pub async fn destinations(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let catalogue = state.registry.snapshot();
+    let catalogue = state.delivery.catalogue();
     let destinations: Vec<Value> = catalogue
         .destinations()
         .iter()

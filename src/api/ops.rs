@@ -25,7 +25,7 @@ pub fn routes() -> Vec<Route> {
 
 /// `GET /metrics`: the text exposition format; queue figures read now.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    state.outbox.refresh_queue_metrics(Utc::now()).await;
+    state.delivery.refresh_queue_metrics(Utc::now()).await;
     let metrics = state.delivery.metrics();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics.encode())
 }

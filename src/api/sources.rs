@@ -141,7 +141,7 @@ pub async fn add_source(state: &AppState, mut fields: Map<String, Value>) -> Res
     };
     let config: SourceConfig = serde_json::from_value(Value::Object(fields))
         .map_err(|error| ApiError::BadRequest(without_values(&error.to_string())))?;
-    let catalogue = state.registry.snapshot();
+    let catalogue = state.delivery.catalogue();
     let mut problems: Vec<String> =
         source_problems("", &id, &config, &|flock| catalogue.flock_settings(flock).is_some())
             .iter()

@@ -41,8 +41,10 @@ pub enum RegistryError {
 pub struct Registry {
     store: Arc<dyn Store>,
     /// Reloaded after every catalogue change, so the next alert sees it and
-    /// the supervisor starts or stops workers.
-    delivery: Arc<Delivery>,
+    /// the supervisor starts or stops workers. `None` in a command without a
+    /// running relay: the relays sharing the store apply the change at their
+    /// next catalogue refresh.
+    delivery: Option<Arc<Delivery>>,
     /// Flocks the config file declares: they cannot be deleted through the API
     /// (they would come back at the next start), even once it changed them.
     declared_flocks: BTreeSet<String>,
@@ -57,7 +59,12 @@ impl std::fmt::Debug for Registry {
 impl Registry {
     /// The registry of the running relay whose catalogue `delivery` holds.
     pub fn new(delivery: Arc<Delivery>, declared_flocks: BTreeSet<String>) -> Self {
-        Self { store: Arc::clone(delivery.store()), delivery, declared_flocks }
+        Self { store: Arc::clone(delivery.store()), delivery: Some(delivery), declared_flocks }
+    }
+
+    /// The registry of a command that runs no relay (`flockrelay destinations`).
+    pub fn offline(store: Arc<dyn Store>, declared_flocks: BTreeSet<String>) -> Self {
+        Self { store, delivery: None, declared_flocks }
     }
 
     /// The catalogue as stored now (another instance may have changed it).
@@ -65,16 +72,14 @@ impl Registry {
         Catalogue::load(&*self.store).await
     }
 
-    /// The running relay's catalogue snapshot (no store round trip).
-    pub fn snapshot(&self) -> Arc<Catalogue> {
-        self.delivery.catalogue()
-    }
-
     /// Applies a stored change to the running relay: delivery re-reads the
     /// catalogue and the supervisor starts or stops workers. The change is
     /// already durable; if the re-read fails, the periodic refresh picks it up.
     async fn reload(&self) {
-        if let Err(error) = self.delivery.reload().await {
+        let Some(delivery) = &self.delivery else {
+            return;
+        };
+        if let Err(error) = delivery.reload().await {
             tracing::warn!(%error, "Cannot re-read the catalogue after a change; the periodic refresh will apply it.");
         }
     }
@@ -165,8 +170,8 @@ impl Registry {
     ) -> Result<(), RegistryError> {
         self.store.set_destination_state(id, state, reason, chrono::Utc::now()).await?;
         self.reload().await;
-        if state == DestinationState::Enabled {
-            self.delivery.waker(id).notify_one();
+        if let Some(delivery) = self.delivery.as_ref().filter(|_| state == DestinationState::Enabled) {
+            delivery.waker(id).notify_one();
         }
         Ok(())
     }

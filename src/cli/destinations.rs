@@ -3,12 +3,12 @@
 //! PostgreSQL), so they work with or without a running server; a running
 //! relay picks a change up when it next re-reads its catalogue (seconds).
 
-use chrono::Utc;
+use crate::catalogue::registry::Registry;
 use clap::Subcommand;
 
 use crate::api::destinations::MAX_REASON_LEN;
 use crate::config::Config;
-use crate::store::{DestinationState, StateRecord, Store};
+use crate::store::{DestinationState, StateRecord};
 
 /// Exit code of a usage error (README's table).
 const USAGE: i32 = 2;
@@ -33,15 +33,15 @@ pub enum DestinationsCommand {
 }
 
 pub async fn run(config: &Config, command: &DestinationsCommand) -> anyhow::Result<i32> {
-    let store = super::open_store(config).await?;
+    let registry = Registry::offline(super::open_store(config).await?, config.flocks.keys().cloned().collect());
     match command {
         DestinationsCommand::List => {
-            for line in lines(&*store).await? {
+            for line in lines(&registry).await? {
                 println!("{line}");
             }
             Ok(0)
         }
-        DestinationsCommand::Enable { name } => change(&*store, name, DestinationState::Enabled, None).await,
+        DestinationsCommand::Enable { name } => change(&registry, name, DestinationState::Enabled, None).await,
         DestinationsCommand::Disable { name, reason } => {
             if reason.trim().is_empty()
                 || reason.chars().count() > MAX_REASON_LEN
@@ -50,19 +50,19 @@ pub async fn run(config: &Config, command: &DestinationsCommand) -> anyhow::Resu
                 eprintln!("error: --reason must be 1 to {MAX_REASON_LEN} characters, without control characters");
                 return Ok(USAGE);
             }
-            change(&*store, name, DestinationState::DisabledByOperator, Some(reason)).await
+            change(&registry, name, DestinationState::DisabledByOperator, Some(reason)).await
         }
     }
 }
 
 /// One line per destination: name, kind, flock, state, and why.
-async fn lines(store: &dyn Store) -> anyhow::Result<Vec<String>> {
-    let states = store.destination_states().await?;
-    let destinations = store.destinations().await?;
-    Ok(destinations
+async fn lines(registry: &Registry) -> anyhow::Result<Vec<String>> {
+    let catalogue = registry.current().await?;
+    Ok(catalogue
+        .destinations()
         .iter()
         .map(|destination| {
-            let record = states.iter().find(|state| state.destination_id == destination.id);
+            let record = catalogue.state(&destination.id);
             line(&destination.name, destination.channel.kind().as_str(), destination.scope.as_str(), record)
         })
         .collect())
@@ -80,16 +80,17 @@ fn line(name: &str, kind: &str, flock: &str, record: Option<&StateRecord>) -> St
     text.trim_end().to_owned()
 }
 
-async fn change(store: &dyn Store, name: &str, state: DestinationState, reason: Option<&str>) -> anyhow::Result<i32> {
-    let destinations = store.destinations().await?;
+async fn change(registry: &Registry, name: &str, state: DestinationState, reason: Option<&str>) -> anyhow::Result<i32> {
+    let catalogue = registry.current().await?;
+    let destinations = catalogue.destinations();
     let Some(destination) = destinations.iter().find(|destination| destination.name == name || destination.id == name)
     else {
         // A usage error (exit 2), listing the destinations there are.
         return Err(super::unknown_destination(name, destinations.iter().map(|d| d.name.as_str()), "in the store"));
     };
-    store.set_destination_state(&destination.id, state, reason, Utc::now()).await?;
-    let states = store.destination_states().await?;
-    let record = states.iter().find(|record| record.destination_id == destination.id);
+    registry.set_destination_state(&destination.id, state, reason).await?;
+    let catalogue = registry.current().await?;
+    let record = catalogue.state(&destination.id);
     println!("{}", line(&destination.name, destination.channel.kind().as_str(), destination.scope.as_str(), record));
     Ok(0)
 }

@@ -8,6 +8,10 @@ use clap::Subcommand;
 
 use crate::api::messages::{parse_time_at, MAX_LIST};
 use crate::config::Config;
+use std::sync::Arc;
+
+use crate::catalogue::registry::Registry;
+use crate::outbox::Outbox;
 use crate::store::{Message, MessageFilter, MessageStatus, Store};
 
 /// What `--since` and `--until` take.
@@ -72,14 +76,16 @@ fn time(name: &str, text: Option<&str>, now: DateTime<Utc>) -> anyhow::Result<Op
 }
 
 /// Destination names the store and the config file know, for an error.
-async fn known_destinations(store: &dyn Store, config: &Config) -> anyhow::Result<Vec<String>> {
-    let mut names: Vec<String> = store.destinations().await?.into_iter().map(|destination| destination.id).collect();
+async fn known_destinations(store: &Arc<dyn Store>, config: &Config) -> anyhow::Result<Vec<String>> {
+    let registry = Registry::offline(Arc::clone(store), Default::default());
+    let catalogue = registry.current().await?;
+    let mut names: Vec<String> = catalogue.destinations().iter().map(|destination| destination.id.clone()).collect();
     names.extend(config.destinations.keys().cloned());
     Ok(names)
 }
 
 /// The error for an unknown destination, listing the known ones.
-async fn unknown_destination(store: &dyn Store, config: &Config, name: &str) -> anyhow::Result<anyhow::Error> {
+async fn unknown_destination(store: &Arc<dyn Store>, config: &Config, name: &str) -> anyhow::Result<anyhow::Error> {
     let known = known_destinations(store, config).await?;
     Ok(super::unknown_destination(name, known.iter().map(String::as_str), "in the store or the configuration"))
 }
@@ -115,6 +121,7 @@ fn rfc3339(time: DateTime<Utc>) -> String {
 
 pub async fn run(config: &Config, command: &MessagesCommand) -> anyhow::Result<i32> {
     let store = super::open_store(config).await?;
+    let outbox = Outbox::offline(Arc::clone(&store));
     let now = Utc::now();
     match command {
         MessagesCommand::List { status, destination, flock, alert, since, until, limit, json } => {
@@ -132,11 +139,11 @@ pub async fn run(config: &Config, command: &MessagesCommand) -> anyhow::Result<i
                 limit: (*limit).clamp(1, MAX_LIST),
                 before: None,
             };
-            let messages = store.messages(&filter).await?;
+            let messages = outbox.list_messages(&filter).await?;
             // An empty answer for a name nobody knows is most likely a typo.
             if let Some(name) = destination.as_deref().filter(|_| messages.is_empty()) {
-                if !known_destinations(store.as_ref(), config).await?.iter().any(|known| known == name) {
-                    return Err(unknown_destination(store.as_ref(), config, name).await?);
+                if !known_destinations(&store, config).await?.iter().any(|known| known == name) {
+                    return Err(unknown_destination(&store, config, name).await?);
                 }
             }
             if *json {
@@ -147,27 +154,27 @@ pub async fn run(config: &Config, command: &MessagesCommand) -> anyhow::Result<i
             Ok(0)
         }
         MessagesCommand::Show { id } => {
-            let Some((message, attempts)) = store.message(id).await? else {
+            let Some((message, attempts)) = outbox.message(id).await? else {
                 eprintln!("message {id} not found");
                 return Ok(1);
             };
-            let digest_alerts = store.digest_alerts(id).await?;
+            let digest_alerts = outbox.digest_alerts(id).await?;
             let shown = serde_json::json!({"message": message, "attempts": attempts, "digest_alerts": digest_alerts});
             println!("{}", serde_json::to_string_pretty(&shown)?);
             Ok(0)
         }
         MessagesCommand::Replay { id } => {
-            let message = store.replay(id, Utc::now()).await?;
+            let message = outbox.replay(id).await?;
             println!("{} queued again for {}", message.id, message.destination_id);
             Ok(0)
         }
         MessagesCommand::Recover { destination, since, until } => {
-            if !known_destinations(store.as_ref(), config).await?.iter().any(|known| known == destination) {
-                return Err(unknown_destination(store.as_ref(), config, destination).await?);
+            if !known_destinations(&store, config).await?.iter().any(|known| known == destination) {
+                return Err(unknown_destination(&store, config, destination).await?);
             }
             let since = time("--since", Some(since), now)?.context("--since is required")?;
             let until = time("--until", until.as_deref(), now)?.unwrap_or(now);
-            let recovered = store.recover(destination, since, until, Utc::now()).await?;
+            let recovered = outbox.recover(destination, since, until).await?;
             println!("{recovered} failed message(s) of {destination} queued again");
             Ok(0)
         }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use clap::Subcommand;
 
 use crate::config::Config;
-use crate::store::Store;
+use crate::outbox::Outbox;
 use crate::storm::service::NewSilence;
 use crate::storm::silence::{self, Matcher, Op, Silence};
 
@@ -87,11 +87,11 @@ fn print_table(silences: &[Silence], now: DateTime<Utc>) {
 }
 
 pub async fn run(config: &Config, command: &SilencesCommand) -> anyhow::Result<i32> {
-    let store = super::open_store(config).await?;
+    let outbox = Outbox::offline(super::open_store(config).await?);
     let now = Utc::now();
     match command {
         SilencesCommand::List { all, json } => {
-            let silences = store.silences(*all, now).await?;
+            let silences = outbox.silences(*all, now).await?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&silences)?);
             } else {
@@ -107,21 +107,16 @@ pub async fn run(config: &Config, command: &SilencesCommand) -> anyhow::Result<i
                 expires_at: until.clone(),
                 duration: duration.clone(),
             };
-            let silence = request.build(now)?;
-            store.add_silence(&silence).await?;
+            let silence = outbox.add_silence(request, now).await?;
             println!("{} silences matching alerts until {}", silence.id, silence.expires_at.to_rfc3339());
             Ok(0)
         }
         SilencesCommand::Expire { id } => {
-            let silence = expire(store.as_ref(), id, now).await?;
+            let silence = outbox.expire_silence(id, now).await?;
             println!("{} expired at {}", silence.id, silence.expires_at.to_rfc3339());
             Ok(0)
         }
     }
-}
-
-async fn expire(store: &dyn Store, id: &str, now: DateTime<Utc>) -> anyhow::Result<Silence> {
-    Ok(store.expire_silence(id, now).await?)
 }
 
 #[cfg(test)]

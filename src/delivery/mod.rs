@@ -13,12 +13,14 @@
 //! - [`pacing`] — a destination's effective rate and concurrency.
 //! - [`retry`] — the retry schedule (a pure rule of the attempt number).
 //! - [`breaker`] — the per-destination circuit breaker.
+//! - [`overview`] — what operators see: states with why, queues, breakers, the last hour.
 //! - [`recent`] — the last hour's delivery outcomes and source refusals, for the console.
 //!
 //! Delivery never ingests and never writes the catalogue (the
 //! [`crate::catalogue::registry::Registry`] does, then asks it to reload).
 
 pub mod breaker;
+pub mod overview;
 pub mod pacing;
 pub mod recent;
 pub mod retry;

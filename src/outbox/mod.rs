@@ -16,8 +16,9 @@ use crate::store::Store;
 /// Messages as operators see them; wakes the workers itself.
 pub struct Outbox {
     pub(crate) store: Arc<dyn Store>,
-    /// The workers to wake, and the catalogue snapshot to describe destinations with.
-    pub(crate) delivery: Arc<Delivery>,
+    /// The workers to wake; `None` in a command without a running relay
+    /// (the relays sharing the store find the messages at their next poll).
+    delivery: Option<Arc<Delivery>>,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -27,8 +28,21 @@ impl std::fmt::Debug for Outbox {
 }
 
 impl Outbox {
-    /// The outbox over the delivery service's store.
+    /// The outbox of a running relay, over its delivery service's store.
     pub fn new(delivery: Arc<Delivery>) -> Self {
-        Self { store: Arc::clone(delivery.store()), delivery }
+        Self { store: Arc::clone(delivery.store()), delivery: Some(delivery) }
+    }
+
+    /// The outbox of a command that runs no workers (`flockrelay messages`,
+    /// `flockrelay silences`).
+    pub fn offline(store: Arc<dyn Store>) -> Self {
+        Self { store, delivery: None }
+    }
+
+    /// Wakes a destination's worker, if this process runs it.
+    fn wake(&self, destination_id: &str) {
+        if let Some(delivery) = &self.delivery {
+            delivery.waker(destination_id).notify_one();
+        }
     }
 }

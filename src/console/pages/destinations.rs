@@ -84,7 +84,7 @@ async fn render(state: &AppState, signed_in: &SignedIn, flash: &Flash, extra: Ex
                 ("kind", json!(destination.channel.kind().as_str())),
                 ("flock", json!(destination.scope.as_str())),
                 ("enabled", json!(destination.enabled)),
-                ("state", json!(state.outbox.destination_state(destination).label())),
+                ("state", json!(state.delivery.destination_state(destination).label())),
                 ("target", json!(target(destination))),
                 ("tested", tested.unwrap_or(Value::Null)),
             ])

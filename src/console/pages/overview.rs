@@ -16,7 +16,7 @@ use crate::api::AppState;
 use crate::console::view::{age, context, object, time, Flash};
 use crate::console::SignedIn;
 use crate::delivery::breaker::BreakerState;
-use crate::outbox::operator::DestinationOverview;
+use crate::delivery::overview::DestinationOverview;
 
 fn row(overview: &DestinationOverview, now: DateTime<Utc>) -> Value {
     let breaker = match overview.breaker.state {
@@ -42,7 +42,7 @@ fn row(overview: &DestinationOverview, now: DateTime<Utc>) -> Value {
 }
 
 async fn rows(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Value>, ApiError> {
-    Ok(state.outbox.overview(now).await?.iter().map(|overview| row(overview, now)).collect())
+    Ok(state.delivery.overview(now).await?.iter().map(|overview| row(overview, now)).collect())
 }
 
 /// `GET /`.

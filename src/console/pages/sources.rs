@@ -45,7 +45,7 @@ async fn render(
         (Err(error), _) | (_, Err(error)) => return unavailable(state, &error),
     };
     let now = Utc::now();
-    let refusals = state.outbox.refusals(now);
+    let refusals = state.delivery.refusals(now);
     let base = base_url(headers);
     let sources: Vec<Value> = records
         .iter()
