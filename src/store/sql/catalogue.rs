@@ -91,8 +91,11 @@ impl SqlStore {
             .map_err(|error| StoreError::Corrupt { table: "destinations", reason: error.to_string() })?;
         Ok(self.key.seal(&row_name("destinations", &destination.id), &json))
     }
+}
 
-    pub(super) async fn flocks(&self) -> Result<Vec<FlockRecord>, StoreError> {
+#[async_trait]
+impl CatalogueStore for SqlStore {
+    async fn flocks(&self) -> Result<Vec<FlockRecord>, StoreError> {
         let rows = sqlx::query("SELECT id, name, use_global, enabled, origin FROM flocks ORDER BY id")
             .fetch_all(&self.read)
             .await?;
@@ -111,12 +114,12 @@ impl SqlStore {
             .collect()
     }
 
-    pub(super) async fn put_flock(&self, flock: &FlockRecord) -> Result<(), StoreError> {
+    async fn put_flock(&self, flock: &FlockRecord) -> Result<(), StoreError> {
         Self::upsert_flock(flock).execute(&self.write).await?;
         Ok(())
     }
 
-    pub(super) async fn delete_flock(&self, id: &str) -> Result<(), StoreError> {
+    async fn delete_flock(&self, id: &str) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
         // The ownership rule and the delete are one statement: a flock the
         // config file took over in the meantime is never deleted.
@@ -147,7 +150,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn set_flock_settings(&self, id: &str, settings: FlockSettings) -> Result<(), StoreError> {
+    async fn set_flock_settings(&self, id: &str, settings: FlockSettings) -> Result<(), StoreError> {
         let updated =
             sqlx::query("UPDATE flocks SET use_global = $1, enabled = $2, origin = $3, updated_at = $4 WHERE id = $5")
                 .bind(flag(settings.use_global))
@@ -161,7 +164,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn rename_flock(&self, id: &str, name: &str) -> Result<(), StoreError> {
+    async fn rename_flock(&self, id: &str, name: &str) -> Result<(), StoreError> {
         let updated = sqlx::query("UPDATE flocks SET name = $1, origin = $2, updated_at = $3 WHERE id = $4")
             .bind(name)
             .bind(Origin::Api.as_str())
@@ -173,7 +176,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn destinations(&self) -> Result<Vec<Destination>, StoreError> {
+    async fn destinations(&self) -> Result<Vec<Destination>, StoreError> {
         let rows = sqlx::query("SELECT spec, id, state FROM destinations ORDER BY name").fetch_all(&self.read).await?;
         rows.iter()
             .map(|row| {
@@ -185,11 +188,11 @@ impl SqlStore {
             .collect()
     }
 
-    pub(super) async fn destination_states(&self) -> Result<Vec<crate::store::StateRecord>, StoreError> {
+    async fn destination_states(&self) -> Result<Vec<crate::store::StateRecord>, StoreError> {
         self.read_destination_states().await
     }
 
-    pub(super) async fn set_destination_state(
+    async fn set_destination_state(
         &self,
         id: &str,
         state: crate::store::DestinationState,
@@ -199,12 +202,12 @@ impl SqlStore {
         self.write_destination_state(id, state, reason, at).await
     }
 
-    pub(super) async fn put_destination(&self, destination: &Destination, origin: Origin) -> Result<(), StoreError> {
+    async fn put_destination(&self, destination: &Destination, origin: Origin) -> Result<(), StoreError> {
         Self::upsert_destination(destination, self.spec(destination)?, origin).execute(&self.write).await?;
         Ok(())
     }
 
-    pub(super) async fn delete_destination(&self, id: &str) -> Result<u64, StoreError> {
+    async fn delete_destination(&self, id: &str) -> Result<u64, StoreError> {
         let mut tx = self.write.begin().await?;
         let deleted = sqlx::query("DELETE FROM destinations WHERE id = $1").bind(id).execute(&mut *tx).await?;
         found(&deleted, || StoreError::DestinationNotFound(id.to_owned()))?;
@@ -213,7 +216,7 @@ impl SqlStore {
         Ok(cancelled)
     }
 
-    pub(super) async fn add_destination(
+    async fn add_destination(
         &self,
         destination: &Destination,
         origin: Origin,
@@ -258,7 +261,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn delete_api_destinations(&self, ids: &[String]) -> Result<u64, StoreError> {
+    async fn delete_api_destinations(&self, ids: &[String]) -> Result<u64, StoreError> {
         let mut tx = self.write.begin().await?;
         let mut cancelled = 0;
         for id in ids {
@@ -277,11 +280,7 @@ impl SqlStore {
         Ok(cancelled)
     }
 
-    pub(super) async fn apply_config(
-        &self,
-        flocks: &[FlockRecord],
-        destinations: &[Destination],
-    ) -> Result<(), StoreError> {
+    async fn apply_config(&self, flocks: &[FlockRecord], destinations: &[Destination]) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
         for flock in flocks {
             Self::upsert_config_flock(flock).execute(&mut *tx).await?;

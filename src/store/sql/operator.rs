@@ -7,8 +7,11 @@ use sqlx::Row as _;
 use super::*;
 use crate::store::{Attempt, Message, MessageFilter, QueueDepth, StoreError};
 
-impl SqlStore {
-    pub(super) async fn messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, StoreError> {
+impl SqlStore {}
+
+#[async_trait]
+impl OperatorStore for SqlStore {
+    async fn messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, StoreError> {
         let mut conditions = Vec::new();
         let mut index = 0;
         let mut next = || {
@@ -69,7 +72,7 @@ impl SqlStore {
         rows.iter().map(message_from_row).collect()
     }
 
-    pub(super) async fn message(&self, id: &str) -> Result<Option<(Message, Vec<Attempt>)>, StoreError> {
+    async fn message(&self, id: &str) -> Result<Option<(Message, Vec<Attempt>)>, StoreError> {
         let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
         let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&self.read).await? else {
             return Ok(None);
@@ -99,7 +102,7 @@ impl SqlStore {
         Ok(Some((message, attempts)))
     }
 
-    pub(super) async fn replay(&self, id: &str, now: DateTime<Utc>) -> Result<Message, StoreError> {
+    async fn replay(&self, id: &str, now: DateTime<Utc>) -> Result<Message, StoreError> {
         let updated = sqlx::query(
             "UPDATE messages SET status = 'pending', next_attempt_at = $2, tries = 0, finished_at = NULL \
              WHERE id = $1 AND status IN ('delivered', 'failed')",
@@ -121,7 +124,7 @@ impl SqlStore {
         Ok(message)
     }
 
-    pub(super) async fn recover(
+    async fn recover(
         &self,
         destination_id: &str,
         since: DateTime<Utc>,
@@ -141,7 +144,7 @@ impl SqlStore {
         Ok(recovered.rows_affected())
     }
 
-    pub(super) async fn count_failed(
+    async fn count_failed(
         &self,
         destination_id: &str,
         since: DateTime<Utc>,
@@ -159,7 +162,35 @@ impl SqlStore {
         Ok(u64::try_from(row.try_get::<i64, _>("failed")?).unwrap_or(0))
     }
 
-    pub(super) async fn queue_depths(&self) -> Result<Vec<QueueDepth>, StoreError> {
+    async fn prune(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "DELETE FROM attempts WHERE message_id IN \
+             (SELECT id FROM messages WHERE finished_at < $1 AND status IN ('delivered', 'cancelled', 'grouped', 'suppressed', 'silenced'))",
+        )
+        .bind(millis(before))
+        .execute(&mut *tx)
+        .await?;
+        let pruned =
+            sqlx::query("DELETE FROM messages WHERE finished_at < $1 AND status IN ('delivered', 'cancelled', 'grouped', 'suppressed', 'silenced')")
+                .bind(millis(before))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        // Alerts are kept as long as any of their messages is, and for the
+        // retention period at least (their ids de-duplicate senders' retries).
+        sqlx::query(
+            "DELETE FROM alerts WHERE received_at < $1 AND NOT EXISTS \
+             (SELECT 1 FROM messages WHERE messages.alert_id = alerts.id)",
+        )
+        .bind(millis(before))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(pruned)
+    }
+
+    async fn queue_depths(&self) -> Result<Vec<QueueDepth>, StoreError> {
         let rows = sqlx::query(
             "SELECT destination_id, COUNT(*) AS queued, MIN(created_at) AS oldest FROM messages \
              WHERE finished_at IS NULL GROUP BY destination_id ORDER BY destination_id",

@@ -123,8 +123,11 @@ impl SqlStore {
             held: Vec::new(),
         })
     }
+}
 
-    pub(super) async fn enqueue(&self, alerts: &[NewAlert]) -> Result<Vec<Enqueued>, StoreError> {
+#[async_trait]
+impl QueueStore for SqlStore {
+    async fn enqueue(&self, alerts: &[NewAlert]) -> Result<Vec<Enqueued>, StoreError> {
         let mut results: Vec<Option<Enqueued>> = vec![None; alerts.len()];
         let mut tx = self.write.begin().await?;
         let mut waiting: Vec<usize> = (0..alerts.len()).collect();
@@ -161,7 +164,7 @@ impl SqlStore {
         Ok(results.into_iter().flatten().collect())
     }
 
-    pub(super) async fn claim(
+    async fn claim(
         &self,
         destination_id: &str,
         owner: &str,
@@ -185,7 +188,7 @@ impl SqlStore {
         Ok(messages)
     }
 
-    pub(super) async fn finish(&self, results: &[Finished]) -> Result<(), StoreError> {
+    async fn finish(&self, results: &[Finished]) -> Result<(), StoreError> {
         if results.is_empty() {
             return Ok(());
         }
@@ -243,7 +246,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn release(&self, owner: &str) -> Result<u64, StoreError> {
+    async fn release(&self, owner: &str) -> Result<u64, StoreError> {
         let released = sqlx::query(
             "UPDATE messages SET status = 'pending', lease_owner = NULL, lease_until = NULL \
              WHERE lease_owner = $1 AND status = 'delivering'",
@@ -254,7 +257,7 @@ impl SqlStore {
         Ok(released.rows_affected())
     }
 
-    pub(super) async fn hand_back(&self, owner: &str, ids: &[String], due: DateTime<Utc>) -> Result<u64, StoreError> {
+    async fn hand_back(&self, owner: &str, ids: &[String], due: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut handed_back = 0;
         let mut tx = self.write.begin().await?;
         for id in ids {
@@ -273,7 +276,7 @@ impl SqlStore {
         Ok(handed_back)
     }
 
-    pub(super) async fn next_due(&self, destination_id: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    async fn next_due(&self, destination_id: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         let row = sqlx::query(
             "SELECT MIN(CASE WHEN status = 'delivering' THEN lease_until ELSE next_attempt_at END) AS due FROM messages \
              WHERE destination_id = $1 AND finished_at IS NULL",
@@ -282,33 +285,5 @@ impl SqlStore {
         .fetch_one(&self.read)
         .await?;
         row.try_get::<Option<i64>, _>("due")?.map(|at| time(at, "messages")).transpose()
-    }
-
-    pub(super) async fn prune(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let mut tx = self.write.begin().await?;
-        sqlx::query(
-            "DELETE FROM attempts WHERE message_id IN \
-             (SELECT id FROM messages WHERE finished_at < $1 AND status IN ('delivered', 'cancelled', 'grouped', 'suppressed', 'silenced'))",
-        )
-        .bind(millis(before))
-        .execute(&mut *tx)
-        .await?;
-        let pruned =
-            sqlx::query("DELETE FROM messages WHERE finished_at < $1 AND status IN ('delivered', 'cancelled', 'grouped', 'suppressed', 'silenced')")
-                .bind(millis(before))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        // Alerts are kept as long as any of their messages is, and for the
-        // retention period at least (their ids de-duplicate senders' retries).
-        sqlx::query(
-            "DELETE FROM alerts WHERE received_at < $1 AND NOT EXISTS \
-             (SELECT 1 FROM messages WHERE messages.alert_id = alerts.id)",
-        )
-        .bind(millis(before))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(pruned)
     }
 }

@@ -28,13 +28,16 @@ impl SqlStore {
             .map_err(|error| StoreError::Corrupt { table: "sources", reason: error.to_string() })?;
         Ok(self.key.seal(&row_name("sources", &source.id), &json))
     }
+}
 
-    pub(super) async fn sources(&self) -> Result<Vec<SourceRecord>, StoreError> {
+#[async_trait]
+impl SourceStore for SqlStore {
+    async fn sources(&self) -> Result<Vec<SourceRecord>, StoreError> {
         let rows = sqlx::query("SELECT spec, origin, id FROM sources ORDER BY id").fetch_all(&self.read).await?;
         rows.iter().map(|row| source_from_row(&self.key, row)).collect()
     }
 
-    pub(super) async fn source(&self, id: &str) -> Result<Option<SourceRecord>, StoreError> {
+    async fn source(&self, id: &str) -> Result<Option<SourceRecord>, StoreError> {
         let row = sqlx::query("SELECT spec, origin, id FROM sources WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.read)
@@ -42,12 +45,12 @@ impl SqlStore {
         row.as_ref().map(|row| source_from_row(&self.key, row)).transpose()
     }
 
-    pub(super) async fn put_source(&self, source: &Source, origin: Origin) -> Result<(), StoreError> {
+    async fn put_source(&self, source: &Source, origin: Origin) -> Result<(), StoreError> {
         Self::upsert_source(source, self.source_spec(source)?, origin).execute(&self.write).await?;
         Ok(())
     }
 
-    pub(super) async fn delete_source(&self, id: &str) -> Result<(), StoreError> {
+    async fn delete_source(&self, id: &str) -> Result<(), StoreError> {
         // The ownership rule and the delete are one statement (see delete_flock).
         let deleted = sqlx::query("DELETE FROM sources WHERE id = $1 AND origin = $2")
             .bind(id)
@@ -64,7 +67,7 @@ impl SqlStore {
         })
     }
 
-    pub(super) async fn apply_config_sources(&self, sources: &[Source]) -> Result<(), StoreError> {
+    async fn apply_config_sources(&self, sources: &[Source]) -> Result<(), StoreError> {
         let mut tx = self.write.begin().await?;
         let kept: Vec<&str> = sources.iter().map(|source| source.id.as_str()).collect();
         let stale = Self::config_ids_not_in(&mut tx, "sources", &kept).await?;
