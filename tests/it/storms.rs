@@ -94,10 +94,15 @@ async fn a_burst_reaches_slack_as_the_first_alert_and_one_digest_and_the_siem_as
     assert_eq!(sent.len(), 2, "the first alert and one digest, nothing else: {sent:#?}");
     assert!(!is_digest(&sent[0]) && sent[0]["text"].as_str().is_some_and(|text| text.contains("SMB login attempt")));
     let digest = &sent[1];
-    assert_eq!(
-        digest["text"], "29 more alerts “SMB login attempt” from 192.0.2.66 on fileserver-canary in the last 2 seconds",
-        "{digest:#}"
-    );
+    // The window runs from the group's first alert to its flush: 2 s as
+    // configured, more when a loaded machine flushes late (the wording for a
+    // given window is pinned by storm::digest's unit tests).
+    let text = digest["text"].as_str().expect("text");
+    let window = text
+        .strip_prefix("29 more alerts “SMB login attempt” from 192.0.2.66 on fileserver-canary in the last ")
+        .and_then(|rest| rest.strip_suffix(" seconds"))
+        .and_then(|seconds| seconds.parse::<u64>().ok());
+    assert!(window.is_some_and(|seconds| (2..=600).contains(&seconds)), "{digest:#}");
     let blocks = digest["blocks"].as_array().expect("Block Kit");
     assert!(blocks.len() <= 50);
     let listed =
