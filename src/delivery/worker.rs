@@ -162,7 +162,7 @@ struct Round {
 /// answer refusing the destination as a whole stops sending the rest.
 async fn send_round(service: &Arc<Delivery>, destination: &Destination, claimed: Vec<Message>) -> Round {
     let notifier = by_kind(destination.channel.kind());
-    let pace = pacing::effective(destination, service.settings.concurrency);
+    let pace = service.pace(destination);
     let limiter = service.limiter(&destination.id, pace.rate);
     let permits = Arc::new(Semaphore::new(usize::try_from(pace.concurrency).unwrap_or(1)));
     let max_bytes = notifier.max_batch_bytes(destination);
@@ -180,11 +180,7 @@ async fn send_round(service: &Arc<Delivery>, destination: &Destination, claimed:
             break;
         }
         if let Some(limiter) = &limiter {
-            let cells = NonZeroU32::new(u32::try_from(batch.len()).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN);
-            // A batch larger than the burst can never pass; one cell then stands for it.
-            if limiter.until_n_ready(cells).await.is_err() {
-                limiter.until_ready().await;
-            }
+            wait_for_pace(limiter, batch.len()).await;
         }
         let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
             break;
@@ -207,6 +203,34 @@ async fn send_round(service: &Arc<Delivery>, destination: &Destination, claimed:
         });
         in_flight.insert(task.id(), (Utc::now(), carried));
     }
+    let mut attempted = settle_sends(sends, in_flight, &destination).await;
+    confirm_acks(service, &destination, &mut attempted).await;
+    let pause = attempted.iter().find_map(|attempt| match &attempt.delivery.outcome {
+        Outcome::Paused { cause, reason } => Some(Pause { cause: cause.clone(), reason: reason.clone() }),
+        _ => None,
+    });
+    let cooldown = chrono::Duration::from_std(service.settings.breaker_cooldown).unwrap_or_default();
+    let resume_at = Utc::now().checked_add_signed(cooldown).unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let finished = attempted.into_iter().map(|attempt| conclude(service, &destination, attempt, resume_at)).collect();
+    Round { finished, unsent, pause, resume_at }
+}
+
+/// Waits until the rate limit lets a batch of `messages` go.
+async fn wait_for_pace(limiter: &governor::DefaultDirectRateLimiter, messages: usize) {
+    let cells = NonZeroU32::new(u32::try_from(messages).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN);
+    // A batch larger than the burst can never pass; one cell then stands for it.
+    if limiter.until_n_ready(cells).await.is_err() {
+        limiter.until_ready().await;
+    }
+}
+
+/// Waits for every send of a round; a send that panicked or was cancelled
+/// becomes one failed (retried) attempt per message it carried.
+async fn settle_sends(
+    mut sends: JoinSet<Vec<Attempted>>,
+    mut in_flight: HashMap<tokio::task::Id, (DateTime<Utc>, Vec<Message>)>,
+    destination: &Destination,
+) -> Vec<Attempted> {
     let mut attempted = Vec::new();
     while let Some(joined) = sends.join_next_with_id().await {
         match joined {
@@ -229,15 +253,7 @@ async fn send_round(service: &Arc<Delivery>, destination: &Destination, claimed:
             }
         }
     }
-    confirm_acks(service, &destination, &mut attempted).await;
-    let pause = attempted.iter().find_map(|attempt| match &attempt.delivery.outcome {
-        Outcome::Paused { cause, reason } => Some(Pause { cause: cause.clone(), reason: reason.clone() }),
-        _ => None,
-    });
-    let cooldown = chrono::Duration::from_std(service.settings.breaker_cooldown).unwrap_or_default();
-    let resume_at = Utc::now().checked_add_signed(cooldown).unwrap_or(DateTime::<Utc>::MAX_UTC);
-    let finished = attempted.into_iter().map(|attempt| conclude(service, &destination, attempt, resume_at)).collect();
-    Round { finished, unsent, pause, resume_at }
+    attempted
 }
 
 /// Tells the breaker how the round went: a refusal of the destination as a
