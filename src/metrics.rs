@@ -17,7 +17,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::destination::{ChannelKind, Destination};
+use crate::destination::Destination;
+use crate::notify::ChannelKind;
 use crate::store::{DestinationState, QueueDepth};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -5,8 +5,15 @@
 //! headers, signatures with a fresh timestamp), and classifies the channel's
 //! answer into an [`Outcome`] using that channel's rules. Sending itself is shared
 //! ([`http::HttpSender`]), so a request can be previewed without a network.
+//!
+//! What a destination holds is pure data and lives apart from all this: the
+//! channel kinds and settings ([`channel`], each channel's `config`, the shared
+//! rules in [`settings`]). [`crate::destination`] imports only those, and they
+//! import nothing from the notifiers, sending ([`http`], [`ack`]) or the layers
+//! above.
 
 pub mod ack;
+pub mod channel;
 pub mod generic;
 pub mod http;
 pub mod policy;
@@ -21,10 +28,12 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use crate::alert::Alert;
-use crate::destination::{Channel, ChannelKind, Destination};
+use crate::destination::Destination;
 use crate::notify::generic::config::{GenericAuth, Signing};
 use crate::render::{AlertContext, DestinationView, RenderError, Rendered, Renderer};
 use crate::secret::{mask_url, Scrubber, MASK};
+
+pub use channel::{Channel, ChannelKind};
 
 /// A rendered body, exactly as it will be sent (and re-sent on replay).
 #[derive(Debug, Clone, PartialEq, Eq)]

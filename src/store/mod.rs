@@ -29,9 +29,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::destination::{ChannelKind, Destination};
+use crate::destination::Destination;
 use crate::flock::FlockSettings;
 use crate::ingest::inbound::Source;
+use crate::notify::ChannelKind;
 
 pub use sql::SqlStore;
 

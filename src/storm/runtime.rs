@@ -14,11 +14,12 @@ use tokio::sync::watch;
 
 use super::digest::summarize;
 use crate::alert::{Actor, Alert, Severity, Target};
-use crate::destination::{Channel, Destination};
+use crate::destination::Destination;
 use crate::ingest::message_id;
 use crate::metrics::{DestinationLabels, Metrics};
 use crate::notify::by_kind;
 use crate::notify::teams::config::TeamsFormat;
+use crate::notify::Channel;
 use crate::outbox::Outbox;
 use crate::render::{DestinationView, Renderer};
 use crate::store::storm::{Closing, Held};
