@@ -1,7 +1,7 @@
 //! The normalized alert every source is turned into, and the two JSON forms it is
-//! parsed from: flockrelay's own form ([`own`]) and the incident document a Canary
-//! console posts to a generic webhook ([`canary`]). This file owns the types and
-//! the choice between the forms; [`fields`] reads typed fields out of either.
+//! parsed from: flockrelay's own form (`own.rs`) and the incident document a Canary
+//! console posts to a generic webhook (`canary.rs`). This file owns the types and
+//! the choice between the forms; `fields.rs` reads typed fields out of either.
 //!
 //! Pure data: no I/O. Unknown fields are never rejected; the whole input document
 //! stays available to templates as `alert.raw`. Every document passes
