@@ -8,6 +8,7 @@ use std::sync::RwLock;
 
 use super::Refused;
 
+/// The relay's own listening sockets (the loop guard): a destination there is
 /// the relay posting to itself, one alert becoming thousands. `serve` sets them
 /// once its listener is bound; before that (and in the CLI) there are none.
 #[derive(Debug, Default)]

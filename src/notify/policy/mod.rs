@@ -47,6 +47,7 @@ pub use special::special_purpose;
 
 use special::{always_refused, is_unspecified};
 
+/// Which addresses destinations may have.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AddressPolicy {
     /// Non-public networks that may be reached all the same (`delivery.allowed_cidrs`).
@@ -169,8 +170,6 @@ impl AddressPolicy {
         Ok(allowed)
     }
 }
-
-/// The relay's own listening sockets (the loop guard): a destination there is
 
 #[cfg(test)]
 mod tests {

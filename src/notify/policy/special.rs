@@ -76,8 +76,6 @@ const IPV6_SPECIAL: [(&str, Option<&str>); 23] = [
     ("::/0", Some("not a global unicast address")),
 ];
 
-/// Which addresses destinations may have.
-
 /// The entries of a table, parsed (every entry is a valid network).
 fn table<T: Copy>(entries: &'static [(&'static str, T)]) -> impl Iterator<Item = (IpNet, T)> {
     entries.iter().filter_map(|(net, value)| net.parse::<IpNet>().ok().map(|net| (net, *value)))
