@@ -1,7 +1,7 @@
 //! Destinations: one configured webhook each — where it belongs (global set or a
 //! flock), which channel it speaks, its template, event filter and state. Pure data.
 //!
-//! The channel itself ([`Channel`], [`crate::notify::ChannelKind`]) and its
+//! The channel itself ([`Channel`], [`crate::notify::channel::ChannelKind`]) and its
 //! settings live in `notify`'s pure data modules (`notify::channel`, each
 //! channel's `config`); this module imports only those, never the notifiers,
 //! sending, or the layers above (store, delivery, API).
