@@ -13,13 +13,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use flockrelay::alert::Alert;
-use flockrelay::destination::{Channel, Destination};
+use flockrelay::destination::Destination;
 use flockrelay::flock::Scope;
 use flockrelay::notify::by_kind;
 use flockrelay::notify::generic::config::GenericSettings;
 use flockrelay::notify::slack::config::SlackSettings;
 use flockrelay::notify::splunk_hec::config::SplunkHecSettings;
 use flockrelay::notify::teams::config::{TeamsFormat, TeamsSettings};
+use flockrelay::notify::Channel;
 use flockrelay::render::Renderer;
 use flockrelay::secret::Secret;
 

@@ -11,9 +11,10 @@ use chrono::Utc;
 use tokio::task::JoinSet;
 
 use crate::alert::Alert;
-use crate::destination::{ChannelKind, Destination};
+use crate::destination::Destination;
 use crate::notify::ack::settle;
 use crate::notify::http::{check, deliver, Delivery, HttpSender};
+use crate::notify::ChannelKind;
 use crate::notify::{build_request, by_kind, with_secrets, AttemptContext, NotifyError, Outcome};
 use crate::render::Renderer;
 

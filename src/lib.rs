@@ -21,8 +21,9 @@
 //! - [`catalogue`] — the stored flocks and destinations ingest resolves against, and the
 //!   `Registry` every change to flocks, destinations and sources goes through.
 //! - [`render`] — Tera templates (built-in + overrides), JSON-safe filters.
-//! - [`notify`] — the `Notifier` seam: Slack, Teams, Splunk HEC, generic (each with its
-//!   settings' one `validate()`); sending.
+//! - [`notify`] — the channel kinds and their settings (`notify::channel`, pure data);
+//!   the `Notifier` seam: Slack, Teams, Splunk HEC, generic (each with its settings'
+//!   one `validate()`); sending.
 //! - [`signing`] — Standard Webhooks and Flock HMAC signatures, both directions. Pure.
 //! - [`store`] — the `Store` seam: the durable outbox and catalogue (SQLite, PostgreSQL).
 //! - [`storm`] — alert storms: grouping into digests, duplicate suppression, silences.

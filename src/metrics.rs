@@ -17,7 +17,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::destination::{ChannelKind, Destination};
+use crate::destination::Destination;
+use crate::notify::ChannelKind;
 use crate::store::{DestinationState, QueueDepth};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -139,44 +140,50 @@ impl Metrics {
             reported: Mutex::default(),
             registry: Registry::default(),
         };
-        registry.register("alerts_received", "Alerts accepted at ingest, by source", metrics.received.clone());
-        registry.register("requests_rejected", "Requests refused at ingest, by reason", metrics.rejected.clone());
-        registry.register("messages_enqueued", "Messages stored for delivery", metrics.enqueued.clone());
-        registry.register("messages_delivered", "Messages the channel accepted", metrics.delivered.clone());
-        registry.register("messages_retried", "Attempts that will be retried", metrics.retried.clone());
-        registry.register("messages_failed", "Messages that failed for good", metrics.failed.clone());
+        metrics.register(&mut registry);
+        Self { registry, ..metrics }
+    }
+
+    /// Registers every metric with its exposed name and help text (the table
+    /// of what `/metrics` shows).
+    fn register(&self, registry: &mut Registry) {
+        registry.register("alerts_received", "Alerts accepted at ingest, by source", self.received.clone());
+        registry.register("requests_rejected", "Requests refused at ingest, by reason", self.rejected.clone());
+        registry.register("messages_enqueued", "Messages stored for delivery", self.enqueued.clone());
+        registry.register("messages_delivered", "Messages the channel accepted", self.delivered.clone());
+        registry.register("messages_retried", "Attempts that will be retried", self.retried.clone());
+        registry.register("messages_failed", "Messages that failed for good", self.failed.clone());
         registry.register(
             "delivery_latency_seconds",
             "From acceptance at ingest to delivery",
-            metrics.delivery_latency.clone(),
+            self.delivery_latency.clone(),
         );
-        registry.register("alerts_grouped", "Alerts collected into a digest", metrics.grouped.clone());
-        registry.register("alerts_suppressed", "Repeated alerts counted, not sent", metrics.suppressed.clone());
-        registry.register("alerts_silenced", "Alerts a silence kept from a destination", metrics.silenced.clone());
-        registry.register("digests_created", "Digest messages created", metrics.digests.clone());
-        registry.register("attempt_duration_seconds", "One HTTP attempt", metrics.attempt_duration.clone());
+        registry.register("alerts_grouped", "Alerts collected into a digest", self.grouped.clone());
+        registry.register("alerts_suppressed", "Repeated alerts counted, not sent", self.suppressed.clone());
+        registry.register("alerts_silenced", "Alerts a silence kept from a destination", self.silenced.clone());
+        registry.register("digests_created", "Digest messages created", self.digests.clone());
+        registry.register("attempt_duration_seconds", "One HTTP attempt", self.attempt_duration.clone());
         registry.register(
             "breaker_open",
             "1 while a destination is paused by its circuit breaker",
-            metrics.breaker_open.clone(),
+            self.breaker_open.clone(),
         );
         registry.register(
             "destination_paused",
             "1 while a destination is paused because its channel refused it as a whole (revoked token, removed webhook)",
-            metrics.destination_paused.clone(),
+            self.destination_paused.clone(),
         );
-        registry.register("queue_depth", "Messages pending or being delivered", metrics.queue_depth.clone());
+        registry.register("queue_depth", "Messages pending or being delivered", self.queue_depth.clone());
         registry.register(
             "oldest_pending_age_seconds",
             "Age of the oldest queued message",
-            metrics.oldest_pending.clone(),
+            self.oldest_pending.clone(),
         );
         registry.register(
             "destination_state",
             "1 for the state each destination is in (enabled, disabled), 0 for the others",
-            metrics.destination_state.clone(),
+            self.destination_state.clone(),
         );
-        Self { registry, ..metrics }
     }
 
     pub fn destination(destination: &str, kind: ChannelKind) -> DestinationLabels {

@@ -58,8 +58,9 @@ pub fn resolve<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::destination::{Channel, EventFilter};
+    use crate::destination::EventFilter;
     use crate::notify::generic::config::GenericSettings;
+    use crate::notify::Channel;
     use chrono::Utc;
     use serde_json::json;
 

@@ -23,13 +23,14 @@ use serde::{Deserialize, Serialize};
 
 pub use duration::Seconds;
 
-use crate::destination::{Channel, Destination, EventFilter};
+use crate::destination::{Destination, EventFilter};
 use crate::flock::{FlockSettings, Scope, DEFAULT_FLOCK, GLOBAL};
 use crate::ingest::inbound::{Source, SourceConfig};
 use crate::notify::generic::config::GenericSettings;
 use crate::notify::slack::config::SlackSettings;
 use crate::notify::splunk_hec::config::SplunkHecSettings;
 use crate::notify::teams::config::TeamsSettings;
+use crate::notify::Channel;
 use crate::secret::Secret;
 
 /// The lowest configuration layer: every key with its default, commented.

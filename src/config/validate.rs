@@ -268,6 +268,7 @@ fn valid_destination_name(name: &str) -> bool {
         && name.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_' || ch == '-')
 }
 
+/// Everything wrong with one `[destinations.<name>]` table, each problem naming its key.
 fn destination_problems(config: &Config, name: &str, destination: &DestinationConfig, problems: &mut Problems) {
     let key = format!("destinations.{name}");
     if !valid_destination_name(name) {
@@ -298,6 +299,15 @@ fn destination_problems(config: &Config, name: &str, destination: &DestinationCo
             problems.add(&format!("{key}.events[{index}]"), "must not be empty");
         }
     }
+    exactly_one_channel(&key, destination, problems);
+    for (below, reason) in destination.storm().problems() {
+        problems.add(&format!("{key}.{below}"), reason);
+    }
+    channel_settings_problems(&key, destination, config.delivery.allow_http, problems);
+}
+
+/// A destination declares exactly one channel table (`slack`, `ms_teams`, `splunk`, `generic`).
+fn exactly_one_channel(key: &str, destination: &DestinationConfig, problems: &mut Problems) {
     let declared: Vec<&str> = [
         destination.slack.as_ref().map(|_| "slack"),
         destination.ms_teams.as_ref().map(|_| "ms_teams"),
@@ -309,18 +319,17 @@ fn destination_problems(config: &Config, name: &str, destination: &DestinationCo
     .collect();
     if declared.len() != 1 {
         problems.add(
-            &key,
+            key,
             format!(
                 "declare exactly one of slack, ms_teams, splunk, generic (found {})",
                 if declared.is_empty() { "none".to_owned() } else { declared.join(", ") }
             ),
         );
     }
-    for (below, reason) in destination.storm().problems() {
-        problems.add(&format!("{key}.{below}"), reason);
-    }
-    // Each channel's settings check themselves, by the same rules as the API's.
-    let allow_http = config.delivery.allow_http;
+}
+
+/// Each channel's settings check themselves, by the same rules as the API's.
+fn channel_settings_problems(key: &str, destination: &DestinationConfig, allow_http: bool, problems: &mut Problems) {
     let channels = [
         destination.slack.as_ref().map(|settings| ("slack", settings.validate(allow_http))),
         destination.ms_teams.as_ref().map(|settings| ("ms_teams", settings.validate(allow_http))),

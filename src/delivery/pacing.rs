@@ -29,11 +29,11 @@ pub fn effective(destination: &Destination, default_concurrency: u32) -> Effecti
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::destination::Channel;
     use crate::flock::Scope;
     use crate::notify::generic::config::GenericSettings;
     use crate::notify::slack::config::SlackSettings;
     use crate::notify::teams::config::{TeamsFormat, TeamsSettings};
+    use crate::notify::Channel;
 
     fn destination(channel: Channel, rate_limit: Option<f64>, concurrency: Option<u32>) -> Destination {
         Destination { rate_limit, concurrency, ..Destination::new("d", Scope::Global, channel) }

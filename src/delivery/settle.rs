@@ -196,7 +196,7 @@ async fn disable(service: &Delivery, destination: &Destination, reason: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::destination::ChannelKind;
+    use crate::notify::ChannelKind;
     use crate::store::MessageStatus;
 
     fn message(body: &str) -> Message {

@@ -323,7 +323,7 @@ async fn commit(store: &dyn Store, mut group: Vec<Pending>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::destination::ChannelKind;
+    use crate::notify::ChannelKind;
     use crate::store::{MessageFilter, MessageStatus};
 
     fn alert(id: &str, message_id: &str) -> NewAlert {

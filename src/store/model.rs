@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::storm;
-use crate::destination::{ChannelKind, Destination};
+use crate::destination::Destination;
 use crate::flock::FlockSettings;
 use crate::ingest::inbound::Source;
+use crate::notify::ChannelKind;
 
 /// Who owns a catalogue entry: the config file (re-applied at every start) or the
 /// management API. A flock declared in the file becomes API-owned once the API

@@ -30,7 +30,8 @@ use sha2::{Digest as _, Sha256};
 
 use crate::alert::Alert;
 use crate::config::Seconds;
-use crate::destination::{ChannelKind, Destination};
+use crate::destination::Destination;
+use crate::notify::ChannelKind;
 
 /// The alert fields group keys, fingerprints and silence matchers may name
 /// (`details.<name>` names any of the alert's details as well).

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Output;
 
 use chrono::{Duration, Utc};
-use flockrelay::destination::ChannelKind;
+use flockrelay::notify::ChannelKind;
 use flockrelay::store::{NewAlert, NewMessage};
 use serde_json::Value;
 

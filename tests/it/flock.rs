@@ -9,10 +9,11 @@ use std::process::Command;
 
 use chrono::Utc;
 use flockrelay::alert::Alert;
-use flockrelay::destination::{Channel, Destination};
+use flockrelay::destination::Destination;
 use flockrelay::ingest::inbound::verify::flock_hmac::FlockHmac;
 use flockrelay::ingest::inbound::Verifier as _;
 use flockrelay::notify::generic::config::{GenericSettings, Signing};
+use flockrelay::notify::Channel;
 use flockrelay::notify::Outcome;
 use flockrelay::secret::Secret;
 use serde_json::{json, Value};

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use flockrelay::destination::{Channel, Destination};
+use flockrelay::destination::Destination;
 use flockrelay::notify::generic::config::{GenericAuth, GenericSettings, Signing};
+use flockrelay::notify::Channel;
 use flockrelay::notify::Outcome;
 use flockrelay::secret::Secret;
 use hmac::{Hmac, Mac};

@@ -261,7 +261,7 @@ fn new_alert(id: &str, key: Option<&str>, message: &str) -> flockrelay::store::N
         messages: vec![flockrelay::store::NewMessage {
             id: message.to_owned(),
             destination_id: "sink".to_owned(),
-            kind: flockrelay::destination::ChannelKind::Generic,
+            kind: flockrelay::notify::ChannelKind::Generic,
             body: "{}".to_owned(),
             error: None,
             storm: None,

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use flockrelay::destination::Channel;
 use flockrelay::notify::generic::config::GenericSettings;
 use flockrelay::notify::http::{deliver, Delivery, HttpSender};
 use flockrelay::notify::policy::AddressPolicy;
+use flockrelay::notify::Channel;
 use flockrelay::notify::{by_kind, AttemptContext, Outcome};
 use flockrelay::render::Renderer;
 

@@ -451,7 +451,7 @@ async fn two_relays_on_one_postgres_database_deliver_everything_once() {
 
 #[tokio::test]
 async fn the_messages_commands_work_on_the_store_directly() {
-    use flockrelay::destination::ChannelKind;
+    use flockrelay::notify::ChannelKind;
     use flockrelay::store::{NewAlert, NewMessage};
 
     let dir = tempfile::tempdir().expect("temporary directory");

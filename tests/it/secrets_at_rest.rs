@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use flockrelay::api::run::build;
 use flockrelay::config;
-use flockrelay::destination::Channel;
 use flockrelay::notify::generic::config::{GenericAuth, GenericSettings};
+use flockrelay::notify::Channel;
 use flockrelay::render::Renderer;
 use flockrelay::secret::Secret;
 use serde_json::json;

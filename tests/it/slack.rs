@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use flockrelay::destination::Channel;
 use flockrelay::notify::slack::config::SlackSettings;
 use flockrelay::notify::slack::payload::{MAX_FIELD_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT};
+use flockrelay::notify::Channel;
 use flockrelay::notify::Outcome;
 use serde_json::Value;
 

@@ -1,9 +1,10 @@
 //! Splunk HEC adapter against a loopback server standing in for a collector.
 
 use chrono::Utc;
-use flockrelay::destination::{Channel, Destination};
+use flockrelay::destination::Destination;
 use flockrelay::notify::http::deliver;
 use flockrelay::notify::splunk_hec::config::SplunkHecSettings;
+use flockrelay::notify::Channel;
 use flockrelay::notify::{by_kind, AttemptContext, Outcome};
 use flockrelay::render::Renderer;
 use flockrelay::secret::Secret;

@@ -274,8 +274,8 @@ async fn a_short_whsec_secret_is_refused_by_the_sources_and_management_apis() {
 
 #[tokio::test]
 async fn the_envelope_matches_its_golden_file() {
-    use flockrelay::destination::Channel;
     use flockrelay::notify::generic::config::{GenericSettings, Signing};
+    use flockrelay::notify::Channel;
     use flockrelay::secret::Secret;
     let receiver = Receiver::start(Reply::new(204, "")).await;
     let destination = crate::support::destination(

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone as _, Utc};
-use flockrelay::destination::{Channel, ChannelKind, Destination};
+use flockrelay::destination::Destination;
 use flockrelay::flock::{FlockSettings, Scope};
 use flockrelay::ingest::inbound::{Scheme, Source};
 use flockrelay::notify::generic::config::GenericSettings;
+use flockrelay::notify::{Channel, ChannelKind};
 use flockrelay::secret::Secret;
 use flockrelay::store::{
     Attempt, Cursor, DestinationState, Finished, FlockRecord, IfExists, MessageFilter, MessageStatus, NewAlert,

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone as _, Utc};
 use flockrelay::alert::Alert;
-use flockrelay::destination::{Channel, ChannelKind};
 use flockrelay::notify::generic::config::GenericSettings;
+use flockrelay::notify::{Channel, ChannelKind};
 use flockrelay::store::key::SecretKey;
 use flockrelay::store::storm::Closing;
 use flockrelay::store::{self, MessageFilter, MessageStatus, NewAlert, NewMessage, Store};

@@ -1,8 +1,9 @@
 //! Teams adapter against a loopback server standing in for a Workflows webhook.
 
-use flockrelay::destination::{Channel, Destination};
+use flockrelay::destination::Destination;
 use flockrelay::notify::teams::config::{TeamsFormat, TeamsSettings};
 use flockrelay::notify::teams::payload::MAX_BODY_BYTES;
+use flockrelay::notify::Channel;
 use flockrelay::notify::Outcome;
 use serde_json::Value;
 

@@ -6,8 +6,8 @@
 //! and must produce no markup, only the alert's own text.
 
 use flockrelay::alert::Alert;
-use flockrelay::destination::Channel;
 use flockrelay::notify::teams::config::{TeamsFormat, TeamsSettings};
+use flockrelay::notify::Channel;
 use flockrelay::notify::Outcome;
 use pulldown_cmark::{Event, Options, Parser, Tag};
 use serde_json::{json, Value};

@@ -16,7 +16,7 @@ fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
 fn generic_destination(template: Option<&str>) -> flockrelay::destination::Destination {
     let mut destination = crate::support::destination(
         "hook",
-        flockrelay::destination::Channel::Generic(flockrelay::notify::generic::config::GenericSettings {
+        flockrelay::notify::Channel::Generic(flockrelay::notify::generic::config::GenericSettings {
             url: "https://hooks.example/x".parse().expect("url"),
             headers: Default::default(),
             auth: None,
@@ -37,7 +37,7 @@ fn a_directory_overrides_built_ins_by_name_and_adds_new_ones() {
     ]);
     let renderer = Renderer::new(Some(dir.path())).expect("loads");
     assert!(renderer.has("minimal.json") && renderer.has("slack.json") && !renderer.has("notes.txt"));
-    let generic = by_kind(flockrelay::destination::ChannelKind::Generic);
+    let generic = by_kind(flockrelay::notify::ChannelKind::Generic);
     let payload = generic.render(&generic_destination(None), &canary_alert(), &renderer, false).expect("renders");
     assert_eq!(payload.body, r#"{"overridden":"SMB Login Attempt on fileserver-canary"}"#);
     let payload =
@@ -49,7 +49,7 @@ fn a_directory_overrides_built_ins_by_name_and_adds_new_ones() {
 fn a_template_rendering_invalid_json_is_named_with_the_line() {
     let dir = dir_with(&[("broken.json.tera", "{\n  \"a\": 1,\n  \"b\": {{ alert.title }}\n}\n")]);
     let renderer = Renderer::new(Some(dir.path())).expect("parses");
-    let generic = by_kind(flockrelay::destination::ChannelKind::Generic);
+    let generic = by_kind(flockrelay::notify::ChannelKind::Generic);
     let error = generic
         .render(&generic_destination(Some("broken.json")), &canary_alert(), &renderer, false)
         .expect_err("invalid JSON");
@@ -73,7 +73,7 @@ fn a_template_that_does_not_parse_is_named_at_start() {
 fn an_unknown_variable_is_a_render_error_naming_the_template() {
     let dir = dir_with(&[("typo.json.tera", r#"{"a": "{{ alert.titel }}"}"#)]);
     let renderer = Renderer::new(Some(dir.path())).expect("parses");
-    let generic = by_kind(flockrelay::destination::ChannelKind::Generic);
+    let generic = by_kind(flockrelay::notify::ChannelKind::Generic);
     let error = generic
         .render(&generic_destination(Some("typo.json")), &canary_alert(), &renderer, false)
         .expect_err("unknown variable");

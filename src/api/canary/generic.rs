@@ -23,9 +23,9 @@ use super::{
 use crate::api::error::ApiError;
 use crate::api::openapi::{optional, required, Endpoint, Param, Route, FLOCK_ID};
 use crate::api::AppState;
-use crate::destination::{Channel, ChannelKind};
 use crate::notify::generic::config::{GenericAuth, GenericSettings, Signing};
 use crate::notify::settings::Invalid;
+use crate::notify::{Channel, ChannelKind};
 use crate::secret::{mask_url, Secret};
 
 const URL: Param = required("url", "The URL that receives the POSTed JSON.");

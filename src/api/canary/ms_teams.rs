@@ -12,8 +12,8 @@ use super::{add_by_url, current, list_urls, remove_by_url, scope, success, test_
 use crate::api::error::ApiError;
 use crate::api::openapi::{optional, required, Endpoint, Param, Route, FLOCK_ID};
 use crate::api::AppState;
-use crate::destination::{Channel, ChannelKind};
 use crate::notify::teams::config::{TeamsFormat, TeamsSettings};
+use crate::notify::{Channel, ChannelKind};
 
 const URL: Param = required("url", "A Microsoft Teams webhook URL.");
 

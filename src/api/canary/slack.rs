@@ -18,8 +18,9 @@ use super::{
 use crate::api::error::ApiError;
 use crate::api::openapi::{optional, required, Endpoint, Route, FLOCK_ID};
 use crate::api::AppState;
-use crate::destination::{Channel, ChannelKind, Destination};
+use crate::destination::Destination;
 use crate::notify::slack::config::SlackSettings;
+use crate::notify::{Channel, ChannelKind};
 use crate::secret::{mask_url, mask_url_text};
 
 /// The Slack routes with their descriptions.

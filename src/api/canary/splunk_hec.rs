@@ -19,9 +19,10 @@ use crate::api::error::ApiError;
 use crate::api::openapi::{optional, required, Endpoint, Route, FLOCK_ID};
 use crate::api::AppState;
 use crate::catalogue::registry::RegistryError;
-use crate::destination::{Channel, ChannelKind, Destination};
+use crate::destination::Destination;
 use crate::notify::splunk_hec::config::SplunkHecSettings;
 use crate::notify::splunk_hec::event_url;
+use crate::notify::{Channel, ChannelKind};
 use crate::secret::Secret;
 use crate::store::{IfExists, StoreError};
 

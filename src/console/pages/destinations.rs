@@ -25,9 +25,10 @@ use crate::api::AppState;
 use crate::catalogue::Catalogue;
 use crate::console::view::{context, object, redirect, Flash};
 use crate::console::{Posted, SignedIn};
-use crate::destination::{Channel, Destination};
+use crate::destination::Destination;
 use crate::direct::{preview as preview_request, BodyLayout};
 use crate::flock::GLOBAL;
+use crate::notify::Channel;
 use crate::store::DestinationState;
 
 /// Where a destination points, without any secret: the host (and port).

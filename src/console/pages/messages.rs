@@ -10,12 +10,14 @@ use axum::response::Response;
 use chrono::SecondsFormat;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tera::Context;
 
 use super::{refused, unavailable};
 use crate::api::canary::current;
 use crate::api::error::ApiError;
 use crate::api::messages::{filter, message, recover_window, ListQuery};
 use crate::api::AppState;
+use crate::catalogue::Catalogue;
 use crate::console::view::{context, object, redirect, time, Flash};
 use crate::console::{Posted, SignedIn};
 use crate::store::{Cursor, Message, MessageStatus};
@@ -95,6 +97,8 @@ struct Pending {
     count: u64,
 }
 
+/// The list page: one page of messages, the filter form, and a recovery
+/// window waiting for confirmation when there is one.
 async fn render(
     state: &AppState,
     signed_in: &SignedIn,
@@ -115,14 +119,7 @@ async fn render(
     let more = messages.len() > PAGE_SIZE as usize;
     messages.truncate(PAGE_SIZE as usize);
     let filters = query.filters();
-    let older = more.then(|| messages.last().map(|last| Cursor::after(last).encode())).flatten().map(|cursor| {
-        let cursor: String = url::form_urlencoded::byte_serialize(cursor.as_bytes()).collect();
-        if filters.is_empty() {
-            format!("/messages?before={cursor}")
-        } else {
-            format!("/messages?{filters}&before={cursor}")
-        }
-    });
+    let older = more.then(|| older_link(&messages, &filters)).flatten();
     let catalogue = match current(state).await {
         Ok(catalogue) => catalogue,
         Err(error) => return unavailable(state, &error),
@@ -139,6 +136,29 @@ async fn render(
             "alert": query.alert, "since": query.since, "until": query.until,
         }),
     );
+    insert_choices(&mut page, &catalogue);
+    if let Some(pending) = pending {
+        page.insert(
+            "pending",
+            &json!({"destination": pending.destination, "since": pending.since, "until": pending.until, "count": pending.count}),
+        );
+    }
+    state.console.views.page(flash.status, "messages.html", &page)
+}
+
+/// The link to the next, older page: after the last message shown, keeping the filters.
+fn older_link(messages: &[Message], filters: &str) -> Option<String> {
+    let cursor = Cursor::after(messages.last()?).encode();
+    let cursor: String = url::form_urlencoded::byte_serialize(cursor.as_bytes()).collect();
+    Some(if filters.is_empty() {
+        format!("/messages?before={cursor}")
+    } else {
+        format!("/messages?{filters}&before={cursor}")
+    })
+}
+
+/// What the filter form offers: the statuses, the destinations and the flocks.
+fn insert_choices(page: &mut Context, catalogue: &Catalogue) {
     page.insert("statuses", &MessageStatus::ALL.map(MessageStatus::as_str));
     page.insert(
         "destinations",
@@ -156,13 +176,6 @@ async fn render(
             .map(|flock| json!({"id": flock.id, "name": flock.name}))
             .collect::<Vec<_>>(),
     );
-    if let Some(pending) = pending {
-        page.insert(
-            "pending",
-            &json!({"destination": pending.destination, "since": pending.since, "until": pending.until, "count": pending.count}),
-        );
-    }
-    state.console.views.page(flash.status, "messages.html", &page)
 }
 
 /// `GET /messages`.

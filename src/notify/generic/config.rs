@@ -6,10 +6,28 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::payload::RESERVED_HEADERS;
 use crate::notify::settings::{is_token_byte, secret_problem, text_problem, url_problem, Findings, Invalid};
 use crate::secret::Secret;
-use crate::signing::standard_webhooks::check_secret;
+use crate::signing::standard_webhooks::{self, check_secret};
+
+/// Headers a configuration may not set: they belong to the transport or to us.
+pub const RESERVED_HEADERS: [&str; 15] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+    standard_webhooks::ID_HEADER,
+    standard_webhooks::TIMESTAMP_HEADER,
+    standard_webhooks::SIGNATURE_HEADER,
+    crate::hops::HOPS_HEADER,
+];
 
 /// Most custom headers one webhook may have.
 pub const MAX_HEADERS: usize = 32;

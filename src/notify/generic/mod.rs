@@ -16,7 +16,8 @@ use super::{
     json_request, only_payload, AttemptContext, ChannelAnswer, Notifier, NotifyError, OutboundRequest, Outcome, Payload,
 };
 use crate::alert::Alert;
-use crate::destination::{Channel, ChannelKind, Destination};
+use crate::destination::Destination;
+use crate::notify::{Channel, ChannelKind};
 use crate::render::Rendered;
 use config::{GenericAuth, GenericSettings, Signing};
 

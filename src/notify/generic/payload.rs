@@ -10,25 +10,6 @@ use super::config::{GenericAuth, GenericSettings, Signing};
 use crate::notify::{AttemptContext, OutboundRequest};
 use crate::signing::{flock_hmac, json_stringify, standard_webhooks, SignatureError};
 
-/// Headers a configuration may not set: they belong to the transport or to us.
-pub const RESERVED_HEADERS: [&str; 15] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "content-length",
-    standard_webhooks::ID_HEADER,
-    standard_webhooks::TIMESTAMP_HEADER,
-    standard_webhooks::SIGNATURE_HEADER,
-    crate::hops::HOPS_HEADER,
-];
-
 /// Adds the configured custom headers; a custom `Content-Type` replaces ours.
 pub fn apply_headers(request: &mut OutboundRequest, settings: &GenericSettings) {
     for (name, value) in &settings.headers {

@@ -14,7 +14,8 @@ use super::{
     Outcome, Pace, Payload,
 };
 use crate::alert::Alert;
-use crate::destination::{Channel, ChannelKind, Destination};
+use crate::destination::Destination;
+use crate::notify::{Channel, ChannelKind};
 use crate::render::Rendered;
 
 /// The Slack notifier.

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use url::Url;
 
 use crate::config::Seconds;
 use crate::notify::settings::{Findings, Invalid};
@@ -155,7 +156,7 @@ impl SplunkHecSettings {
             findings.add("host", "must not be empty");
         } else if host.len() > MAX_HOST_LEN || bad_text(host) {
             findings.add("host", "must be a domain name or IP address");
-        } else if let Err(reason) = super::event_url(self) {
+        } else if let Err(reason) = event_url(self) {
             findings.add("host", reason);
         }
         if self.port == 0 {
@@ -218,4 +219,20 @@ impl SplunkHecSettings {
         }
         problems
     }
+}
+
+/// HEC's event endpoint.
+pub const EVENT_PATH: &str = "/services/collector/event";
+
+/// `https://host:port/services/collector/event` (IPv6 hosts bracketed).
+pub fn event_url(settings: &SplunkHecSettings) -> Result<Url, String> {
+    let scheme = if settings.https { "https" } else { "http" };
+    let host = settings.host.trim();
+    let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_owned() };
+    let text = format!("{scheme}://{host}:{}{EVENT_PATH}", settings.port);
+    let url = Url::parse(&text).map_err(|error| format!("host `{}` does not form a URL: {error}", settings.host))?;
+    if url.path() != EVENT_PATH || url.query().is_some() || url.username() != "" {
+        return Err(format!("host `{}` must be a bare domain name or IP address", settings.host));
+    }
+    Ok(url)
 }

@@ -11,17 +11,14 @@ pub mod payload;
 #[cfg(test)]
 mod tests;
 
-use url::Url;
-
 use super::ack::{AckAnswer, AckPolicy};
 use super::{AttemptContext, ChannelAnswer, Notifier, NotifyError, OutboundRequest, Outcome, Payload, TlsPolicy};
 use crate::alert::Alert;
-use crate::destination::{Channel, ChannelKind, Destination};
+use crate::destination::Destination;
+use crate::notify::{Channel, ChannelKind};
 use crate::render::Rendered;
 use config::SplunkHecSettings;
-
-/// HEC's event endpoint.
-pub const EVENT_PATH: &str = "/services/collector/event";
+pub use config::{event_url, EVENT_PATH};
 
 /// HEC's indexer-acknowledgement query endpoint.
 pub const ACK_PATH: &str = "/services/collector/ack";
@@ -155,17 +152,4 @@ fn settings(destination: &Destination) -> Result<&SplunkHecSettings, NotifyError
             actual: other.kind(),
         }),
     }
-}
-
-/// `https://host:port/services/collector/event` (IPv6 hosts bracketed).
-pub fn event_url(settings: &SplunkHecSettings) -> Result<Url, String> {
-    let scheme = if settings.https { "https" } else { "http" };
-    let host = settings.host.trim();
-    let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_owned() };
-    let text = format!("{scheme}://{host}:{}{EVENT_PATH}", settings.port);
-    let url = Url::parse(&text).map_err(|error| format!("host `{}` does not form a URL: {error}", settings.host))?;
-    if url.path() != EVENT_PATH || url.query().is_some() || url.username() != "" {
-        return Err(format!("host `{}` must be a bare domain name or IP address", settings.host));
-    }
-    Ok(url)
 }

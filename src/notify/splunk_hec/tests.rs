@@ -144,8 +144,9 @@ fn ack_answers_are_read_for_each_id() {
 
 #[test]
 fn the_data_channel_is_stable_per_destination_and_configurable() {
-    use crate::destination::{Channel, Destination};
+    use crate::destination::Destination;
     use crate::flock::Scope;
+    use crate::notify::Channel;
     let destination =
         |id: &str, settings: SplunkHecSettings| Destination::new(id, Scope::Global, Channel::SplunkHec(settings));
     let one = destination("dc_hec", settings("h"));

@@ -7,7 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::Row as _;
 
 use super::*;
-use crate::destination::{ChannelKind, Destination};
+use crate::destination::Destination;
+use crate::notify::ChannelKind;
 use crate::store::key::SecretKey;
 use crate::store::{Message, MessageStatus, Origin, SourceRecord, StoreError};
 

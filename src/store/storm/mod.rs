@@ -28,7 +28,7 @@ use sqlx::{Any, Row as _};
 
 use super::sql::{millis, time, SqlStore};
 use super::{MessageStatus, NewAlert, NewMessage, StoreError};
-use crate::destination::ChannelKind;
+use crate::notify::ChannelKind;
 use crate::storm::digest::Member;
 use crate::storm::silence::{self, Compiled, Matcher, Silence};
 use crate::storm::{self as rules, Facts, MessagePlan};

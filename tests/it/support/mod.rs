@@ -13,8 +13,9 @@ use std::path::PathBuf;
 
 use chrono::{TimeZone, Utc};
 use flockrelay::alert::Alert;
-use flockrelay::destination::{Channel, Destination};
+use flockrelay::destination::Destination;
 use flockrelay::flock::Scope;
+use flockrelay::notify::Channel;
 use serde_json::Value;
 
 /// The repository root.

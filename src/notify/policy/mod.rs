@@ -24,82 +24,28 @@
 //!
 //! Apart from the policy, the loop guard ([`OwnAddresses`]) refuses the relay's
 //! own listening address and port, however it is named.
+//!
+//! This file owns the rules ([`AddressPolicy`]); the registries they consult are
+//! in `special.rs`, the decoding of embedded IPv4 addresses in `embedded.rs`,
+//! the loop guard in `loop_guard.rs` and the resolver that applies both on
+//! every connection in `resolver.rs`.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::{Arc, RwLock};
+mod embedded;
+mod loop_guard;
+mod resolver;
+mod special;
+
+use std::net::{IpAddr, SocketAddr};
 
 use ipnet::IpNet;
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
-/// Networks no configuration can allow, each with the reason given when refused.
-/// More specific entries come first so that the reason is the most precise one.
-const ALWAYS_REFUSED: [(&str, &str); 7] = [
-    ("169.254.169.254/32", "a cloud metadata address"),
-    ("fd00:ec2::254/128", "a cloud metadata address (AWS IPv6)"),
-    ("100.100.100.200/32", "a cloud metadata address (Alibaba Cloud)"),
-    ("169.254.0.0/16", "link-local"),
-    ("fe80::/10", "link-local"),
-    ("0.0.0.0/8", "an unspecified address"),
-    ("::/128", "an unspecified address"),
-];
+pub use embedded::embedded_ipv4;
+pub use loop_guard::OwnAddresses;
+pub use resolver::PolicyResolver;
+pub use special::special_purpose;
 
-/// IPv4 ranges that are not globally reachable (IANA IPv4 Special-Purpose
-/// Address Registry, plus multicast and the reserved 240/4), with their name.
-/// The globally reachable exceptions inside them come first.
-const IPV4_SPECIAL: [(&str, Option<&str>); 19] = [
-    ("192.0.0.9/32", None),
-    ("192.0.0.10/32", None),
-    ("127.0.0.0/8", Some("loopback")),
-    ("10.0.0.0/8", Some("private (RFC 1918)")),
-    ("172.16.0.0/12", Some("private (RFC 1918)")),
-    ("192.168.0.0/16", Some("private (RFC 1918)")),
-    ("100.64.0.0/10", Some("shared address space (CGNAT, RFC 6598)")),
-    ("192.0.0.0/24", Some("IETF protocol assignments")),
-    ("192.0.2.0/24", Some("documentation")),
-    ("198.51.100.0/24", Some("documentation")),
-    ("203.0.113.0/24", Some("documentation")),
-    ("198.18.0.0/15", Some("benchmarking")),
-    ("192.88.99.0/24", Some("6to4 relay anycast (deprecated)")),
-    ("224.0.0.0/4", Some("multicast")),
-    ("255.255.255.255/32", Some("broadcast")),
-    ("240.0.0.0/4", Some("reserved")),
-    ("0.0.0.0/8", Some("this network")),
-    ("169.254.0.0/16", Some("link-local")),
-    // Everything else in IPv4 is globally reachable.
-    ("0.0.0.0/0", None),
-];
-
-/// IPv6 ranges that are not globally reachable (IANA IPv6 Special-Purpose
-/// Address Registry); the globally reachable exceptions come first. Anything
-/// outside the global unicast space `2000::/3` that is not listed here is
-/// refused as well.
-const IPV6_SPECIAL: [(&str, Option<&str>); 23] = [
-    ("::1/128", Some("loopback")),
-    ("64:ff9b:1::/48", Some("local-use IPv4/IPv6 translation (64:ff9b:1::/48)")),
-    ("100::/64", Some("discard-only")),
-    ("2001:1::1/128", None),
-    ("2001:1::2/128", None),
-    ("2001:1::3/128", None),
-    ("2001:3::/32", None),
-    ("2001:4:112::/48", None),
-    ("2001:20::/28", None),
-    ("2001:30::/28", None),
-    // Teredo: judged by the client address it carries.
-    ("2001::/32", None),
-    ("2001:2::/48", Some("benchmarking")),
-    ("2001:db8::/32", Some("documentation")),
-    ("2001::/23", Some("IETF protocol assignments")),
-    ("3fff::/20", Some("documentation")),
-    ("fc00::/7", Some("unique local (ULA)")),
-    ("fec0::/10", Some("site-local (deprecated)")),
-    ("fe80::/10", Some("link-local")),
-    ("ff00::/8", Some("multicast")),
-    ("::/96", Some("IPv4-compatible (deprecated)")),
-    ("64:ff9b::/96", None),
-    ("2000::/3", None),
-    ("::/0", Some("not a global unicast address")),
-];
+use special::{always_refused, is_unspecified};
 
 /// Which addresses destinations may have.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -135,66 +81,6 @@ pub fn parse_cidr(text: &str) -> Result<IpNet, String> {
     text.parse::<IpAddr>()
         .map(IpNet::from)
         .map_err(|_| format!("`{text}` is not a CIDR (10.0.0.0/8, fd00::/8) or an IP address"))
-}
-
-fn table<T: Copy>(entries: &'static [(&'static str, T)]) -> impl Iterator<Item = (IpNet, T)> {
-    entries.iter().filter_map(|(net, value)| net.parse::<IpNet>().ok().map(|net| (net, *value)))
-}
-
-/// Why `address` is always refused, if it is.
-fn always_refused(address: IpAddr) -> Option<&'static str> {
-    table(&ALWAYS_REFUSED).find(|(net, _)| net.contains(&address)).map(|(_, reason)| reason)
-}
-
-/// `0.0.0.0/8`: what zero bits decode to.
-fn is_unspecified(address: Ipv4Addr) -> bool {
-    address.octets()[0] == 0
-}
-
-/// The special-purpose class of an address that is not globally reachable
-/// (`loopback`, `private (RFC 1918)` …); `None` for a public address.
-pub fn special_purpose(address: IpAddr) -> Option<&'static str> {
-    match address.to_canonical() {
-        IpAddr::V4(_) => table(&IPV4_SPECIAL).find(|(net, _)| net.contains(&address.to_canonical()))?.1,
-        IpAddr::V6(_) => table(&IPV6_SPECIAL).find(|(net, _)| net.contains(&address))?.1,
-    }
-}
-
-/// The IPv4 addresses an IPv6 address carries, with the name of the form. A
-/// local-use NAT64 address is decoded at every RFC 6052 position its /48 admits.
-pub fn embedded_ipv4(address: Ipv6Addr) -> Vec<(Ipv4Addr, &'static str)> {
-    let bits = u128::from(address);
-    let octets = address.octets();
-    let v4 = |bytes: [u8; 4]| Ipv4Addr::from(bytes);
-    let low32 = v4([octets[12], octets[13], octets[14], octets[15]]);
-    let in_net = |net: &str| net.parse::<IpNet>().is_ok_and(|net| net.contains(&IpAddr::V6(address)));
-    if address.to_ipv4_mapped().is_some() {
-        vec![(low32, "IPv4-mapped")]
-    } else if in_net("::/96") {
-        // `::` and `::1` are no embedding: they are judged as themselves.
-        if bits <= 1 {
-            Vec::new()
-        } else {
-            vec![(low32, "IPv4-compatible")]
-        }
-    } else if in_net("64:ff9b::/96") {
-        vec![(low32, "NAT64")]
-    } else if in_net("64:ff9b:1::/48") {
-        // RFC 6052 §2.2: bits 64–71 are zero and skipped.
-        vec![
-            (v4([octets[6], octets[7], octets[9], octets[10]]), "local-use NAT64 (/48)"),
-            (v4([octets[7], octets[9], octets[10], octets[11]]), "local-use NAT64 (/56)"),
-            (v4([octets[9], octets[10], octets[11], octets[12]]), "local-use NAT64 (/64)"),
-            (low32, "local-use NAT64 (/96)"),
-        ]
-    } else if in_net("2002::/16") {
-        vec![(v4([octets[2], octets[3], octets[4], octets[5]]), "6to4")]
-    } else if in_net("2001::/32") {
-        let client = !u32::from(low32);
-        vec![(Ipv4Addr::from(client), "Teredo client")]
-    } else {
-        Vec::new()
-    }
 }
 
 impl AddressPolicy {
@@ -282,91 +168,6 @@ impl AddressPolicy {
             );
         }
         Ok(allowed)
-    }
-}
-
-/// The relay's own listening sockets (the loop guard): a destination there is
-/// the relay posting to itself, one alert becoming thousands. `serve` sets them
-/// once its listener is bound; before that (and in the CLI) there are none.
-#[derive(Debug, Default)]
-pub struct OwnAddresses {
-    listening: RwLock<Vec<SocketAddr>>,
-}
-
-impl OwnAddresses {
-    /// The addresses the relay listens on from now on.
-    pub fn set(&self, listening: Vec<SocketAddr>) {
-        *self.listening.write().unwrap_or_else(std::sync::PoisonError::into_inner) = listening;
-    }
-
-    /// The listening socket a connection to `target` would reach, if any. The
-    /// port must match; a wildcard listener (`0.0.0.0`, `[::]`) is reached on
-    /// every address of this machine (`[::]` on IPv4 ones too: dual stack).
-    pub fn reached_by(&self, target: SocketAddr) -> Option<SocketAddr> {
-        let ip = target.ip().to_canonical();
-        let listening = self.listening.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        listening.iter().copied().find(|own| {
-            let own_ip = own.ip().to_canonical();
-            own.port() == target.port()
-                && match own_ip {
-                    IpAddr::V4(address) if address.is_unspecified() => ip.is_ipv4() && is_local(ip),
-                    IpAddr::V6(address) if address.is_unspecified() => is_local(ip),
-                    own_ip => own_ip == ip,
-                }
-        })
-    }
-
-    /// Refuses `target` when it is one of the relay's own listening sockets.
-    pub fn check(&self, target: SocketAddr) -> Result<(), Refused> {
-        match self.reached_by(target) {
-            Some(own) => Err(Refused {
-                address: target.ip().to_canonical(),
-                reason: format!("this relay's own listening address ({own}): delivering there would loop"),
-            }),
-            None => Ok(()),
-        }
-    }
-}
-
-/// Whether `address` belongs to this machine: loopback, or an address a socket
-/// can be bound to (the kernel knows its own addresses; nothing is sent).
-fn is_local(address: IpAddr) -> bool {
-    address.is_loopback() || std::net::UdpSocket::bind(SocketAddr::new(address, 0)).is_ok()
-}
-
-/// The DNS resolver of every outgoing connection: the system resolver, then the
-/// policy, then the loop guard. A name none of whose addresses is allowed fails
-/// to connect, with the reason in the error; so does a name any of whose
-/// addresses is the relay itself (on `port`, the port every connection of the
-/// client this resolver belongs to goes to).
-#[derive(Debug, Clone)]
-pub struct PolicyResolver {
-    policy: Arc<AddressPolicy>,
-    own: Arc<OwnAddresses>,
-    port: u16,
-}
-
-impl PolicyResolver {
-    pub fn new(policy: Arc<AddressPolicy>, own: Arc<OwnAddresses>, port: u16) -> Self {
-        Self { policy, own, port }
-    }
-}
-
-impl Resolve for PolicyResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let (policy, own, port) = (Arc::clone(&self.policy), Arc::clone(&self.own), self.port);
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port)).await?.collect();
-            // A name that leads to the relay itself is refused whole: its other
-            // addresses are the same machine.
-            if let Some(refused) = resolved.iter().find_map(|address| own.check(*address).err()) {
-                return Err(Box::new(HostRefused { host, refusals: vec![refused] }) as Box<_>);
-            }
-            let allowed = policy.filter(&host, resolved)?;
-            let addresses: Addrs = Box::new(allowed.into_iter());
-            Ok(addresses)
-        })
     }
 }
 
@@ -558,40 +359,6 @@ mod tests {
         );
         let mixed = vec!["127.0.0.1:0".parse().expect("valid"), "8.8.8.8:0".parse().expect("valid")];
         assert_eq!(rules.filter("mixed.example", mixed), Ok(vec!["8.8.8.8:0".parse().expect("valid")]));
-    }
-
-    #[test]
-    fn the_loop_guard_matches_the_listening_port_on_the_listening_or_any_local_address() {
-        let socket = |text: &str| text.parse::<SocketAddr>().expect("valid socket address");
-        let own = OwnAddresses::default();
-        assert_eq!(own.reached_by(socket("127.0.0.1:8080")), None, "nothing before serve");
-
-        own.set(vec![socket("127.0.0.1:8080")]);
-        assert_eq!(own.reached_by(socket("127.0.0.1:8080")), Some(socket("127.0.0.1:8080")));
-        assert_eq!(own.reached_by(socket("[::ffff:127.0.0.1]:8080")), Some(socket("127.0.0.1:8080")));
-        assert_eq!(own.reached_by(socket("127.0.0.1:8081")), None, "another port is not the relay");
-        assert_eq!(own.reached_by(socket("127.0.0.2:8080")), None, "another address is not the relay");
-        let refused = own.check(socket("127.0.0.1:8080")).expect_err("refused");
-        assert_eq!(
-            refused.to_string(),
-            "127.0.0.1 is this relay's own listening address (127.0.0.1:8080): delivering there would loop"
-        );
-
-        own.set(vec![socket("0.0.0.0:8080")]);
-        for local in ["127.0.0.1:8080", "127.0.0.2:8080", "[::ffff:127.0.0.1]:8080"] {
-            assert_eq!(own.reached_by(socket(local)), Some(socket("0.0.0.0:8080")), "{local}");
-        }
-        for other in ["192.0.2.1:8080", "[::1]:8080", "127.0.0.1:8081"] {
-            assert_eq!(own.reached_by(socket(other)), None, "{other}");
-        }
-
-        own.set(vec![socket("[::]:8080")]);
-        for local in ["[::1]:8080", "127.0.0.1:8080"] {
-            assert_eq!(own.reached_by(socket(local)), Some(socket("[::]:8080")), "{local}");
-        }
-        for other in ["[2001:db8::1]:8080", "192.0.2.1:8080", "[::1]:9"] {
-            assert_eq!(own.reached_by(socket(other)), None, "{other}");
-        }
     }
 
     #[test]
