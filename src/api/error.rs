@@ -92,7 +92,8 @@ impl From<StoreError> for ApiError {
             | StoreError::DuplicateDestination(_)
             | StoreError::DeclaredInConfig(_)
             | StoreError::FlockDeclaredInConfig(_)
-            | StoreError::SourceDeclaredInConfig(_) => Self::Conflict(error.to_string()),
+            | StoreError::SourceDeclaredInConfig(_)
+            | StoreError::SourceExists(_) => Self::Conflict(error.to_string()),
             other => {
                 tracing::error!(error = %other, "Store error while answering a request.");
                 Self::Unavailable

@@ -188,11 +188,13 @@ impl Registry {
 
     /// Stores a new source (the API's own); an existing id is refused.
     pub async fn add_source(&self, source: &Source) -> Result<(), RegistryError> {
-        if self.store.source(&source.id).await?.is_some() {
-            return Err(RegistryError::Exists(format!("source {} exists; remove it first", source.id)));
+        match self.store.add_source(source, Origin::Api).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::SourceExists(_)) => {
+                Err(RegistryError::Exists(format!("source {} exists; remove it first", source.id)))
+            }
+            Err(error) => Err(error.into()),
         }
-        self.store.put_source(source, Origin::Api).await?;
-        Ok(())
     }
 
     /// Removes a source added through the API (one from the config file is

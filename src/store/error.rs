@@ -33,6 +33,8 @@ pub enum StoreError {
     DeclaredInConfig(String),
     #[error("source {0} not found")]
     SourceNotFound(String),
+    #[error("source {0} exists; remove it first")]
+    SourceExists(String),
     /// Only API-owned flocks are deleted through the API; the config file's
     /// come back at the next start.
     #[error("flock {0} is declared in the config file; remove it there")]

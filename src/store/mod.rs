@@ -125,6 +125,10 @@ pub trait SourceStore: Send + Sync {
     async fn source(&self, id: &str) -> Result<Option<SourceRecord>, StoreError>;
     /// Inserts or replaces a source (by id).
     async fn put_source(&self, source: &Source, origin: Origin) -> Result<(), StoreError>;
+    /// Inserts a new source; one with the same id is refused
+    /// ([`StoreError::SourceExists`]) by the insert itself, so that two
+    /// requests adding the same id cannot both succeed.
+    async fn add_source(&self, source: &Source, origin: Origin) -> Result<(), StoreError>;
     /// Deletes an API-owned source; one the config file owns is refused
     /// ([`StoreError::SourceDeclaredInConfig`]) by the delete itself.
     async fn delete_source(&self, id: &str) -> Result<(), StoreError>;

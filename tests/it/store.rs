@@ -648,6 +648,14 @@ async fn sources_are_stored_with_their_secrets_and_deleted(store: Arc<dyn Store>
         "the store deletes only API-owned sources"
     );
     assert!(store.source("flowingly").await.expect("reads").is_some(), "the config's source stays");
+    assert!(
+        matches!(store.add_source(&rotated, Origin::Api).await, Err(StoreError::SourceExists(id)) if id == "flowcode"),
+        "adding an existing id is refused by the insert itself"
+    );
+    assert_eq!(store.source("flowcode").await.expect("reads").expect("exists").source, rotated, "and changes nothing");
+    store.delete_source("flowcode").await.expect("deletes");
+    store.add_source(&flowcode, Origin::Api).await.expect("adds a new id");
+    assert_eq!(store.source("flowcode").await.expect("reads").expect("exists").source, flowcode);
     store.delete_source("flowcode").await.expect("deletes");
     assert!(store.source("flowcode").await.expect("reads").is_none());
     assert!(matches!(store.delete_source("flowcode").await, Err(StoreError::SourceNotFound(id)) if id == "flowcode"));

@@ -50,6 +50,22 @@ impl SourceStore for SqlStore {
         Ok(())
     }
 
+    async fn add_source(&self, source: &Source, origin: Origin) -> Result<(), StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO sources (id, flock_id, scheme, spec, origin, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(source.id.as_str())
+        .bind(source.flock.as_str())
+        .bind(source.scheme.name().as_str())
+        .bind(self.source_spec(source)?)
+        .bind(origin.as_str())
+        .bind(millis(Utc::now()))
+        .execute(&self.write)
+        .await?;
+        found(&inserted, || StoreError::SourceExists(source.id.clone()))
+    }
+
     async fn delete_source(&self, id: &str) -> Result<(), StoreError> {
         // The ownership rule and the delete are one statement (see delete_flock).
         let deleted = sqlx::query("DELETE FROM sources WHERE id = $1 AND origin = $2")
