@@ -80,9 +80,11 @@ pub struct DestinationView {
     pub concurrency: u32,
     #[schema(value_type = Object)]
     pub breaker: BreakerView,
-    #[schema(value_type = Object)]
+    /// The storm grouping settings; null when alerts are not grouped.
+    #[schema(value_type = Option<Object>)]
     pub grouping: Option<crate::storm::Grouping>,
-    #[schema(value_type = Object)]
+    /// The duplicate suppression settings; null when off.
+    #[schema(value_type = Option<Object>)]
     pub dedupe: Option<crate::storm::Dedupe>,
     pub silenceable: bool,
     #[serde(flatten)]

@@ -1,8 +1,14 @@
 //! The HTTP server of `flockrelay serve` (axum): ingest, the operator API, the
 //! Canary-style management API, metrics and health. Every handler returns
 //! `Result<_, ApiError>`; the mapping to status codes lives in [`error`] only.
-//! Every route is listed once, with its description, in a route table
-//! ([`routes`]) that both the router and the OpenAPI document are made from.
+//!
+//! Handlers take typed parameters (`Query<T>`, `Path`, or the Canary-style
+//! [`canary::Canary<T>`], which merges query, form and JSON) and answer typed
+//! structs (the shared shapes are in [`answer`]). Each handler is registered
+//! with `utoipa_axum`'s `routes!` from its `#[utoipa::path]`, so the router
+//! ([`router`]) and the OpenAPI document ([`document`]) are made from the same
+//! registrations; the token-checked routes are grouped apart
+//! (`token_routes`) so the token middleware sits in front of them only.
 //!
 //! - [`alerts`] — `POST /api/v1/alerts`.
 //! - [`hooks`] — `POST /hooks/{source_id}`: verified webhooks from other systems.
@@ -86,7 +92,7 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
 }
 
 /// The routes that need a token in the header or query (the operator API and
-/// ingest); [`router`] puts [`require_token`] in front of them.
+/// ingest); [`router`] puts [`require_token`] in front of them only.
 fn token_routes() -> OpenApiRouter<AppState> {
     alerts::routes()
         .merge(messages::routes())

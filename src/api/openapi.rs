@@ -65,13 +65,29 @@ impl Modify for Shared {
             "body",
             scheme("auth_token", "Canary-style endpoints also accept auth_token in a form or JSON body."),
         );
-        for item in document.paths.paths.values_mut() {
-            let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.delete];
-            for operation in operations.into_iter().flatten() {
-                shared(operation);
+        for (path, item) in document.paths.paths.iter_mut() {
+            let operations = [
+                ("get", &mut item.get),
+                ("post", &mut item.post),
+                ("put", &mut item.put),
+                ("delete", &mut item.delete),
+            ];
+            for (method, operation) in operations {
+                if let Some(operation) = operation {
+                    operation.operation_id = Some(operation_id(method, path));
+                    shared(operation);
+                }
             }
         }
     }
+}
+
+/// A unique `operationId` from the method and path (`post_webhooks_generic_add`):
+/// handlers of different resources share names such as `add` and `list`.
+fn operation_id(method: &str, path: &str) -> String {
+    let path = path.trim_start_matches("/api/v1/").trim_start_matches("flock/settings/");
+    let words = path.split(|ch: char| !ch.is_ascii_alphanumeric() && ch != '_').filter(|word| !word.is_empty());
+    std::iter::once(method).chain(words).collect::<Vec<_>>().join("_")
 }
 
 fn shared(operation: &mut Operation) {
@@ -123,4 +139,18 @@ pub fn routes() -> OpenApiRouter<AppState> {
 async fn serve() -> Json<Value> {
     static DOCUMENT: OnceLock<Value> = OnceLock::new();
     Json(DOCUMENT.get_or_init(|| serde_json::to_value(super::document()).unwrap_or_default()).clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::operation_id;
+
+    #[test]
+    fn operation_ids_name_the_method_and_path() {
+        assert_eq!(operation_id("post", "/api/v1/flock/settings/webhooks/generic/add"), "post_webhooks_generic_add");
+        assert_eq!(operation_id("post", "/api/v1/flock/create"), "post_flock_create");
+        assert_eq!(operation_id("get", "/api/v1/messages/{id}"), "get_messages_id");
+        assert_eq!(operation_id("post", "/hooks/{source_id}"), "post_hooks_source_id");
+        assert_eq!(operation_id("get", "/api/openapi.json"), "get_api_openapi_json");
+    }
 }

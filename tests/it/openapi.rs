@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::relay::{answer, Relay, TOKEN};
+use crate::support::relay::{answer, Relay, Setup, TOKEN};
 
 /// Every endpoint of `seeds/canary-flock-webhooks-api.txt`, plus ours around it.
 const SEED: [(&str, &str); 22] = [
@@ -134,6 +134,12 @@ async fn every_route_of_the_server_is_in_the_document() {
         let security = operation["security"].as_array().map_or(0, Vec::len);
         assert_eq!(security > 0, tag != "open", "{method} {path}: its token requirement is documented");
     }
+    let mut ids: Vec<&str> =
+        operations.iter().filter_map(|(_, _, operation)| operation["operationId"].as_str()).collect();
+    assert_eq!(ids.len(), operations.len(), "every operation has an operationId");
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), operations.len(), "operationIds are unique");
     for (method, path) in SEED {
         assert!(served["paths"][path][method].is_object(), "seed endpoint {method} {path} is missing");
     }
@@ -175,8 +181,10 @@ async fn every_documented_operation_is_served() {
 }
 
 #[tokio::test]
-async fn canary_answers_match_their_documented_schemas() {
-    let relay = Relay::start().await;
+async fn answers_match_their_documented_schemas() {
+    let extra = "[destinations.hook]\n[destinations.hook.generic]\nurl = \"https://hooks.example.com/x\"\n\n\
+                 [destinations.hec]\n[destinations.hec.splunk]\nhost = \"splunk.example.com\"\ntoken = \"0123456789abcdef\"\n";
+    let relay = Relay::with(Setup { extra: extra.into(), ..Setup::default() }).await;
     let document = document(&relay).await;
     let get = |path: &str, query: &[(&str, &str)]| {
         relay.client.get(relay.url(path)).query(query).header("x-canary-auth-token", TOKEN)
@@ -192,10 +200,25 @@ async fn canary_answers_match_their_documented_schemas() {
         ("/api/v1/flock/settings/webhooks/ms_teams", &global[..]),
         ("/api/v1/flock/settings/webhooks/slack", &global[..]),
         ("/api/v1/flock/settings/webhooks/splunk", &global[..]),
+        ("/api/v1/destinations", &[][..]),
+        ("/api/v1/messages", &[][..]),
+        ("/api/v1/sources", &[][..]),
+        ("/api/v1/silences", &[][..]),
     ] {
         let (status, answer) = answer(get(path, query)).await;
         assert_eq!(status, 200, "{path}: {answer}");
         let schema = &document["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"];
         check(&document, schema, &answer, path);
     }
+    // The schemas are strict enough to catch a wrong answer.
+    let listed = &document["paths"]["/api/v1/flocks/list"]["get"]["responses"]["200"]["content"]["application/json"];
+    let wrong = json!({"result": "ok", "flocks": {"flock:a": 1}});
+    assert!(compile(&document, &listed["schema"], "flocks/list").validate(&wrong).is_err());
+    let path = "/api/v1/destinations/{id}/disable";
+    let disabled =
+        relay.client.post(relay.url("/api/v1/destinations/hook/disable")).header("x-canary-auth-token", TOKEN);
+    let (status, answer) = answer(disabled).await;
+    assert_eq!(status, 200, "{answer}");
+    let schema = &document["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]["schema"];
+    check(&document, schema, &answer, path);
 }

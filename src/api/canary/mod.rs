@@ -2,11 +2,12 @@
 //! settings, and the Slack, Microsoft Teams, Splunk HEC and generic webhooks of
 //! `seeds/canary-flock-webhooks-api.txt`, path for path and field for field.
 //!
-//! This module owns what every endpoint shares: [`params`] (the parameters
-//! extractor and the token check), flock lookup, URL and address checks, test
+//! This module owns what every endpoint shares: [`params`] (the [`Canary`]
+//! extractor: typed parameters and the token check), flock lookup, URL and address checks, test
 //! notifications, and refusing settings the channel's own `validate()` finds
 //! wrong. Changes go through the [`crate::catalogue::registry::Registry`], which
-//! stores and applies them. Each resource has its own file with its `routes()` table:
+//! stores and applies them. Each resource has its own file with its `routes()`,
+//! its parameter and answer structs, and its `#[utoipa::path]` handlers:
 //!
 //! - [`flocks`] — `ping`, `flock/create`, `flocks/list`, `flock/rename`, `flock/delete`.
 //! - [`settings`] — `flock/settings/webhooks/{is_enabled,is_global,enable,disable,use_global}`.

@@ -40,8 +40,8 @@ pub struct SplunkAdd {
     /// A domain name or IP address of the Splunk HEC.
     pub host: String,
     /// The port the HEC listens on (1-65535).
-    #[schema(value_type = u16, minimum = 1)]
-    #[param(value_type = u16, minimum = 1)]
+    #[schema(value_type = u16, minimum = 1, maximum = 65535)]
+    #[param(value_type = u16, minimum = 1, maximum = 65535)]
     pub port: Port,
     /// The HEC token; write-only (shown masked but for its last 4 characters).
     pub token: String,
