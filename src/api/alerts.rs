@@ -7,39 +7,52 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chrono::Utc;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::answer::Success;
 use super::error::ApiError;
-use super::openapi::{Auth, Endpoint, Route};
 use super::AppState;
 use crate::alert::Alert;
 use crate::ingest::Incoming;
 use crate::limits;
 use crate::origin::AlertOrigin;
 
-/// `POST /api/v1/alerts` with its description.
-pub fn routes() -> Vec<Route> {
-    vec![Route::new(
-        Endpoint {
-            method: axum::http::Method::POST,
-            path: "/api/v1/alerts",
-            summary: "Accepts one alert or an array (our form or a Canary console incident); answers after every \
-                      message is stored. An Idempotency-Key header de-duplicates retries.",
-            auth: Auth::Token,
-            params: Vec::new(),
-            answer: &[("alerts", "array")],
-            success: 202,
-            json_body: Some("An alert object or an array of alert objects."),
-        },
-        ingest,
-    )]
+/// `POST /api/v1/alerts`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(ingest))
 }
 
+/// One alert of an ingest answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AlertStored {
+    pub alert_id: String,
+    /// How many messages (one per destination) were queued.
+    pub messages: u64,
+    /// Whether it was seen before (nothing queued again).
+    pub duplicate: bool,
+}
+
+/// The answer of `POST /api/v1/alerts`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AlertsAccepted {
+    pub result: Success,
+    pub alerts: Vec<AlertStored>,
+}
+
+/// Accepts alerts; answers 202 once every message is stored.
+#[utoipa::path(post, path = "/api/v1/alerts", tag = "operator",
+    summary = "Accepts one alert or an array (our form or a Canary console incident); answers after every message is stored. An Idempotency-Key header de-duplicates retries.",
+    request_body(content = serde_json::Value, content_type = "application/json", description = "An alert object or an array of alert objects."),
+    responses((status = 202, description = "Accepted.", body = AlertsAccepted)))]
 pub async fn ingest(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<AlertsAccepted>), ApiError> {
     let refused = |reason: &str, error: ApiError| {
         state.delivery.metrics().reject(reason);
         error
@@ -57,11 +70,11 @@ pub async fn ingest(
         }
         error
     })?;
-    let alerts: Vec<Value> = stored
-        .iter()
-        .map(|stored| json!({"alert_id": stored.alert_id, "messages": stored.messages, "duplicate": stored.duplicate}))
+    let alerts = stored
+        .into_iter()
+        .map(|stored| AlertStored { alert_id: stored.alert_id, messages: stored.messages, duplicate: stored.duplicate })
         .collect();
-    Ok((StatusCode::ACCEPTED, Json(json!({"result": "success", "alerts": alerts}))))
+    Ok((StatusCode::ACCEPTED, Json(AlertsAccepted { result: Success::Success, alerts })))
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {

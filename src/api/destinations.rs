@@ -7,91 +7,97 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::{Extension, Json};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::answer::Success;
 use super::error::ApiError;
-use super::openapi::{Auth, Endpoint, In, Param, Route};
 use super::AppState;
 use crate::destination::Destination;
 use crate::store::{DestinationState, StateRecord};
 
-/// Longest reason an operator may give.
+/// Longest `reason` an operator may give.
 pub const MAX_REASON_LEN: usize = 500;
 
-const ID: Param = Param { name: "id", location: In::Path, required: true, description: "The destination id." };
-
-/// The state routes with their descriptions.
-pub fn routes() -> Vec<Route> {
-    use axum::http::Method;
-    vec![
-        Route::new(
-            Endpoint::new(
-                Auth::Token,
-                Method::POST,
-                "/api/v1/destinations/{id}/enable",
-                "Re-enables a destination an operator or its channel (410 Gone) disabled; its queued messages go out again.",
-                &[ID],
-                &[("destination", "object")],
-            ),
-            enable,
-        ),
-        Route::new(
-            Endpoint::new(
-                Auth::Token,
-                Method::POST,
-                "/api/v1/destinations/{id}/disable",
-                "Disables a destination until it is re-enabled; its queued messages wait.",
-                &[
-                    ID,
-                    Param {
-                        name: "reason",
-                        location: In::Query,
-                        required: false,
-                        description: "Why, kept with the state (at most 500 characters).",
-                    },
-                ],
-                &[("destination", "object")],
-            ),
-            disable,
-        ),
-    ]
+/// The destination state routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(enable)).routes(routes!(disable))
 }
 
-/// How a destination's state is shown: `enabled` (what applies), `state`,
-/// `state_reason`, `state_changed_at`.
-pub fn state_fields(destination: &Destination, record: Option<&StateRecord>) -> Value {
-    let (state, reason, changed_at) = crate::store::effective_state(destination, record);
-    json!({
-        "enabled": destination.enabled,
-        "state": state,
-        "state_reason": reason,
-        "state_changed_at": changed_at,
-    })
+/// A destination's state as answers show it: `enabled` (the config's),
+/// `state`, and why and when it last changed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StateFields {
+    pub enabled: bool,
+    /// enabled, disabled_by_operator or disabled_by_channel.
+    #[schema(value_type = String)]
+    pub state: DestinationState,
+    pub state_reason: Option<String>,
+    pub state_changed_at: Option<DateTime<Utc>>,
 }
 
-/// Query parameters of `…/disable`.
-#[derive(Debug, Deserialize)]
+impl StateFields {
+    /// The effective state of `destination` given its stored state record.
+    pub fn of(destination: &Destination, record: Option<&StateRecord>) -> Self {
+        let (state, reason, changed_at) = crate::store::effective_state(destination, record);
+        Self {
+            enabled: destination.enabled,
+            state,
+            state_reason: reason.map(str::to_owned),
+            state_changed_at: changed_at,
+        }
+    }
+}
+
+/// A destination as a state change answers it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StateView {
+    pub id: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub state: StateFields,
+}
+
+/// The answer of `enable` and `disable`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StateChanged {
+    pub result: Success,
+    pub destination: StateView,
+}
+
+/// Query parameters of `disable`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReasonQuery {
+    /// Why, kept with the state (at most 500 characters).
     reason: Option<String>,
 }
 
-/// `POST /api/v1/destinations/{id}/enable`: lifts any stored verdict.
+#[utoipa::path(post, path = "/api/v1/destinations/{id}/enable", tag = "operator",
+    summary = "Re-enables a destination an operator or its channel (410 Gone) disabled; its queued messages go out again.",
+    params(("id" = String, Path, description = "The destination id.")),
+    responses((status = 200, description = "Success.", body = StateChanged)))]
 pub async fn enable(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<StateChanged>, ApiError> {
     change(&state, &id, DestinationState::Enabled, None, peer).await
 }
 
-/// `POST /api/v1/destinations/{id}/disable`: the operator's verdict, with a reason.
+#[utoipa::path(post, path = "/api/v1/destinations/{id}/disable", tag = "operator",
+    summary = "Disables a destination until it is re-enabled; its queued messages wait.",
+    params(("id" = String, Path, description = "The destination id."), ReasonQuery),
+    responses((status = 200, description = "Success.", body = StateChanged)))]
 pub async fn disable(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Path(id): Path<String>,
     Query(query): Query<ReasonQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<StateChanged>, ApiError> {
     let reason = query.reason.unwrap_or_else(|| "disabled by an operator".to_owned());
     if reason.trim().is_empty() || reason.chars().count() > MAX_REASON_LEN || reason.chars().any(char::is_control) {
         return Err(ApiError::InvalidParameter {
@@ -108,18 +114,14 @@ async fn change(
     to: DestinationState,
     reason: Option<&str>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<StateChanged>, ApiError> {
     state.registry.set_destination_state(id, to, reason).await?;
     let peer = peer.map(|Extension(ConnectInfo(peer))| peer.to_string()).unwrap_or_default();
     tracing::info!(destination = %id, state = to.as_str(), reason = reason.unwrap_or_default(), %peer, "Destination state changed through the API.");
     let catalogue = state.delivery.catalogue();
     let destination =
         catalogue.destination(id).ok_or_else(|| ApiError::NotFound(format!("destination {id} not found")))?;
-    let mut shown = json!({"id": destination.id, "name": destination.name});
-    if let (Some(shown), Value::Object(fields)) =
-        (shown.as_object_mut(), state_fields(destination, catalogue.state(id)))
-    {
-        shown.extend(fields);
-    }
-    Ok(Json(json!({"result": "success", "destination": shown})))
+    let state = StateFields::of(destination, catalogue.state(id));
+    let destination = StateView { id: destination.id.clone(), name: destination.name.clone(), state };
+    Ok(Json(StateChanged { result: Success::Success, destination }))
 }

@@ -2,10 +2,10 @@
 //! with a status that says whose fault it is. Store trouble is a 503 with a
 //! generic message (details go to the log), never a panic.
 
+use super::answer::{ErrorAnswer, Failure};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 
 use crate::catalogue::registry::RegistryError;
 use crate::ingest::IngestError;
@@ -124,6 +124,7 @@ impl From<IngestError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status(), Json(json!({"result": "error", "message": self.to_string()}))).into_response()
+        let answer = ErrorAnswer { result: Failure::Error, message: self.to_string() };
+        (self.status(), Json(answer)).into_response()
     }
 }

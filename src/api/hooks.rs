@@ -18,10 +18,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chrono::Utc;
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::answer::{ErrorAnswer, Success};
 use super::error::ApiError;
-use super::openapi::{Auth, Endpoint, In, Param, Route};
 use super::AppState;
 use crate::hops;
 use crate::ingest::inbound::mapping::MappingError;
@@ -31,33 +34,37 @@ use crate::ingest::IngestError;
 use crate::origin::AlertOrigin;
 use crate::store::SourceRecord;
 
-/// The inbound webhook route with its description.
-pub fn routes() -> Vec<Route> {
-    vec![Route::new(
-        Endpoint {
-            method: axum::http::Method::POST,
-            path: "/hooks/{source_id}",
-            summary: "Receives a webhook from another system; the source's own scheme (Standard Webhooks, \
-                      X-Flock-Signature, Basic, client secret, bearer) authenticates it. Answers after the alert is stored.",
-            auth: Auth::Open,
-            params: vec![Param { name: "source_id", location: In::Path, required: true, description: "The source id." }],
-            answer: &[("alert_id", "string"), ("duplicate", "boolean")],
-            success: 202,
-            json_body: Some("The sender's event, mapped to an alert by the source's template."),
-        },
-        receive,
-    )]
+/// `POST /hooks/{source_id}`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(receive))
 }
 
-/// Handles one inbound webhook: the checks that need the request or the
-/// store (hops first, the body, the source), then the pure
-/// [`receive`], then ingest.
+/// The answer of an accepted webhook.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HookAccepted {
+    pub result: Success,
+    pub alert_id: String,
+    /// Whether it was seen before (acknowledged without relaying again).
+    pub duplicate: bool,
+}
+
+/// Receives one webhook; answers 202 once its alert is stored.
+#[utoipa::path(post, path = "/hooks/{source_id}", tag = "open",
+    summary = "Receives a webhook from another system; the source's own scheme (Standard Webhooks, X-Flock-Signature, Basic, client secret, bearer) authenticates it. Answers after the alert is stored.",
+    params(("source_id" = String, Path, description = "The source id.")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "The sender's event, mapped to an alert by the source's template."),
+    responses(
+        (status = 202, description = "Accepted.", body = HookAccepted),
+        (status = 400, description = "The body is unreadable, not JSON, or does not map to an alert.", body = ErrorAnswer),
+        (status = 401, description = "No such source (or it is disabled), or the request does not authenticate.", body = ErrorAnswer),
+        (status = 413, description = "The body is larger than server.body_limit.", body = ErrorAnswer),
+        (status = 503, description = "The store is unavailable, or the source's flock or template is missing.", body = ErrorAnswer)))]
 pub async fn receive(
     State(state): State<AppState>,
     source_id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<HookAccepted>), ApiError> {
     // A path that does not even decode names no source: the same refusal as an unknown one.
     let source_id = source_id.map(|Path(id)| id).unwrap_or_default();
     // The id comes from the URL: only a well-formed one is looked up or logged as is.
@@ -105,10 +112,8 @@ pub async fn receive(
     } else {
         tracing::info!(source = %source.id, alert = %stored.alert_id, messages = stored.messages, "Inbound webhook accepted.");
     }
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({"result": "success", "alert_id": stored.alert_id, "duplicate": stored.duplicate})),
-    ))
+    let answer = HookAccepted { result: Success::Success, alert_id: stored.alert_id, duplicate: stored.duplicate };
+    Ok((StatusCode::ACCEPTED, Json(answer)))
 }
 
 /// Why a body could not be read: past `body_limit` (413), or unreadable (400).

@@ -5,108 +5,97 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use chrono::{DateTime, TimeZone as _, Utc};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::answer::Success;
+use super::destinations::StateFields;
 use super::error::ApiError;
-use super::openapi::{Auth, Endpoint, In, Param, Route};
 use super::AppState;
+use crate::delivery::breaker::BreakerView;
 use crate::limits;
+use crate::notify::ChannelKind;
 use crate::store::{Attempt, Cursor, Message, MessageFilter, MessageStatus};
 
-const fn query(name: &'static str, description: &'static str) -> Param {
-    Param { name, location: In::Query, required: false, description }
+/// The operator routes of messages and destination states.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(show))
+        .routes(routes!(replay))
+        .routes(routes!(destinations))
+        .routes(routes!(recover))
 }
 
-const ID: Param =
-    Param { name: "id", location: In::Path, required: true, description: "The message or destination id." };
-
-fn operator(
-    method: axum::http::Method,
-    path: &'static str,
-    summary: &'static str,
-    params: &[Param],
-    answer: &'static [(&'static str, &'static str)],
-) -> Endpoint {
-    Endpoint::new(Auth::Token, method, path, summary, params, answer)
+/// The answer of `GET /api/v1/messages`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MessageList {
+    pub result: Success,
+    #[schema(value_type = Vec<Object>)]
+    pub messages: Vec<Message>,
+    /// The `before` of the next page; null on the last one.
+    pub next_before: Option<String>,
 }
 
-/// The operator routes with their descriptions.
-pub fn routes() -> Vec<Route> {
-    use axum::http::Method;
-    vec![
-        Route::new(
-            operator(
-                Method::GET,
-                "/api/v1/messages",
-                "Lists messages, newest first.",
-                &[
-                    query("status", "pending, delivering, delivered, failed, cancelled, grouped, suppressed or silenced."),
-                    query("destination", "A destination id."),
-                    query("flock", "A flock id."),
-                    query(
-                        "alert",
-                        "An alert id, as answered (`api:…`, `hook:<source>:…`) or as posted to /api/v1/alerts.",
-                    ),
-                    query("since", "Created at or after (RFC 3339, Unix seconds, or a duration ago: 1h, 7d)."),
-                    query("until", "Created before (RFC 3339, Unix seconds, or a duration ago: 1h, 7d)."),
-                    query("limit", "At most this many (1-1000, default 100)."),
-                    query("before", "Only messages after this position: the next_before of the previous page."),
-                ],
-                &[("messages", "array"), ("next_before", "string")],
-            ),
-            list,
-        ),
-        Route::new(
-            operator(
-                Method::GET,
-                "/api/v1/messages/{id}",
-                "A message with its attempts, and the alerts it carried when it is a digest.",
-                &[ID],
-                &[("message", "object"), ("attempts", "array"), ("digest_alerts", "array")],
-            ),
-            show,
-        ),
-        Route::new(
-            operator(
-                Method::POST,
-                "/api/v1/messages/{id}/replay",
-                "Queues a delivered or failed message again.",
-                &[ID],
-                &[("message", "object")],
-            ),
-            replay,
-        ),
-        Route::new(
-            operator(
-                Method::GET,
-                "/api/v1/destinations",
-                "Every destination's id, name, kind, flock, state (enabled, disabled_by_operator or disabled_by_channel, with reason and time) and circuit breaker (never its secrets).",
-                &[],
-                &[("destinations", "array")],
-            ),
-            destinations,
-        ),
-        Route::new(
-            operator(
-                Method::POST,
-                "/api/v1/destinations/{id}/recover",
-                "Queues again the failed messages of a destination created in a time window.",
-                &[
-                    ID,
-                    Param {
-                        name: "since",
-                        location: In::Query,
-                        required: true,
-                        description: "Window start (RFC 3339, Unix seconds, or a duration ago: 1h, 7d).",
-                    },
-                    query("until", "Window end (default now)."),
-                ],
-                &[("recovered", "integer")],
-            ),
-            recover,
-        ),
-    ]
+/// The answer of `GET /api/v1/messages/{id}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MessageShown {
+    pub result: Success,
+    #[schema(value_type = Object)]
+    pub message: Message,
+    #[schema(value_type = Vec<Object>)]
+    pub attempts: Vec<Attempt>,
+    /// The ids of the alerts a digest carried.
+    pub digest_alerts: Vec<String>,
+}
+
+/// The answer of a replay.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Replayed {
+    pub result: Success,
+    #[schema(value_type = Object)]
+    pub message: Message,
+}
+
+/// The answer of a recover.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Recovered {
+    pub result: Success,
+    /// How many failed messages were queued again.
+    pub recovered: u64,
+}
+
+/// A destination as `GET /api/v1/destinations` shows it (never its secrets).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DestinationView {
+    pub id: String,
+    pub name: String,
+    #[schema(value_type = String)]
+    pub kind: ChannelKind,
+    pub flock_id: String,
+    /// Messages per second; null when unpaced.
+    pub rate_limit: Option<f64>,
+    pub concurrency: u32,
+    #[schema(value_type = Object)]
+    pub breaker: BreakerView,
+    /// The storm grouping settings; null when alerts are not grouped.
+    #[schema(value_type = Option<Object>)]
+    pub grouping: Option<crate::storm::Grouping>,
+    /// The duplicate suppression settings; null when off.
+    #[schema(value_type = Option<Object>)]
+    pub dedupe: Option<crate::storm::Dedupe>,
+    pub silenceable: bool,
+    #[serde(flatten)]
+    pub state: StateFields,
+}
+
+/// The answer of `GET /api/v1/destinations`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DestinationList {
+    pub result: Success,
+    pub destinations: Vec<DestinationView>,
 }
 
 /// Most messages one list answer carries.
@@ -114,16 +103,24 @@ pub const MAX_LIST: u32 = 1_000;
 
 /// Query parameters of `GET /api/v1/messages` (the console's message list
 /// takes the same ones).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// pending, delivering, delivered, failed, cancelled, grouped, suppressed or silenced.
     pub status: Option<String>,
+    /// A destination id.
     pub destination: Option<String>,
+    /// A flock id.
     pub flock: Option<String>,
+    /// An alert id, as answered (`api:…`, `hook:<source>:…`) or as posted to /api/v1/alerts.
     pub alert: Option<String>,
+    /// Created at or after (RFC 3339, Unix seconds, or a duration ago: 1h, 7d).
     pub since: Option<String>,
+    /// Created before (RFC 3339, Unix seconds, or a duration ago: 1h, 7d).
     pub until: Option<String>,
+    /// At most this many (1-1000, default 100).
     pub limit: Option<u32>,
-    /// Keyset pagination: the `next_before` of the previous page.
+    /// Only messages after this position: the next_before of the previous page.
     pub before: Option<String>,
 }
 
@@ -219,16 +216,19 @@ pub fn filter(query: &ListQuery) -> Result<MessageFilter, ApiError> {
     })
 }
 
+/// Lists messages, newest first.
+#[utoipa::path(get, path = "/api/v1/messages", tag = "operator", summary = "Lists messages, newest first.",
+    params(ListQuery), responses((status = 200, description = "Success.", body = MessageList)))]
 pub async fn list(
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MessageList>, ApiError> {
     let filter = filter(&query_string(query)?)?;
     let messages = state.outbox.list_messages(&filter).await?;
     // A full page may have a next one: it starts after the last message here.
     let next = (messages.len() == usize::try_from(filter.limit).unwrap_or(usize::MAX))
         .then(|| messages.last().map(|last| Cursor::after(last).encode()));
-    Ok(Json(json!({"result": "success", "messages": messages, "next_before": next.flatten()})))
+    Ok(Json(MessageList { result: Success::Success, messages, next_before: next.flatten() }))
 }
 
 /// A message with its attempts, or 404 naming it.
@@ -236,31 +236,43 @@ pub async fn message(state: &AppState, id: &str) -> Result<(Message, Vec<Attempt
     state.outbox.message(id).await?.ok_or_else(|| ApiError::NotFound(format!("message {id} not found")))
 }
 
+#[utoipa::path(get, path = "/api/v1/messages/{id}", tag = "operator",
+    summary = "A message with its attempts, and the alerts it carried when it is a digest.",
+    params(("id" = String, Path, description = "The message or destination id.")),
+    responses((status = 200, description = "Success.", body = MessageShown)))]
 pub async fn show(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MessageShown>, ApiError> {
     let id = path_id(id)?;
     let (message, attempts) = message(&state, &id).await?;
     let digest_alerts = state.outbox.digest_alerts(&id).await?;
-    Ok(Json(json!({"result": "success", "message": message, "attempts": attempts, "digest_alerts": digest_alerts})))
+    Ok(Json(MessageShown { result: Success::Success, message, attempts, digest_alerts }))
 }
 
+#[utoipa::path(post, path = "/api/v1/messages/{id}/replay", tag = "operator",
+    summary = "Queues a delivered or failed message again.",
+    params(("id" = String, Path, description = "The message or destination id.")),
+    responses((status = 200, description = "Success.", body = Replayed)))]
 pub async fn replay(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Replayed>, ApiError> {
     let id = path_id(id)?;
     let message = state.outbox.replay(&id).await?;
-    Ok(Json(json!({"result": "success", "message": message})))
+    Ok(Json(Replayed { result: Success::Success, message }))
 }
 
-#[derive(Debug, Deserialize)]
+/// Query parameters of a recover.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RecoverQuery {
+    /// Window start (RFC 3339, Unix seconds, or a duration ago: 1h, 7d).
+    #[param(required = true)]
     since: Option<String>,
+    /// Window end (default now).
     until: Option<String>,
 }
-
 /// The window a recover request names for a destination: the destination
 /// must exist, `since` is required, `until` defaults to now and must be later.
 pub fn recover_window(
@@ -282,49 +294,50 @@ pub fn recover_window(
     Ok((since, until))
 }
 
+#[utoipa::path(post, path = "/api/v1/destinations/{id}/recover", tag = "operator",
+    summary = "Queues again the failed messages of a destination created in a time window.",
+    params(("id" = String, Path, description = "The message or destination id."), RecoverQuery),
+    responses((status = 200, description = "Success.", body = Recovered)))]
 pub async fn recover(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
     query: Result<Query<RecoverQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Recovered>, ApiError> {
     let id = path_id(id)?;
     let query = query_string(query)?;
     let (since, until) = recover_window(&state, &id, query.since.as_deref(), query.until.as_deref())?;
     let recovered = state.outbox.recover(&id, since, until).await?;
-    Ok(Json(json!({"result": "success", "recovered": recovered})))
+    Ok(Json(Recovered { result: Success::Success, recovered }))
 }
 
 /// `GET /api/v1/destinations`: names, kinds, scopes, states, the pace applied
 /// (`rate_limit` per second, `null` when unpaced; `concurrency`), breakers,
 /// and the storm settings (`grouping`, `dedupe`, `silenceable`).
-pub async fn destinations(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/destinations", tag = "operator",
+    summary = "Every destination's id, name, kind, flock, state (enabled, disabled_by_operator or disabled_by_channel, with reason and time) and circuit breaker (never its secrets).",
+    responses((status = 200, description = "Success.", body = DestinationList)))]
+pub async fn destinations(State(state): State<AppState>) -> Result<Json<DestinationList>, ApiError> {
     let catalogue = state.delivery.catalogue();
-    let destinations: Vec<Value> = catalogue
+    let destinations = catalogue
         .destinations()
         .iter()
         .map(|destination| {
             let pace = state.delivery.pace(destination);
-            let mut shown = json!({
-                "id": destination.id,
-                "name": destination.name,
-                "kind": destination.channel.kind(),
-                "flock_id": destination.scope.as_str(),
-                "rate_limit": pace.rate,
-                "concurrency": pace.concurrency,
-                "breaker": state.delivery.breaker(&destination.id).view(),
-                "grouping": destination.storm.grouping,
-                "dedupe": destination.storm.dedupe,
-                "silenceable": destination.storm.silenceable(destination.channel.kind()),
-            });
-            // enabled, state, state_reason, state_changed_at
-            if let (Some(shown), Value::Object(fields)) = (
-                shown.as_object_mut(),
-                super::destinations::state_fields(destination, catalogue.state(&destination.id)),
-            ) {
-                shown.extend(fields);
+            DestinationView {
+                id: destination.id.clone(),
+                name: destination.name.clone(),
+                kind: destination.channel.kind(),
+                flock_id: destination.scope.as_str().to_owned(),
+                rate_limit: pace.rate,
+                concurrency: pace.concurrency,
+                breaker: state.delivery.breaker(&destination.id).view(),
+                grouping: destination.storm.grouping.clone(),
+                dedupe: destination.storm.dedupe.clone(),
+                silenceable: destination.storm.silenceable(destination.channel.kind()),
+                // enabled, state, state_reason, state_changed_at
+                state: StateFields::of(destination, catalogue.state(&destination.id)),
             }
-            shown
         })
         .collect();
-    Ok(Json(json!({"result": "success", "destinations": destinations})))
+    Ok(Json(DestinationList { result: Success::Success, destinations }))
 }

@@ -1,8 +1,14 @@
 //! The HTTP server of `flockrelay serve` (axum): ingest, the operator API, the
 //! Canary-style management API, metrics and health. Every handler returns
 //! `Result<_, ApiError>`; the mapping to status codes lives in [`error`] only.
-//! Every route is listed once, with its description, in a route table
-//! ([`routes`]) that both the router and the OpenAPI document are made from.
+//!
+//! Handlers take typed parameters (`Query<T>`, `Path`, or the Canary-style
+//! [`canary::Canary<T>`], which merges query, form and JSON) and answer typed
+//! structs (the shared shapes are in [`answer`]). Each handler is registered
+//! with `utoipa_axum`'s `routes!` from its `#[utoipa::path]`, so the router
+//! ([`router`]) and the OpenAPI document ([`document`]) are made from the same
+//! registrations; the token-checked routes are grouped apart
+//! (`token_routes`) so the token middleware sits in front of them only.
 //!
 //! - [`alerts`] — `POST /api/v1/alerts`.
 //! - [`hooks`] — `POST /hooks/{source_id}`: verified webhooks from other systems.
@@ -12,7 +18,8 @@
 //! - [`destinations`] — re-enable or disable a destination (stored state).
 //! - [`canary`] — flocks and their webhooks, as a Canary console's API.
 //! - [`ops`] — `/metrics`, `/healthz`, `/readyz`.
-//! - [`openapi`] — the route table's types and `/api/openapi.json`.
+//! - [`answer`] — the success and error answer shapes every endpoint shares.
+//! - [`openapi`] — `/api/openapi.json`: the generated document's shared parts.
 //! - [`run`] — start (store, config, tokens), serve on a listener, drain.
 //! - [`listen`] — the accept loop: header and body timeouts, bounded shutdown.
 //! - [`reload`] — applying a new configuration while serving (SIGHUP).
@@ -20,6 +27,7 @@
 //! The operator console ([`crate::console`]) is merged into the same router.
 
 pub mod alerts;
+pub mod answer;
 pub mod auth;
 pub mod canary;
 pub mod destinations;
@@ -50,7 +58,9 @@ use crate::ingest::Ingest;
 use crate::outbox::Outbox;
 use crate::secret::Secret;
 use error::ApiError;
-use openapi::{into_router, Auth, Endpoint, Route};
+use openapi::ApiDoc;
+use utoipa::{Modify as _, OpenApi as _};
+use utoipa_axum::router::OpenApiRouter;
 
 /// What every handler can reach: the four services, and the HTTP settings.
 #[derive(Debug, Clone)]
@@ -88,34 +98,41 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
     Ok(next.run(request).await)
 }
 
-/// Every route of the server, with its description.
-pub fn routes() -> Vec<Route> {
-    let mut routes = alerts::routes();
-    routes.extend(messages::routes());
-    routes.extend(destinations::routes());
-    routes.extend(sources::routes());
-    routes.extend(silences::routes());
-    routes.extend(hooks::routes());
-    routes.extend(canary::routes());
-    routes.extend(ops::routes());
-    routes.extend(openapi::routes());
-    routes
+/// The routes that need a token in the header or query (the operator API and
+/// ingest); [`router`] puts [`require_token`] in front of them only.
+fn token_routes() -> OpenApiRouter<AppState> {
+    alerts::routes()
+        .merge(messages::routes())
+        .merge(destinations::routes())
+        .merge(sources::routes())
+        .merge(silences::routes())
 }
 
-/// Every endpoint of the server (what the OpenAPI document describes).
-pub fn endpoints() -> Vec<Endpoint> {
-    routes().into_iter().map(|route| route.endpoint).collect()
+/// The routes that check a token themselves (the Canary-style API, by its
+/// extractor) or need none (webhooks with their own schemes, health, metrics,
+/// the document).
+fn other_routes() -> OpenApiRouter<AppState> {
+    canary::routes().merge(hooks::routes()).merge(ops::routes()).merge(openapi::routes())
 }
 
-/// The whole application, built from [`routes`].
+/// The OpenAPI document of every route [`router`] serves, made from the same
+/// route registrations.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut document =
+        OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(token_routes()).merge(other_routes()).into_openapi();
+    openapi::Shared.modify(&mut document);
+    document
+}
+
+/// The whole application.
 pub fn router(state: AppState) -> Router {
-    let (protected, open): (Vec<Route>, Vec<Route>) =
-        routes().into_iter().partition(|route| route.endpoint.auth == Auth::Token);
-    let api = into_router(protected).route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let (protected, _) =
+        token_routes().route_layer(middleware::from_fn_with_state(state.clone(), require_token)).split_for_parts();
+    let (open, _) = other_routes().split_for_parts();
     let console = if state.console_enabled { crate::console::router() } else { Router::new() };
     Router::new()
-        .merge(api)
-        .merge(into_router(open))
+        .merge(protected)
+        .merge(open)
         .merge(console)
         .fallback(no_endpoint)
         .method_not_allowed_fallback(method_not_allowed)

@@ -2,46 +2,62 @@
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::openapi::{Auth, Endpoint, Route};
+use super::answer::{ErrorAnswer, Failure, Success};
 use super::AppState;
 
-fn open(path: &'static str, summary: &'static str, answer: &'static [(&'static str, &'static str)]) -> Endpoint {
-    Endpoint::new(Auth::Open, axum::http::Method::GET, path, summary, &[], answer)
+/// `/metrics`, `/healthz`, `/readyz`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(metrics)).routes(routes!(healthz)).routes(routes!(readyz))
 }
 
-/// The operations routes with their descriptions.
-pub fn routes() -> Vec<Route> {
-    vec![
-        Route::new(open("/metrics", "Prometheus metrics (text exposition format).", &[]), metrics),
-        Route::new(open("/healthz", "The process is up.", &[("status", "string")]), healthz),
-        Route::new(open("/readyz", "The store answers (503 when it does not).", &[("store", "string")]), readyz),
-    ]
+/// The answer of `/healthz`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Health {
+    pub result: Success,
+    /// Always `ok`.
+    pub status: &'static str,
 }
 
-/// `GET /metrics`: the text exposition format; queue figures read now.
+/// The answer of `/readyz` when the store answers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Ready {
+    pub result: Success,
+    /// The store's backend (`sqlite` or `postgres`).
+    pub store: &'static str,
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "open", summary = "Prometheus metrics (text exposition format).",
+    responses((status = 200, description = "Success.", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     state.delivery.refresh_queue_metrics(Utc::now()).await;
     let metrics = state.delivery.metrics();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics.encode())
 }
 
-/// `GET /healthz`: the process is up.
-pub async fn healthz() -> impl IntoResponse {
-    Json(json!({"result": "success", "status": "ok"}))
+#[utoipa::path(get, path = "/healthz", tag = "open", summary = "The process is up.",
+    responses((status = 200, description = "Success.", body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health { result: Success::Success, status: "ok" })
 }
 
-/// `GET /readyz`: the store answers.
-pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+#[utoipa::path(get, path = "/readyz", tag = "open", summary = "The store answers (503 when it does not).",
+    responses((status = 200, description = "Success.", body = Ready),
+        (status = 503, description = "The store does not answer.", body = ErrorAnswer)))]
+pub async fn readyz(State(state): State<AppState>) -> Response {
     match state.outbox.ready().await {
-        Ok(backend) => (StatusCode::OK, Json(json!({"result": "success", "store": backend}))),
+        Ok(backend) => (StatusCode::OK, Json(Ready { result: Success::Success, store: backend })).into_response(),
         Err(error) => {
             tracing::warn!(%error, "Readiness check: the store does not answer.");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"result": "error", "message": "store unreachable"})))
+            let answer = ErrorAnswer { result: Failure::Error, message: "store unreachable".into() };
+            (StatusCode::SERVICE_UNAVAILABLE, Json(answer)).into_response()
         }
     }
 }

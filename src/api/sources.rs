@@ -15,11 +15,15 @@ use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::answer::{Done, Success};
 use super::error::ApiError;
 use super::messages::path_id;
-use super::openapi::{Auth, Endpoint, In, Param, Route};
 use super::AppState;
 use crate::config::validate::source_problems;
 use crate::ingest::inbound::{Scheme, SchemeName, SourceConfig};
@@ -27,73 +31,83 @@ use crate::limits;
 use crate::store::{Origin, SourceRecord};
 
 /// What a list shows of a source: never a secret, nor a Basic user name.
-pub fn view(record: &SourceRecord) -> Value {
-    let source = &record.source;
-    let mut view = json!({
-        "id": source.id,
-        "flock_id": source.flock,
-        "enabled": source.enabled,
-        "scheme": source.scheme.name(),
-        "template": source.template_name(),
-        "origin": record.origin,
-        "endpoint": format!("/hooks/{}", source.id),
-    });
-    match &source.scheme {
-        Scheme::StandardWebhooks { secrets } => view["secret_count"] = json!(secrets.len()),
-        Scheme::ClientSecret { header: Some(header), .. } => view["header"] = json!(header),
-        Scheme::ClientSecret { field, .. } => {
-            view["field"] =
-                json!(field.as_deref().unwrap_or(crate::ingest::inbound::verify::client_secret::DEFAULT_FIELD));
-        }
-        _ => {}
-    }
-    view
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SourceView {
+    pub id: String,
+    pub flock_id: String,
+    pub enabled: bool,
+    /// The verification scheme.
+    #[schema(value_type = String)]
+    pub scheme: SchemeName,
+    /// The mapping template in effect.
+    pub template: String,
+    /// config or api.
+    #[schema(value_type = String)]
+    pub origin: Origin,
+    /// Where the source's sender posts: `/hooks/<id>`.
+    pub endpoint: String,
+    /// Standard Webhooks: how many secrets it has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_count: Option<usize>,
+    /// Client secret: the header that carries it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    /// Client secret: the body field that carries it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
-/// The sources API's routes with their descriptions.
-pub fn routes() -> Vec<Route> {
-    use axum::http::Method;
-    let id = Param { name: "id", location: In::Path, required: true, description: "The source id." };
-    let add_source = Endpoint::new(
-        Auth::Token,
-        Method::POST,
-        "/api/v1/sources",
-        "Adds an inbound source: id, flock, scheme with its secrets, optional template.",
-        &[],
-        &[("source", "object")],
-    );
-    vec![
-        Route::new(
-            Endpoint::new(
-                Auth::Token,
-                Method::GET,
-                "/api/v1/sources",
-                "Every inbound source (never its secrets).",
-                &[],
-                &[("sources", "array")],
-            ),
-            list,
-        ),
-        Route::new(
-            Endpoint {
-                success: 201,
-                json_body: Some("A source object, with the keys of a [sources.<id>] table plus `id`."),
-                ..add_source
-            },
-            add,
-        ),
-        Route::new(
-            Endpoint::new(
-                Auth::Token,
-                Method::DELETE,
-                "/api/v1/sources/{id}",
-                "Removes an inbound source.",
-                &[id],
-                &[],
-            ),
-            remove,
-        ),
-    ]
+impl SourceView {
+    /// What may be shown of `record`.
+    pub fn of(record: &SourceRecord) -> Self {
+        let source = &record.source;
+        let mut view = Self {
+            id: source.id.clone(),
+            flock_id: source.flock.clone(),
+            enabled: source.enabled,
+            scheme: source.scheme.name(),
+            template: source.template_name().to_owned(),
+            origin: record.origin,
+            endpoint: format!("/hooks/{}", source.id),
+            secret_count: None,
+            header: None,
+            field: None,
+        };
+        match &source.scheme {
+            Scheme::StandardWebhooks { secrets } => view.secret_count = Some(secrets.len()),
+            Scheme::ClientSecret { header: Some(header), .. } => view.header = Some(header.clone()),
+            Scheme::ClientSecret { field, .. } => {
+                let default = crate::ingest::inbound::verify::client_secret::DEFAULT_FIELD;
+                view.field = Some(field.as_deref().unwrap_or(default).to_owned());
+            }
+            _ => {}
+        }
+        view
+    }
+}
+
+/// [`SourceView`] as a JSON object (the console adds to it).
+pub fn view(record: &SourceRecord) -> Value {
+    serde_json::to_value(SourceView::of(record)).unwrap_or(Value::Null)
+}
+
+/// The answer of `GET /api/v1/sources`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SourceList {
+    pub result: Success,
+    pub sources: Vec<SourceView>,
+}
+
+/// The answer of `POST /api/v1/sources`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SourceAdded {
+    pub result: Success,
+    pub source: SourceView,
+}
+
+/// The sources API's routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, add)).routes(routes!(remove))
 }
 
 /// Every source, with its secrets: callers show only [`view`].
@@ -102,16 +116,23 @@ pub async fn all(state: &AppState) -> Result<Vec<SourceRecord>, ApiError> {
 }
 
 /// `GET /api/v1/sources`.
-pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let sources: Vec<Value> = all(&state).await?.iter().map(view).collect();
-    Ok(Json(json!({"result": "success", "sources": sources})))
+#[utoipa::path(get, path = "/api/v1/sources", tag = "operator", summary = "Every inbound source (never its secrets).",
+    responses((status = 200, description = "Success.", body = SourceList)))]
+pub async fn list(State(state): State<AppState>) -> Result<Json<SourceList>, ApiError> {
+    let sources = all(&state).await?.iter().map(SourceView::of).collect();
+    Ok(Json(SourceList { result: Success::Success, sources }))
 }
 
 /// `POST /api/v1/sources`.
+#[utoipa::path(post, path = "/api/v1/sources", tag = "operator",
+    summary = "Adds an inbound source: id, flock, scheme with its secrets, optional template.",
+    request_body(content = Object, content_type = "application/json",
+        description = "A source object, with the keys of a [sources.<id>] table plus `id`."),
+    responses((status = 201, description = "Created.", body = SourceAdded)))]
 pub async fn add(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<SourceAdded>), ApiError> {
     let body = body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(state.body_limit),
         _ => ApiError::BadRequest(rejection.body_text()),
@@ -124,7 +145,7 @@ pub async fn add(
         }
     };
     let record = add_source(&state, fields).await?;
-    Ok((StatusCode::CREATED, Json(json!({"result": "success", "source": view(&record)}))))
+    Ok((StatusCode::CREATED, Json(SourceAdded { result: Success::Success, source: SourceView::of(&record) })))
 }
 
 /// Adds a source described as `POST /api/v1/sources` takes it (`id` and the
@@ -169,13 +190,16 @@ pub async fn add_source(state: &AppState, mut fields: Map<String, Value>) -> Res
 }
 
 /// `DELETE /api/v1/sources/{id}`.
+#[utoipa::path(delete, path = "/api/v1/sources/{id}", tag = "operator", summary = "Removes an inbound source.",
+    params(("id" = String, Path, description = "The source id.")),
+    responses((status = 200, description = "Success.", body = Done)))]
 pub async fn remove(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Done>, ApiError> {
     let id = path_id(id)?;
     remove_source(&state, &id).await?;
-    Ok(Json(json!({"result": "success"})))
+    Ok(Json(Done::default()))
 }
 
 /// Removes a source added through the API (one from the config file is
@@ -211,6 +235,8 @@ fn without_values(message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

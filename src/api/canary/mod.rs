@@ -2,11 +2,12 @@
 //! settings, and the Slack, Microsoft Teams, Splunk HEC and generic webhooks of
 //! `seeds/canary-flock-webhooks-api.txt`, path for path and field for field.
 //!
-//! This module owns what every endpoint shares: [`params`] (the parameters
-//! extractor and the token check), flock lookup, URL and address checks, test
+//! This module owns what every endpoint shares: [`params`] (the [`Canary`]
+//! extractor: typed parameters and the token check), flock lookup, URL and address checks, test
 //! notifications, and refusing settings the channel's own `validate()` finds
 //! wrong. Changes go through the [`crate::catalogue::registry::Registry`], which
-//! stores and applies them. Each resource has its own file with its `routes()` table:
+//! stores and applies them. Each resource has its own file with its `routes()`,
+//! its parameter and answer structs, and its `#[utoipa::path]` handlers:
 //!
 //! - [`flocks`] — `ping`, `flock/create`, `flocks/list`, `flock/rename`, `flock/delete`.
 //! - [`settings`] — `flock/settings/webhooks/{is_enabled,is_global,enable,disable,use_global}`.
@@ -23,18 +24,18 @@ pub mod settings;
 pub mod slack;
 pub mod splunk_hec;
 
-pub use params::{Caller, Params};
-
-use std::collections::BTreeMap;
+pub use params::{flock_id, Caller, Canary, Params};
 
 use axum::Json;
 use chrono::Utc;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use url::Url;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
 
+use super::answer::{Done, Success};
 use super::error::ApiError;
-use super::openapi::Route;
 use super::AppState;
 use crate::alert::Alert;
 use crate::catalogue::registry::RegistryError;
@@ -52,14 +53,29 @@ use crate::store::{IfExists, StoreError};
 pub const BASE: &str = "/api/v1";
 
 /// Every route of the Canary-style API.
-pub fn routes() -> Vec<Route> {
-    let mut routes = flocks::routes();
-    routes.extend(settings::routes());
-    routes.extend(generic::routes());
-    routes.extend(ms_teams::routes());
-    routes.extend(slack::routes());
-    routes.extend(splunk_hec::routes());
-    routes
+pub fn routes() -> OpenApiRouter<AppState> {
+    flocks::routes()
+        .merge(settings::routes())
+        .merge(generic::routes())
+        .merge(ms_teams::routes())
+        .merge(slack::routes())
+        .merge(splunk_hec::routes())
+}
+
+/// The parameters of an endpoint that takes only a flock.
+#[derive(Debug, Clone, Deserialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
+pub struct FlockParams {
+    /// A flock id (`flock:…`), or `global` for the console-wide set.
+    pub flock_id: String,
+}
+
+/// The answer of a `…/test` endpoint addressed by URL: the webhook tested.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Tested {
+    pub result: Success,
+    /// The webhook's URL, its user-info masked.
+    pub webhook: String,
 }
 
 /// The catalogue as stored now (another instance may have changed it).
@@ -212,7 +228,8 @@ pub fn new_destination(scope: Scope, key: &str, channel: Channel) -> Destination
 /// URL in the scope) and applies it.
 pub async fn add_by_url(
     state: &AppState,
-    params: &Params,
+    caller: Caller,
+    flock: &str,
     catalogue: &Catalogue,
     channel: Channel,
 ) -> Result<(), ApiError> {
@@ -220,7 +237,7 @@ pub async fn add_by_url(
     let Some(url) = url_of_channel(&channel).cloned() else {
         return Err(ApiError::BadRequest(format!("{kind} webhooks are not addressed by URL")));
     };
-    let scope = scope(catalogue, params.flock_id()?)?;
+    let scope = scope(catalogue, flock_id(flock)?)?;
     let duplicate = || ApiError::Conflict(format!("{scope} already has a {kind} webhook with this url"));
     if !with_url(catalogue, &scope, kind, &url).is_empty() {
         return Err(duplicate());
@@ -231,7 +248,7 @@ pub async fn add_by_url(
         other => other?,
     }
     tracing::info!(
-        caller = %params.caller, flock = %scope, destination = %destination.id, %kind, host = %url_host(&url),
+        %caller, flock = %scope, destination = %destination.id, %kind, host = %url_host(&url),
         "Webhook added through the API."
     );
     Ok(())
@@ -249,17 +266,17 @@ fn url_of_channel(channel: &Channel) -> Option<&Url> {
 /// Deletes API-owned destinations of a scope (all or none) and applies it.
 pub async fn remove(
     state: &AppState,
-    params: &Params,
+    caller: Caller,
     scope: &Scope,
     kind: ChannelKind,
     destinations: &[&Destination],
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Done>, ApiError> {
     let ids: Vec<String> = destinations.iter().map(|destination| destination.id.clone()).collect();
     let cancelled = state.registry.remove_destinations(&ids).await?;
     for id in &ids {
-        tracing::info!(caller = %params.caller, flock = %scope, destination = %id, %kind, cancelled, "Webhook removed through the API.");
+        tracing::info!(%caller, flock = %scope, destination = %id, %kind, cancelled, "Webhook removed through the API.");
     }
-    Ok(success([]))
+    Ok(Json(Done::default()))
 }
 
 /// Removes one API-owned destination by id (the console's Remove): the same
@@ -268,57 +285,51 @@ pub async fn remove_destination(state: &AppState, params: &Params, id: &str) -> 
     let catalogue = current(state).await?;
     let destination =
         catalogue.destination(id).ok_or_else(|| ApiError::NotFound(format!("destination {id} not found")))?;
-    remove(state, params, &destination.scope, destination.channel.kind(), &[destination]).await.map(|_| ())
+    remove(state, params.caller, &destination.scope, destination.channel.kind(), &[destination]).await.map(|_| ())
 }
 
 /// `…/remove` by `url`: the webhook must exist in the flock.
-pub async fn remove_by_url(state: &AppState, params: &Params, kind: ChannelKind) -> Result<Json<Value>, ApiError> {
+pub async fn remove_by_url(
+    state: &AppState,
+    caller: Caller,
+    (flock, url): (&str, &str),
+    kind: ChannelKind,
+) -> Result<Json<Done>, ApiError> {
     let catalogue = current(state).await?;
-    let scope = scope(&catalogue, params.flock_id()?)?;
-    let url = lookup_url("url", params.required("url")?)?;
+    let scope = scope(&catalogue, flock_id(flock)?)?;
+    let url = lookup_url("url", url)?;
     let found = with_url(&catalogue, &scope, kind, &url);
     if found.is_empty() {
         return Err(ApiError::NotFound(format!("{scope} has no {kind} webhook with this url")));
     }
-    remove(state, params, &scope, kind, &found).await
+    remove(state, caller, &scope, kind, &found).await
 }
 
 /// `…/test` by `url`: a test notification through the flock's webhook with
 /// that URL; answers with the webhook's URL.
-pub async fn test_by_url(state: &AppState, params: &Params, kind: ChannelKind) -> Result<Json<Value>, ApiError> {
+pub async fn test_by_url(
+    state: &AppState,
+    caller: Caller,
+    (flock, url): (&str, &str),
+    kind: ChannelKind,
+) -> Result<Json<Tested>, ApiError> {
     let catalogue = current(state).await?;
-    let scope = scope(&catalogue, params.flock_id()?)?;
-    let url = lookup_url("url", params.required("url")?)?;
+    let scope = scope(&catalogue, flock_id(flock)?)?;
+    let url = lookup_url("url", url)?;
     let Some(destination) = with_url(&catalogue, &scope, kind, &url).into_iter().next() else {
         return Err(ApiError::NotFound(format!("{scope} has no {kind} webhook with this url")));
     };
-    test_notification(state, destination, params.caller).await?;
-    Ok(success([("webhook", Value::from(mask_url(&url)))]))
+    test_notification(state, destination, caller).await?;
+    Ok(Json(Tested { result: Success::Success, webhook: mask_url(&url) }))
 }
 
-/// The URLs of a scope's webhooks of one kind (user-info masked), with `webhooks_enabled`.
-pub async fn list_urls(
-    state: &AppState,
-    params: &Params,
-    kind: ChannelKind,
-    field: &'static str,
-) -> Result<Json<Value>, ApiError> {
+/// The URLs of a scope's webhooks of one kind (user-info masked), with
+/// whether webhooks are in effect there (`webhooks_enabled`).
+pub async fn list_urls(state: &AppState, flock: &str, kind: ChannelKind) -> Result<(Vec<String>, bool), ApiError> {
     let catalogue = current(state).await?;
-    let scope = scope(&catalogue, params.flock_id()?)?;
-    let urls: Vec<Value> = of_kind(&catalogue, &scope, kind)
-        .into_iter()
-        .filter_map(url_of)
-        .map(|url| Value::from(mask_url(url)))
-        .collect();
-    Ok(success([(field, Value::Array(urls)), ("webhooks_enabled", Value::from(webhooks_enabled(&catalogue, &scope)))]))
-}
-
-/// The success answer with extra fields, keys in alphabetical order as the
-/// seed's answers have them.
-pub fn success(fields: impl IntoIterator<Item = (&'static str, Value)>) -> Json<Value> {
-    let mut sorted: BTreeMap<&'static str, Value> = fields.into_iter().collect();
-    sorted.insert("result", Value::from("success"));
-    Json(Value::Object(sorted.into_iter().map(|(name, value)| (name.to_owned(), value)).collect()))
+    let scope = scope(&catalogue, flock_id(flock)?)?;
+    let urls = of_kind(&catalogue, &scope, kind).into_iter().filter_map(url_of).map(mask_url).collect();
+    Ok((urls, webhooks_enabled(&catalogue, &scope)))
 }
 
 /// A short, secret-free description of where a URL points, for logs.

@@ -3,6 +3,11 @@
 //! and the `auth_token` from any of them or the `X-Canary-Auth-Token` header,
 //! checked in constant time before anything else is looked at. No name or value
 //! may hold a NUL, and a name given twice must carry the same value.
+//!
+//! [`Canary`] is the handlers' extractor: [`Params`] deserialized into the
+//! endpoint's typed parameter struct (by [`fields`]).
+
+pub mod fields;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -10,6 +15,7 @@ use std::net::SocketAddr;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, Request};
 use axum::http::{header, HeaderMap, StatusCode};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::api::error::ApiError;
@@ -147,11 +153,6 @@ impl Params {
         Self { values, caller }
     }
 
-    /// A parameter that must be present and not blank.
-    pub fn required(&self, name: &'static str) -> Result<&str, ApiError> {
-        self.optional(name).ok_or(ApiError::MissingParameter(name))
-    }
-
     /// A parameter that may be absent; blank counts as absent.
     pub fn optional(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str).filter(|value| !value.trim().is_empty())
@@ -168,12 +169,52 @@ impl Params {
             .transpose()
     }
 
-    /// The `flock_id` parameter, at most [`limits::FLOCK_ID`] characters.
-    pub fn flock_id(&self) -> Result<&str, ApiError> {
-        let flock_id = self.required("flock_id")?;
-        limits::text(flock_id, limits::FLOCK_ID)
-            .map_err(|refusal| ApiError::InvalidParameter { name: "flock_id", reason: refusal.to_string() })?;
-        Ok(flock_id)
+    /// The parameters as the endpoint's struct: blank values count as absent,
+    /// `bool` fields take `true`/`1`/`yes` and `false`/`0`/`no`, numbers are read
+    /// from their text, anything else is the text itself.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        let given = self.values.iter().filter(|(_, value)| !value.trim().is_empty());
+        T::deserialize(fields::Fields::new(given)).map_err(|error| error.0)
+    }
+}
+
+/// A parameter a typed struct holds as optional, because it is required only
+/// with another (`username` with `auth_type=basic`): present and not blank.
+pub fn required<'a>(name: &'static str, value: Option<&'a str>) -> Result<&'a str, ApiError> {
+    value.filter(|value| !value.trim().is_empty()).ok_or(ApiError::MissingParameter(name))
+}
+
+/// A `flock_id` parameter: at most [`limits::FLOCK_ID`] characters.
+pub fn flock_id(flock_id: &str) -> Result<&str, ApiError> {
+    limits::text(flock_id, limits::FLOCK_ID)
+        .map_err(|refusal| ApiError::InvalidParameter { name: "flock_id", reason: refusal.to_string() })?;
+    Ok(flock_id)
+}
+
+/// An authenticated Canary API request: its parameters (query ∪ form ∪ JSON,
+/// by [`Params`]'s rules) deserialized into the endpoint's own struct `T`, and
+/// who sent it. A missing required field answers `missing parameter <name>`, a
+/// value that does not parse `invalid <name>: <reason>`, as [`Params`] words them.
+#[derive(Debug, Clone)]
+pub struct Canary<T> {
+    pub params: T,
+    pub caller: Caller,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Canary<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let params = Params::from_request(request, state).await?;
+        Ok(Self { params: params.parse()?, caller: params.caller })
+    }
+}
+
+impl<T: DeserializeOwned> Canary<T> {
+    /// A typed request from parameters that did not come from an API request
+    /// (the console's forms), by the same rules.
+    pub fn from_params(params: &Params) -> Result<Self, ApiError> {
+        Ok(Self { params: params.parse()?, caller: params.caller })
     }
 }
 

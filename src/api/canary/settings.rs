@@ -8,93 +8,75 @@
 //! true, and `use_global` is refused (the global set cannot follow itself).
 
 use axum::extract::State;
-use axum::http::Method;
 use axum::Json;
-use serde_json::Value;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::{current, scope, success, webhooks_enabled, Params};
+use super::{current, flock_id, scope, webhooks_enabled, Caller, Canary, FlockParams, Params};
+use crate::api::answer::{Done, Success};
 use crate::api::error::ApiError;
-use crate::api::openapi::{Endpoint, Route, FLOCK_ID};
 use crate::api::AppState;
 use crate::flock::{FlockSettings, Scope, GLOBAL};
 
-/// The settings routes with their descriptions.
-pub fn routes() -> Vec<Route> {
-    vec![
-        Route::new(
-            Endpoint::canary(
-                Method::GET,
-                "/api/v1/flock/settings/webhooks/is_enabled",
-                "Whether webhooks are in effect for a flock (its own setting, or the global set's when it follows it).",
-                &[FLOCK_ID],
-                &[("is_enabled", "boolean")],
-            ),
-            is_enabled,
-        ),
-        Route::new(
-            Endpoint::canary(
-                Method::GET,
-                "/api/v1/flock/settings/webhooks/is_global",
-                "Whether a flock follows the global webhook set.",
-                &[FLOCK_ID],
-                &[("is_global", "boolean")],
-            ),
-            is_global,
-        ),
-        Route::new(
-            Endpoint::canary(
-                Method::POST,
-                "/api/v1/flock/settings/webhooks/enable",
-                "Gives a flock its own webhooks, switched on (for `global`: switches the global set on).",
-                &[FLOCK_ID],
-                &[],
-            ),
-            enable,
-        ),
-        Route::new(
-            Endpoint::canary(
-                Method::POST,
-                "/api/v1/flock/settings/webhooks/disable",
-                "Gives a flock its own webhooks, switched off (for `global`: switches the global set off).",
-                &[FLOCK_ID],
-                &[],
-            ),
-            disable,
-        ),
-        Route::new(
-            Endpoint::canary(
-                Method::POST,
-                "/api/v1/flock/settings/webhooks/use_global",
-                "Hands a flock back to the global webhook set.",
-                &[FLOCK_ID],
-                &[],
-            ),
-            use_global,
-        ),
-    ]
+/// The settings routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(is_enabled))
+        .routes(routes!(is_global))
+        .routes(routes!(enable))
+        .routes(routes!(disable))
+        .routes(routes!(use_global))
 }
 
-async fn is_enabled(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
-    let catalogue = current(&state).await?;
-    let scope = scope(&catalogue, params.flock_id()?)?;
-    Ok(success([("is_enabled", Value::from(webhooks_enabled(&catalogue, &scope)))]))
+/// The answer of `is_enabled`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IsEnabled {
+    pub is_enabled: bool,
+    pub result: Success,
 }
 
-async fn is_global(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+/// The answer of `is_global`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IsGlobal {
+    pub is_global: bool,
+    pub result: Success,
+}
+
+#[utoipa::path(get, path = "/api/v1/flock/settings/webhooks/is_enabled", tag = "canary",
+    summary = "Whether webhooks are in effect for a flock (its own setting, or the global set's when it follows it).",
+    params(FlockParams), responses((status = 200, description = "Success.", body = IsEnabled)))]
+async fn is_enabled(State(state): State<AppState>, request: Canary<FlockParams>) -> Result<Json<IsEnabled>, ApiError> {
     let catalogue = current(&state).await?;
-    let is_global = match scope(&catalogue, params.flock_id()?)? {
+    let scope = scope(&catalogue, flock_id(&request.params.flock_id)?)?;
+    Ok(Json(IsEnabled { is_enabled: webhooks_enabled(&catalogue, &scope), result: Success::Success }))
+}
+
+#[utoipa::path(get, path = "/api/v1/flock/settings/webhooks/is_global", tag = "canary",
+    summary = "Whether a flock follows the global webhook set.",
+    params(FlockParams), responses((status = 200, description = "Success.", body = IsGlobal)))]
+async fn is_global(State(state): State<AppState>, request: Canary<FlockParams>) -> Result<Json<IsGlobal>, ApiError> {
+    let catalogue = current(&state).await?;
+    let is_global = match scope(&catalogue, flock_id(&request.params.flock_id)?)? {
         Scope::Global => true,
         Scope::Flock(id) => catalogue.flock_settings(&id).is_some_and(|settings| settings.use_global),
     };
-    Ok(success([("is_global", Value::from(is_global))]))
+    Ok(Json(IsGlobal { is_global, result: Success::Success }))
 }
 
 /// Stores new settings for a flock (or the global switch) and applies them.
-async fn set(state: &AppState, params: &Params, settings: FlockSettings, what: &str) -> Result<Json<Value>, ApiError> {
-    let flock_id = params.flock_id()?;
+async fn set(
+    state: &AppState,
+    request: &Canary<FlockParams>,
+    settings: FlockSettings,
+    what: &str,
+) -> Result<Json<Done>, ApiError> {
+    let flock_id = flock_id(&request.params.flock_id)?;
     state.registry.set_flock_settings(flock_id, settings).await?;
-    tracing::info!(caller = %params.caller, flock = %flock_id, change = what, "Flock webhook settings changed through the API.");
-    Ok(success([]))
+    let caller: Caller = request.caller;
+    tracing::info!(%caller, flock = %flock_id, change = what, "Flock webhook settings changed through the API.");
+    Ok(Json(Done::default()))
 }
 
 /// A change of a flock's webhook settings.
@@ -111,28 +93,38 @@ pub enum Change {
 /// Applies `change` to the flock `flock_id` (the API's `enable`, `disable`
 /// and `use_global`, and the console's buttons).
 pub async fn change(state: &AppState, params: &Params, change: Change) -> Result<(), ApiError> {
+    let request = Canary::from_params(params)?;
     match change {
-        Change::Enable => set(state, params, FlockSettings { use_global: false, enabled: true }, "enable").await,
-        Change::Disable => set(state, params, FlockSettings { use_global: false, enabled: false }, "disable").await,
-        Change::UseGlobal => use_global_set(state, params).await,
+        Change::Enable => set(state, &request, FlockSettings { use_global: false, enabled: true }, "enable").await,
+        Change::Disable => set(state, &request, FlockSettings { use_global: false, enabled: false }, "disable").await,
+        Change::UseGlobal => use_global_set(state, &request).await,
     }
     .map(|_| ())
 }
 
-async fn enable(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
-    set(&state, &params, FlockSettings { use_global: false, enabled: true }, "enable").await
+#[utoipa::path(post, path = "/api/v1/flock/settings/webhooks/enable", tag = "canary",
+    summary = "Gives a flock its own webhooks, switched on (for `global`: switches the global set on).",
+    request_body = FlockParams, responses((status = 200, description = "Success.", body = Done)))]
+async fn enable(State(state): State<AppState>, request: Canary<FlockParams>) -> Result<Json<Done>, ApiError> {
+    set(&state, &request, FlockSettings { use_global: false, enabled: true }, "enable").await
 }
 
-async fn disable(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
-    set(&state, &params, FlockSettings { use_global: false, enabled: false }, "disable").await
+#[utoipa::path(post, path = "/api/v1/flock/settings/webhooks/disable", tag = "canary",
+    summary = "Gives a flock its own webhooks, switched off (for `global`: switches the global set off).",
+    request_body = FlockParams, responses((status = 200, description = "Success.", body = Done)))]
+async fn disable(State(state): State<AppState>, request: Canary<FlockParams>) -> Result<Json<Done>, ApiError> {
+    set(&state, &request, FlockSettings { use_global: false, enabled: false }, "disable").await
 }
 
-async fn use_global(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
-    use_global_set(&state, &params).await
+#[utoipa::path(post, path = "/api/v1/flock/settings/webhooks/use_global", tag = "canary",
+    summary = "Hands a flock back to the global webhook set.",
+    request_body = FlockParams, responses((status = 200, description = "Success.", body = Done)))]
+async fn use_global(State(state): State<AppState>, request: Canary<FlockParams>) -> Result<Json<Done>, ApiError> {
+    use_global_set(&state, &request).await
 }
 
-async fn use_global_set(state: &AppState, params: &Params) -> Result<Json<Value>, ApiError> {
-    let flock_id = params.flock_id()?;
+async fn use_global_set(state: &AppState, request: &Canary<FlockParams>) -> Result<Json<Done>, ApiError> {
+    let flock_id = flock_id(&request.params.flock_id)?;
     if flock_id == GLOBAL {
         return Err(ApiError::InvalidParameter {
             name: "flock_id",
@@ -142,5 +134,5 @@ async fn use_global_set(state: &AppState, params: &Params) -> Result<Json<Value>
     let catalogue = current(state).await?;
     let settings = catalogue.flock_settings(flock_id).ok_or_else(|| ApiError::UnknownFlock(flock_id.to_owned()))?;
     // `enabled` is kept: it is what the flock's own set returns to after `enable`/`disable`.
-    set(state, params, FlockSettings { use_global: true, enabled: settings.enabled }, "use_global").await
+    set(state, request, FlockSettings { use_global: true, enabled: settings.enabled }, "use_global").await
 }

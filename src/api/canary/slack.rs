@@ -7,82 +7,92 @@
 //! which are informational and shown by the list) is offered as an extension.
 
 use axum::extract::State;
-use axum::http::Method;
 use axum::Json;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{
-    add_by_url, current, lookup_url, of_kind, refuse_invalid, remove, scope, success, test_by_url, webhook_url,
-    webhooks_enabled, with_url, Params,
+    add_by_url, current, flock_id, lookup_url, of_kind, refuse_invalid, remove, scope, test_by_url, webhook_url,
+    webhooks_enabled, with_url, Canary, FlockParams, Params, Tested,
 };
+use crate::api::answer::{Done, Success};
 use crate::api::error::ApiError;
-use crate::api::openapi::{optional, required, Endpoint, Route, FLOCK_ID};
 use crate::api::AppState;
 use crate::destination::Destination;
 use crate::notify::slack::config::SlackSettings;
 use crate::notify::{Channel, ChannelKind};
 use crate::secret::{mask_url, mask_url_text};
 
-/// The Slack routes with their descriptions.
-pub fn routes() -> Vec<Route> {
-    vec![
-        Route::new(
-            Endpoint::canary(
-                Method::POST,
-                "/api/v1/flock/settings/webhooks/slack/add",
-                "Extension: adds a Slack incoming webhook to a flock.",
-                &[
-                    FLOCK_ID,
-                    required("url", "A Slack incoming-webhook URL (https://hooks.slack.com/services/…)."),
-                    optional("team", "The Slack workspace the webhook posts to (informational)."),
-                    optional("channel", "The channel the webhook posts to (informational)."),
-                    optional("configuration_url", "Where the webhook is managed in Slack (informational)."),
-                ],
-                &[],
-            ),
-            add,
-        ),
-        Route::new(
-            Endpoint::canary(
-                Method::GET,
-                "/api/v1/flock/settings/webhooks/slack",
-                "A flock's Slack webhooks: channel, configuration_url, team and url.",
-                &[FLOCK_ID],
-                &[("slack_webhooks", "array"), ("webhooks_enabled", "boolean")],
-            ),
-            list,
-        ),
-        Route::new(
-            Endpoint::canary(
-                Method::POST,
-                "/api/v1/flock/settings/webhooks/slack/remove",
-                "Removes a flock's Slack webhook, named by team and channel or by url.",
-                &[
-                    FLOCK_ID,
-                    optional("team", "Slack team tied to the webhook (with channel)."),
-                    optional("channel", "Slack channel tied to the webhook (with team)."),
-                    optional("url", "The webhook URL (instead of team and channel)."),
-                ],
-                &[],
-            ),
-            remove_webhook,
-        ),
-        Route::new(
-            Endpoint::canary(
-                Method::POST,
-                "/api/v1/flock/settings/webhooks/slack/test",
-                "Sends a test notification through a flock's Slack webhook now.",
-                &[FLOCK_ID, required("url", "The webhook URL.")],
-                &[("webhook", "string")],
-            ),
-            test,
-        ),
-    ]
+/// The Slack routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(add))
+        .routes(routes!(list))
+        .routes(routes!(remove_webhook))
+        .routes(routes!(test))
+}
+
+/// The parameters of `slack/add`.
+#[derive(Debug, Clone, Deserialize, IntoParams, ToSchema)]
+pub struct SlackAdd {
+    /// A flock id (`flock:…`), or `global` for the console-wide set.
+    pub flock_id: String,
+    /// A Slack incoming-webhook URL (https://hooks.slack.com/services/…).
+    pub url: String,
+    /// The Slack workspace the webhook posts to (informational).
+    pub team: Option<String>,
+    /// The channel the webhook posts to (informational).
+    pub channel: Option<String>,
+    /// Where the webhook is managed in Slack (informational).
+    pub configuration_url: Option<String>,
+}
+
+/// The parameters of `slack/remove`: `team` and `channel`, or `url`.
+#[derive(Debug, Clone, Deserialize, IntoParams, ToSchema)]
+pub struct SlackRemove {
+    /// A flock id (`flock:…`), or `global` for the console-wide set.
+    pub flock_id: String,
+    /// Slack team tied to the webhook (with channel).
+    pub team: Option<String>,
+    /// Slack channel tied to the webhook (with team).
+    pub channel: Option<String>,
+    /// The webhook URL (instead of team and channel).
+    pub url: Option<String>,
+}
+
+/// The parameters of `slack/test`.
+#[derive(Debug, Clone, Deserialize, IntoParams, ToSchema)]
+pub struct SlackUrl {
+    /// A flock id (`flock:…`), or `global` for the console-wide set.
+    pub flock_id: String,
+    /// The webhook URL.
+    pub url: String,
+}
+
+/// One Slack webhook as the list shows it (blank when not given).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SlackWebhook {
+    pub channel: String,
+    /// User-info masked.
+    pub configuration_url: String,
+    pub team: String,
+    /// User-info masked.
+    pub url: String,
+}
+
+/// The answer of the `slack` list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SlackList {
+    pub result: Success,
+    pub slack_webhooks: Vec<SlackWebhook>,
+    pub webhooks_enabled: bool,
 }
 
 /// An informational label, trimmed; [`SlackSettings::validate`] bounds it.
-fn label(params: &Params, name: &'static str) -> Option<String> {
-    params.optional(name).map(|value| value.trim().to_owned())
+fn label(value: &Option<String>) -> Option<String> {
+    value.as_deref().map(|value| value.trim().to_owned())
 }
 
 /// `#soc` and `soc` name the same channel.
@@ -90,23 +100,29 @@ fn same_channel(stored: Option<&str>, given: &str) -> bool {
     stored.is_some_and(|stored| stored.trim_start_matches('#') == given.trim_start_matches('#'))
 }
 
-async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
-    add_webhook(&state, &params).await?;
-    Ok(success([]))
+#[utoipa::path(post, path = "/api/v1/flock/settings/webhooks/slack/add", tag = "canary",
+    summary = "Extension: adds a Slack incoming webhook to a flock.",
+    request_body = SlackAdd, responses((status = 200, description = "Success.", body = Done)))]
+async fn add(State(state): State<AppState>, request: Canary<SlackAdd>) -> Result<Json<Done>, ApiError> {
+    added(&state, &request).await?;
+    Ok(Json(Done::default()))
 }
 
-/// Adds a webhook of this channel from the API's parameters (the API's
-/// `…/add` and the console's add form).
+/// Adds a webhook of this channel from the API's parameters (the console's add form).
 pub async fn add_webhook(state: &AppState, params: &Params) -> Result<(), ApiError> {
+    added(state, &Canary::from_params(params)?).await
+}
+
+async fn added(state: &AppState, request: &Canary<SlackAdd>) -> Result<(), ApiError> {
+    let params = &request.params;
     let catalogue = current(state).await?;
-    scope(&catalogue, params.flock_id()?)?;
-    let url = webhook_url(state, "url", params.required("url")?)?;
-    let configuration_url = match params.optional("configuration_url") {
+    scope(&catalogue, flock_id(&params.flock_id)?)?;
+    let url = webhook_url(state, "url", &params.url)?;
+    let configuration_url = match params.configuration_url.as_deref() {
         Some(text) => Some(lookup_url("configuration_url", text)?.to_string()),
         None => None,
     };
-    let settings =
-        SlackSettings { url, channel: label(params, "channel"), team: label(params, "team"), configuration_url };
+    let settings = SlackSettings { url, channel: label(&params.channel), team: label(&params.team), configuration_url };
     // Every field of the settings is the API parameter of the same name.
     refuse_invalid(settings.validate(state.allow_http), |invalid| match invalid.field.as_str() {
         "team" => ("team", invalid.reason.clone()),
@@ -114,38 +130,43 @@ pub async fn add_webhook(state: &AppState, params: &Params) -> Result<(), ApiErr
         "configuration_url" => ("configuration_url", invalid.reason.clone()),
         _ => ("url", invalid.reason.clone()),
     })?;
-    add_by_url(state, params, &catalogue, Channel::Slack(settings)).await
+    add_by_url(state, request.caller, &params.flock_id, &catalogue, Channel::Slack(settings)).await
 }
 
-async fn list(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/flock/settings/webhooks/slack", tag = "canary",
+    summary = "A flock's Slack webhooks: channel, configuration_url, team and url.",
+    params(FlockParams), responses((status = 200, description = "Success.", body = SlackList)))]
+async fn list(State(state): State<AppState>, request: Canary<FlockParams>) -> Result<Json<SlackList>, ApiError> {
     let catalogue = current(&state).await?;
-    let scope = scope(&catalogue, params.flock_id()?)?;
+    let scope = scope(&catalogue, flock_id(&request.params.flock_id)?)?;
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
-    let webhooks: Vec<Value> = of_kind(&catalogue, &scope, ChannelKind::Slack)
+    let slack_webhooks = of_kind(&catalogue, &scope, ChannelKind::Slack)
         .into_iter()
         .filter_map(|destination| match &destination.channel {
-            Channel::Slack(settings) => Some(json!({
-                "channel": text(&settings.channel),
-                "configuration_url": settings.configuration_url.as_deref().map(mask_url_text).unwrap_or_default(),
-                "team": text(&settings.team),
-                "url": mask_url(&settings.url),
-            })),
+            Channel::Slack(settings) => Some(SlackWebhook {
+                channel: text(&settings.channel),
+                configuration_url: settings.configuration_url.as_deref().map(mask_url_text).unwrap_or_default(),
+                team: text(&settings.team),
+                url: mask_url(&settings.url),
+            }),
             _ => None,
         })
         .collect();
-    Ok(success([
-        ("slack_webhooks", Value::Array(webhooks)),
-        ("webhooks_enabled", Value::from(webhooks_enabled(&catalogue, &scope))),
-    ]))
+    let webhooks_enabled = webhooks_enabled(&catalogue, &scope);
+    Ok(Json(SlackList { result: Success::Success, slack_webhooks, webhooks_enabled }))
 }
 
-async fn remove_webhook(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(post, path = "/api/v1/flock/settings/webhooks/slack/remove", tag = "canary",
+    summary = "Removes a flock's Slack webhook, named by team and channel or by url.",
+    request_body = SlackRemove, responses((status = 200, description = "Success.", body = Done)))]
+async fn remove_webhook(State(state): State<AppState>, request: Canary<SlackRemove>) -> Result<Json<Done>, ApiError> {
+    let params = &request.params;
     let catalogue = current(&state).await?;
-    let scope = scope(&catalogue, params.flock_id()?)?;
-    let found: Vec<&Destination> = if let Some(url) = params.optional("url") {
+    let scope = scope(&catalogue, flock_id(&params.flock_id)?)?;
+    let found: Vec<&Destination> = if let Some(url) = params.url.as_deref() {
         with_url(&catalogue, &scope, ChannelKind::Slack, &lookup_url("url", url)?)
     } else {
-        let (Some(team), Some(channel)) = (params.optional("team"), params.optional("channel")) else {
+        let (Some(team), Some(channel)) = (params.team.as_deref(), params.channel.as_deref()) else {
             return Err(ApiError::BadRequest("missing parameter url (or team and channel)".into()));
         };
         of_kind(&catalogue, &scope, ChannelKind::Slack)
@@ -162,9 +183,13 @@ async fn remove_webhook(State(state): State<AppState>, params: Params) -> Result
     if found.is_empty() {
         return Err(ApiError::NotFound(format!("{scope} has no Slack webhook with this team and channel or url")));
     }
-    remove(&state, &params, &scope, ChannelKind::Slack, &found).await
+    remove(&state, request.caller, &scope, ChannelKind::Slack, &found).await
 }
 
-async fn test(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
-    test_by_url(&state, &params, ChannelKind::Slack).await
+#[utoipa::path(post, path = "/api/v1/flock/settings/webhooks/slack/test", tag = "canary",
+    summary = "Sends a test notification through a flock's Slack webhook now.",
+    request_body = SlackUrl, responses((status = 200, description = "Success.", body = Tested)))]
+async fn test(State(state): State<AppState>, request: Canary<SlackUrl>) -> Result<Json<Tested>, ApiError> {
+    let SlackUrl { flock_id, url } = &request.params;
+    test_by_url(&state, request.caller, (flock_id, url), ChannelKind::Slack).await
 }

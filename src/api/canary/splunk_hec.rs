@@ -7,16 +7,18 @@
 //! `delivery.allow_http`) and `index`.
 
 use axum::extract::State;
-use axum::http::Method;
 use axum::Json;
-use serde_json::{json, Value};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{
-    current, new_destination, of_kind, refuse_invalid, remove, scope, success, test_notification, webhooks_enabled,
-    Params,
+    current, flock_id, new_destination, of_kind, refuse_invalid, remove, scope, test_notification, webhooks_enabled,
+    Canary, FlockParams, Params,
 };
+use crate::api::answer::{Done, Success};
 use crate::api::error::ApiError;
-use crate::api::openapi::{optional, required, Endpoint, Route, FLOCK_ID};
 use crate::api::AppState;
 use crate::catalogue::registry::RegistryError;
 use crate::destination::Destination;
@@ -26,60 +28,58 @@ use crate::notify::{Channel, ChannelKind};
 use crate::secret::Secret;
 use crate::store::{IfExists, StoreError};
 
-/// The Splunk routes with their descriptions.
-pub fn routes() -> Vec<Route> {
-    vec![
-        Route::new(
-            Endpoint::canary(
-                Method::POST,
-                "/api/v1/flock/settings/webhooks/splunk/add",
-                "Sets a flock's Splunk HEC (one per flock: adding again replaces it).",
-                &[
-                    FLOCK_ID,
-                    required("host", "A domain name or IP address of the Splunk HEC."),
-                    required("port", "The port the HEC listens on (1-65535)."),
-                    required("token", "The HEC token; write-only (shown masked but for its last 4 characters)."),
-                    optional(
-                        "https",
-                        "Extension: true (default) or false for a plain-HTTP lab HEC (needs delivery.allow_http).",
-                    ),
-                    optional("index", "Extension: the index to write to (the token's default when unset)."),
-                ],
-                &[],
-            ),
-            add,
-        ),
-        Route::new(
-            Endpoint::canary(
-                Method::GET,
-                "/api/v1/flock/settings/webhooks/splunk",
-                "A flock's Splunk HEC: host, port and the masked token (null when there is none).",
-                &[FLOCK_ID],
-                &[("splunk_webhook", "object"), ("webhooks_enabled", "boolean")],
-            ),
-            show,
-        ),
-        Route::new(
-            Endpoint::canary(
-                Method::POST,
-                "/api/v1/flock/settings/webhooks/splunk/remove",
-                "Removes a flock's Splunk HEC (its queued notifications are cancelled).",
-                &[FLOCK_ID],
-                &[],
-            ),
-            remove_hec,
-        ),
-        Route::new(
-            Endpoint::canary(
-                Method::POST,
-                "/api/v1/flock/settings/webhooks/splunk/test",
-                "Sends a test event to a flock's Splunk HEC now.",
-                &[FLOCK_ID],
-                &[],
-            ),
-            test,
-        ),
-    ]
+/// The Splunk routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(add)).routes(routes!(show)).routes(routes!(remove_hec)).routes(routes!(test))
+}
+
+/// The parameters of `splunk/add`.
+#[derive(Debug, Clone, Deserialize, IntoParams, ToSchema)]
+pub struct SplunkAdd {
+    /// A flock id (`flock:…`), or `global` for the console-wide set.
+    pub flock_id: String,
+    /// A domain name or IP address of the Splunk HEC.
+    pub host: String,
+    /// The port the HEC listens on (1-65535).
+    #[schema(value_type = u16, minimum = 1, maximum = 65535)]
+    #[param(value_type = u16, minimum = 1, maximum = 65535)]
+    pub port: Port,
+    /// The HEC token; write-only (shown masked but for its last 4 characters).
+    pub token: String,
+    /// Extension: true (default) or false for a plain-HTTP lab HEC (needs delivery.allow_http).
+    pub https: Option<bool>,
+    /// Extension: the index to write to (the token's default when unset).
+    pub index: Option<String>,
+}
+
+/// A TCP port parameter: its text (or JSON number) read as a `u16`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Port(pub u16);
+
+impl<'de> Deserialize<'de> for Port {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.trim().parse().map(Port).map_err(|_| serde::de::Error::custom("must be a number from 1 to 65535"))
+    }
+}
+
+/// A flock's HEC as the `splunk` answer shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SplunkWebhook {
+    pub host: String,
+    /// The port, as text.
+    pub port: String,
+    /// The token masked but for its last 4 characters.
+    pub token: String,
+}
+
+/// The answer of `splunk`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SplunkShown {
+    pub result: Success,
+    /// Null when the flock has no HEC.
+    pub splunk_webhook: Option<SplunkWebhook>,
+    pub webhooks_enabled: bool,
 }
 
 fn invalid(name: &'static str, reason: impl Into<String>) -> ApiError {
@@ -88,18 +88,12 @@ fn invalid(name: &'static str, reason: impl Into<String>) -> ApiError {
 
 /// The HEC settings from the API's parameters, checked by
 /// [`SplunkHecSettings::validate`] (as the config file's are) and by the address policy.
-fn settings(state: &AppState, params: &Params) -> Result<SplunkHecSettings, ApiError> {
-    let host = params.required("host")?.trim();
-    let port = params
-        .required("port")?
-        .trim()
-        .parse::<u16>()
-        .map_err(|_| invalid("port", "must be a number from 1 to 65535"))?;
-    let mut settings = SplunkHecSettings::new(host, port, Secret::new(params.required("token")?));
-    if let Some(https) = params.flag("https")? {
+fn settings(state: &AppState, params: &SplunkAdd) -> Result<SplunkHecSettings, ApiError> {
+    let mut settings = SplunkHecSettings::new(params.host.trim(), params.port.0, Secret::new(params.token.as_str()));
+    if let Some(https) = params.https {
         settings.https = https;
     }
-    settings.index = params.optional("index").map(str::to_owned);
+    settings.index = params.index.clone();
     // Every field the API sets is the parameter of the same name.
     refuse_invalid(settings.validate(state.allow_http), |invalid| match invalid.field.as_str() {
         "port" => ("port", invalid.reason.clone()),
@@ -117,17 +111,23 @@ fn settings(state: &AppState, params: &Params) -> Result<SplunkHecSettings, ApiE
     Ok(settings)
 }
 
-async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
-    add_webhook(&state, &params).await?;
-    Ok(success([]))
+#[utoipa::path(post, path = "/api/v1/flock/settings/webhooks/splunk/add", tag = "canary",
+    summary = "Sets a flock's Splunk HEC (one per flock: adding again replaces it).",
+    request_body = SplunkAdd, responses((status = 200, description = "Success.", body = Done)))]
+async fn add(State(state): State<AppState>, request: Canary<SplunkAdd>) -> Result<Json<Done>, ApiError> {
+    added(&state, &request).await?;
+    Ok(Json(Done::default()))
 }
 
-/// Sets a scope's Splunk HEC from the API's parameters (the API's
-/// `splunk/add` and the console's add form).
+/// Sets a scope's Splunk HEC from the API's parameters (the console's add form).
 pub async fn add_webhook(state: &AppState, params: &Params) -> Result<(), ApiError> {
+    added(state, &Canary::from_params(params)?).await
+}
+
+async fn added(state: &AppState, request: &Canary<SplunkAdd>) -> Result<(), ApiError> {
     let catalogue = current(state).await?;
-    let scope = scope(&catalogue, params.flock_id()?)?;
-    let settings = settings(state, params)?;
+    let scope = scope(&catalogue, flock_id(&request.params.flock_id)?)?;
+    let settings = settings(state, &request.params)?;
     let host = format!("{}:{}", settings.host, settings.port);
     let destination = new_destination(scope.clone(), "", Channel::SplunkHec(settings));
     // The API's HEC of a scope always has this one id, so any other is the config file's.
@@ -146,7 +146,7 @@ pub async fn add_webhook(state: &AppState, params: &Params) -> Result<(), ApiErr
         other => other?,
     }
     tracing::info!(
-        caller = %params.caller, flock = %scope, destination = %destination.id, kind = "splunk", %host, replaced,
+        caller = %request.caller, flock = %scope, destination = %destination.id, kind = "splunk", %host, replaced,
         "Splunk HEC set through the API."
     );
     Ok(())
@@ -157,36 +157,46 @@ fn hec<'a>(catalogue: &'a crate::catalogue::Catalogue, scope: &crate::flock::Sco
     of_kind(catalogue, scope, ChannelKind::SplunkHec).into_iter().next()
 }
 
-async fn show(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/flock/settings/webhooks/splunk", tag = "canary",
+    summary = "A flock's Splunk HEC: host, port and the masked token (null when there is none).",
+    params(FlockParams), responses((status = 200, description = "Success.", body = SplunkShown)))]
+async fn show(State(state): State<AppState>, request: Canary<FlockParams>) -> Result<Json<SplunkShown>, ApiError> {
     let catalogue = current(&state).await?;
-    let scope = scope(&catalogue, params.flock_id()?)?;
-    let webhook = match hec(&catalogue, &scope).map(|destination| &destination.channel) {
-        Some(Channel::SplunkHec(settings)) => json!({
-            "host": settings.host,
-            "port": settings.port.to_string(),
-            "token": settings.token.last4(),
+    let scope = scope(&catalogue, flock_id(&request.params.flock_id)?)?;
+    let splunk_webhook = match hec(&catalogue, &scope).map(|destination| &destination.channel) {
+        Some(Channel::SplunkHec(settings)) => Some(SplunkWebhook {
+            host: settings.host.clone(),
+            port: settings.port.to_string(),
+            token: settings.token.last4(),
         }),
-        _ => Value::Null,
+        _ => None,
     };
-    Ok(success([("splunk_webhook", webhook), ("webhooks_enabled", Value::from(webhooks_enabled(&catalogue, &scope)))]))
+    let webhooks_enabled = webhooks_enabled(&catalogue, &scope);
+    Ok(Json(SplunkShown { result: Success::Success, splunk_webhook, webhooks_enabled }))
 }
 
-async fn remove_hec(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(post, path = "/api/v1/flock/settings/webhooks/splunk/remove", tag = "canary",
+    summary = "Removes a flock's Splunk HEC (its queued notifications are cancelled).",
+    request_body = FlockParams, responses((status = 200, description = "Success.", body = Done)))]
+async fn remove_hec(State(state): State<AppState>, request: Canary<FlockParams>) -> Result<Json<Done>, ApiError> {
     let catalogue = current(&state).await?;
-    let scope = scope(&catalogue, params.flock_id()?)?;
+    let scope = scope(&catalogue, flock_id(&request.params.flock_id)?)?;
     let found = of_kind(&catalogue, &scope, ChannelKind::SplunkHec);
     if found.is_empty() {
         return Err(ApiError::NotFound(format!("{scope} has no Splunk HEC")));
     }
-    remove(&state, &params, &scope, ChannelKind::SplunkHec, &found).await
+    remove(&state, request.caller, &scope, ChannelKind::SplunkHec, &found).await
 }
 
-async fn test(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(post, path = "/api/v1/flock/settings/webhooks/splunk/test", tag = "canary",
+    summary = "Sends a test event to a flock's Splunk HEC now.",
+    request_body = FlockParams, responses((status = 200, description = "Success.", body = Done)))]
+async fn test(State(state): State<AppState>, request: Canary<FlockParams>) -> Result<Json<Done>, ApiError> {
     let catalogue = current(&state).await?;
-    let scope = scope(&catalogue, params.flock_id()?)?;
+    let scope = scope(&catalogue, flock_id(&request.params.flock_id)?)?;
     let Some(destination) = hec(&catalogue, &scope) else {
         return Err(ApiError::NotFound(format!("{scope} has no Splunk HEC")));
     };
-    test_notification(&state, destination, params.caller).await?;
-    Ok(success([]))
+    test_notification(&state, destination, request.caller).await?;
+    Ok(Json(Done::default()))
 }
