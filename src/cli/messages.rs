@@ -119,18 +119,19 @@ fn rfc3339(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// `--status`, parsed.
+fn status_filter(text: Option<&str>) -> anyhow::Result<Option<MessageStatus>> {
+    text.map(|text| MessageStatus::parse(text).with_context(|| format!("unknown status {text:?}"))).transpose()
+}
+
 pub async fn run(config: &Config, command: &MessagesCommand) -> anyhow::Result<i32> {
     let store = super::open_store(config).await?;
     let outbox = Outbox::offline(Arc::clone(&store));
     let now = Utc::now();
     match command {
         MessagesCommand::List { status, destination, flock, alert, since, until, limit, json } => {
-            let status = status
-                .as_deref()
-                .map(|text| MessageStatus::parse(text).with_context(|| format!("unknown status {text:?}")))
-                .transpose()?;
             let filter = MessageFilter {
-                status,
+                status: status_filter(status.as_deref())?,
                 destination_id: destination.clone(),
                 flock_id: flock.clone(),
                 alert_id: alert.clone(),
