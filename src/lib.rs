@@ -9,8 +9,8 @@
 //! ```
 //!
 //! Modules, in data-flow order:
-//! - [`ingest`] — accepting alerts from every origin: namespace, resolve, render,
-//!   group commit. Its [`ingest::inbound`] — inbound webhooks: per-source
+//! - [`ingest`] — the `Ingest` service: accepting alerts from every origin: namespace,
+//!   resolve, render, group commit. Its [`ingest::inbound`] — inbound webhooks: per-source
 //!   verification (the `Verifier` seam), payload-to-alert mapping, `receive` — is pure.
 //! - [`alert`] — the normalized `Alert` and its two JSON forms (ours, Canary's). Pure.
 //! - [`limits`] — what is accepted from outside (lengths, depth, no NUL), checked before the store. Pure.
@@ -25,14 +25,17 @@
 //!   the `Notifier` seam: Slack, Teams, Splunk HEC, generic (each with its settings'
 //!   one `validate()`); sending.
 //! - [`signing`] — Standard Webhooks and Flock HMAC signatures, both directions. Pure.
-//! - [`store`] — the `Store` seam: the durable outbox and catalogue (SQLite, PostgreSQL).
+//! - [`store`] — the `Store` seam, one trait per concern: the durable outbox and catalogue
+//!   (SQLite, PostgreSQL).
 //! - [`storm`] — alert storms: grouping into digests, duplicate suppression, silences.
-//! - [`outbox`] — the stored messages: list, show, replay, recover; the supervisor.
-//! - [`delivery`] — one worker per destination: pacing, the retry rule, the breaker.
+//! - [`outbox`] — the `Outbox` service: the stored messages: list, show, replay, recover; silences.
+//! - [`delivery`] — the `Delivery` service: its supervisor and one worker per destination;
+//!   pacing, the retry rule, the breaker; what operators see of it (overview).
 //! - [`metrics`] — Prometheus metrics for `/metrics`.
 //! - [`direct`] — an alert delivered now, without the outbox (`test`, `send`).
 //! - [`api`] — `flockrelay serve`'s HTTP API: ingest, operator, and the
 //!   Canary-style management API (flocks and their webhooks), with its OpenAPI document.
+//!   Handlers call the four services in `api::AppState`, never the store.
 //! - [`console`] — the operator console: HTML pages at `/` on the same functions as the API.
 //! - [`config`] — figment layers, `deny_unknown_fields`, `validate` naming keys.
 //! - [`secret`] — `Secret`, a string that prints as `********`.
