@@ -292,8 +292,10 @@ impl Bench {
         let prefix = self.prefix("l");
         let run = self.sink.begin(&prefix, count);
         let sent = SendTimes::new(count);
+        let cpu_before = Cpu::now(target);
         let (load, answers) = open_loop(target, &self.client, &prefix, count, rate, &sent, self.epoch).await;
         let complete = self.sink.wait_all(&run, Duration::from_secs(30)).await;
+        let cpu = Cpu::now(target).since(&cpu_before);
         let latencies: Vec<Duration> = (0..count)
             .filter_map(|index| Some(run.arrival(self.epoch, index)? - sent.get(self.epoch, index)?))
             .collect();
@@ -309,6 +311,14 @@ impl Bench {
             self.record(&label, "latency", "POST to sink p99", millis(latency.p99), "ms");
             self.record(&label, "latency", "POST to sink p99.9", millis(latency.p999), "ms");
             self.record(&label, "latency", "POST to sink max", millis(latency.max), "ms");
+        }
+        // At a steady rate, what each alert costs the relay (and PostgreSQL).
+        let per_alert = |seconds: f64| seconds * 1e6 / count.max(1) as f64;
+        if target.kind != Kind::Hop {
+            self.record(&label, "latency", "CPU per alert: system under test", per_alert(cpu.target), "us");
+        }
+        if cpu.postgres > 0.0 {
+            self.record(&label, "latency", "CPU per alert: PostgreSQL server", per_alert(cpu.postgres), "us");
         }
         if load.refused > 0 || !complete {
             self.record(&label, "latency", "alerts refused at ingest", load.refused as f64, "");
