@@ -330,10 +330,10 @@ pub struct QueueDepth {
     pub oldest_created_at: Option<DateTime<Utc>>,
 }
 
-/// What [`Store::add_destination`] does when a destination with the same id exists.
+/// What [`super::CatalogueStore::add_destination`] does when a destination with the same id exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IfExists {
-    /// Refuse with [`StoreError::DuplicateDestination`].
+    /// Refuse with [`super::StoreError::DuplicateDestination`].
     Fail,
     /// Replace it; its queued messages go to the new settings.
     Replace,

@@ -1,6 +1,6 @@
 //! The storm flusher: the one part of [`crate::storm`] with I/O. Every second
 //! it asks the store for groups whose window closed, and has each flushed in
-//! one transaction ([`StormStore::flush_group`]), rendering its digest with the
+//! one transaction ([`crate::store::StormStore::flush_group`]), rendering its digest with the
 //! destination's channel template (`slack_digest.json`, `teams_digest.json`,
 //! `generic_digest.json`) and that channel's limits. Several relays on one
 //! PostgreSQL run it side by side: a group is flushed by whoever locks it.

@@ -120,7 +120,7 @@ impl SqlStore {
         Self { write, read, dialect, claim, statements, vacuum: Arc::default(), key: Arc::new(key) }
     }
 
-    /// Brings the database to this build's schema (see [`super::migrate`]).
+    /// Brings the database to this build's schema (see `store::migrate`).
     pub async fn migrate(&self, migrator: &Migrator, engine: &migrate::Engine) -> Result<(), StoreError> {
         migrate::run(&self.write, migrator, engine, self.dialect.backend).await
     }

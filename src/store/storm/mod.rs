@@ -3,7 +3,7 @@
 //! alerts each digest carried. The rules are [`crate::storm`]'s; this file only
 //! stores and decides what must be decided atomically.
 //!
-//! - **Holding at ingest** ([`SqlStore::hold_storms`]) runs inside the ingest
+//! - **Holding at ingest** (`SqlStore::hold_storms`) runs inside the ingest
 //!   transaction, after the messages are inserted: a message a silence matches,
 //!   that repeats a fingerprint within its window, or that joins an open group
 //!   is marked `silenced`, `suppressed` or `grouped` (finished, with the reason),
