@@ -12,36 +12,39 @@ use crate::store::{FlockRecord, IfExists, Origin, StoreError};
 
 impl SqlStore {
     pub(super) fn upsert_destination<'q>(destination: &'q Destination, spec: String, origin: Origin) -> AnyQuery<'q> {
-        sqlx::query(
+        Self::bind_destination(
             "INSERT INTO destinations (id, name, scope, kind, spec, enabled, origin, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, scope = excluded.scope, kind = excluded.kind, \
              spec = excluded.spec, enabled = excluded.enabled, origin = excluded.origin, updated_at = excluded.updated_at",
+            destination,
+            spec,
+            origin,
         )
-        .bind(destination.id.as_str())
-        .bind(destination.name.as_str())
-        .bind(destination.scope.as_str())
-        .bind(destination.channel.kind().as_str())
-        .bind(spec)
-        .bind(flag(destination.enabled))
-        .bind(origin.as_str())
-        .bind(millis(Utc::now()))
     }
 
     /// Inserts a destination unless its id or name is taken (then nothing happens).
     pub(super) fn insert_destination<'q>(destination: &'q Destination, spec: String, origin: Origin) -> AnyQuery<'q> {
-        sqlx::query(
+        Self::bind_destination(
             "INSERT INTO destinations (id, name, scope, kind, spec, enabled, origin, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            destination,
+            spec,
+            origin,
         )
-        .bind(destination.id.as_str())
-        .bind(destination.name.as_str())
-        .bind(destination.scope.as_str())
-        .bind(destination.channel.kind().as_str())
-        .bind(spec)
-        .bind(flag(destination.enabled))
-        .bind(origin.as_str())
-        .bind(millis(Utc::now()))
+    }
+
+    /// A destinations row statement with its eight values bound, in column order.
+    fn bind_destination<'q>(sql: &'q str, destination: &'q Destination, spec: String, origin: Origin) -> AnyQuery<'q> {
+        sqlx::query(sql)
+            .bind(destination.id.as_str())
+            .bind(destination.name.as_str())
+            .bind(destination.scope.as_str())
+            .bind(destination.channel.kind().as_str())
+            .bind(spec)
+            .bind(flag(destination.enabled))
+            .bind(origin.as_str())
+            .bind(millis(Utc::now()))
     }
 
     pub(super) fn upsert_flock(flock: &FlockRecord) -> AnyQuery<'_> {

@@ -9,17 +9,25 @@ use crate::store::{Origin, SourceRecord, StoreError};
 
 impl SqlStore {
     pub(super) fn upsert_source(source: &Source, spec: String, origin: Origin) -> AnyQuery<'_> {
-        sqlx::query(
+        Self::bind_source(
             "INSERT INTO sources (id, flock_id, scheme, spec, origin, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (id) DO UPDATE SET flock_id = excluded.flock_id, scheme = excluded.scheme, \
              spec = excluded.spec, origin = excluded.origin, updated_at = excluded.updated_at",
+            source,
+            spec,
+            origin,
         )
-        .bind(source.id.as_str())
-        .bind(source.flock.as_str())
-        .bind(source.scheme.name().as_str())
-        .bind(spec)
-        .bind(origin.as_str())
-        .bind(millis(Utc::now()))
+    }
+
+    /// A sources row statement with its six values bound, in column order.
+    fn bind_source<'q>(sql: &'q str, source: &'q Source, spec: String, origin: Origin) -> AnyQuery<'q> {
+        sqlx::query(sql)
+            .bind(source.id.as_str())
+            .bind(source.flock.as_str())
+            .bind(source.scheme.name().as_str())
+            .bind(spec)
+            .bind(origin.as_str())
+            .bind(millis(Utc::now()))
     }
 
     /// The source as stored: its JSON, sealed (it holds the source's secrets).
@@ -51,16 +59,13 @@ impl SourceStore for SqlStore {
     }
 
     async fn add_source(&self, source: &Source, origin: Origin) -> Result<(), StoreError> {
-        let inserted = sqlx::query(
+        let inserted = Self::bind_source(
             "INSERT INTO sources (id, flock_id, scheme, spec, origin, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (id) DO NOTHING",
+            source,
+            self.source_spec(source)?,
+            origin,
         )
-        .bind(source.id.as_str())
-        .bind(source.flock.as_str())
-        .bind(source.scheme.name().as_str())
-        .bind(self.source_spec(source)?)
-        .bind(origin.as_str())
-        .bind(millis(Utc::now()))
         .execute(&self.write)
         .await?;
         found(&inserted, || StoreError::SourceExists(source.id.clone()))
