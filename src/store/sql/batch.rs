@@ -7,18 +7,18 @@ use super::*;
 
 /// One field of one row of a multi-row statement.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Field<'a> {
+pub(crate) enum Field<'a> {
     Text(Option<&'a str>),
     BigInt(Option<i64>),
 }
 
-pub(super) const MESSAGE_FIELDS: usize = 12;
+pub(crate) const MESSAGE_FIELDS: usize = 12;
 
-pub(super) const ALERT_FIELDS: usize = 7;
+pub(crate) const ALERT_FIELDS: usize = 7;
 
-pub(super) const ATTEMPT_FIELDS: usize = 7;
+pub(crate) const ATTEMPT_FIELDS: usize = 7;
 
-pub(super) const OUTCOME_FIELDS: usize = 7;
+pub(crate) const OUTCOME_FIELDS: usize = 7;
 
 /// Row counts up to which a multi-row statement exists in every size; above,
 /// in powers of two. A group of up to this many rows (a usual ingest group or
@@ -31,7 +31,7 @@ pub(super) const EVERY_SIZE_UP_TO: usize = 16;
 /// in powers of two up to a maximum: 18 shapes of each statement, within sqlx's
 /// cache of 100 prepared statements per connection.
 #[derive(Debug)]
-pub(super) struct RowsStatement {
+pub(crate) struct RowsStatement {
     /// The statements with the number of rows each carries, ascending.
     pub(super) by_size: Vec<(usize, String)>,
     /// Placeholders per row.
@@ -62,22 +62,29 @@ impl RowsStatement {
     /// The statements that carry `rows`, with their rows bound.
     pub(super) fn queries<'q, const FIELDS: usize>(&'q self, rows: &[[Field<'q>; FIELDS]]) -> Vec<AnyQuery<'q>> {
         debug_assert_eq!(FIELDS, self.fields, "rows fit the statement's placeholders");
-        let mut queries = Vec::new();
-        let mut rest = rows;
-        for index in self.pieces(rows.len()) {
-            let (size, sql) = &self.by_size[index];
-            let (piece, after) = rest.split_at(*size);
-            let mut query = sqlx::query(sql.as_str());
-            for field in piece.iter().flatten() {
-                query = match *field {
+        self.split(rows)
+            .into_iter()
+            .map(|(sql, piece)| {
+                piece.iter().flatten().fold(sqlx::query(sql), |query, field| match *field {
                     Field::Text(text) => query.bind(text),
                     Field::BigInt(number) => query.bind(number),
-                };
-            }
-            queries.push(query);
-            rest = after;
-        }
-        queries
+                })
+            })
+            .collect()
+    }
+
+    /// `rows` cut into the pieces the statements carry, each with its statement.
+    pub(crate) fn split<'s, 'r, T>(&'s self, rows: &'r [T]) -> Vec<(&'s str, &'r [T])> {
+        let mut rest = rows;
+        self.pieces(rows.len())
+            .into_iter()
+            .map(|index| {
+                let (size, sql) = &self.by_size[index];
+                let (piece, after) = rest.split_at(*size);
+                rest = after;
+                (sql.as_str(), piece)
+            })
+            .collect()
     }
 
     /// Which statements (indices into `by_size`) carry `total` rows: each the
@@ -95,13 +102,13 @@ impl RowsStatement {
 
 /// The outbox's multi-row statements, built once per store.
 #[derive(Debug)]
-pub(super) struct Statements {
+pub(crate) struct Statements {
     /// New alerts; returns the ids actually inserted (not already stored).
-    pub(super) insert_alerts: RowsStatement,
-    pub(super) insert_messages: RowsStatement,
-    pub(super) insert_attempts: RowsStatement,
+    pub(crate) insert_alerts: RowsStatement,
+    pub(crate) insert_messages: RowsStatement,
+    pub(crate) insert_attempts: RowsStatement,
     /// Applies attempt outcomes to messages still leased by the attempt's worker.
-    pub(super) apply_outcomes: RowsStatement,
+    pub(crate) apply_outcomes: RowsStatement,
 }
 
 impl Statements {
@@ -151,6 +158,7 @@ mod tests {
         max_rows_per_statement: 64,
         anonymous_placeholders: false,
         vacuum: None,
+        begin: "BEGIN",
     };
 
     fn sizes(total: usize) -> Vec<usize> {

@@ -23,25 +23,52 @@ pub(super) fn kind_from(text: &str, table: &'static str) -> Result<ChannelKind, 
         .ok_or_else(|| StoreError::Corrupt { table, reason: format!("unknown channel kind {text:?}") })
 }
 
-pub(super) fn message_from_row(row: &AnyRow) -> Result<Message, StoreError> {
-    let status: String = row.try_get("status")?;
-    let finished_at: Option<i64> = row.try_get("finished_at")?;
+/// A result row whose columns are read by name: sqlx's rows, and the rows of
+/// the SQLite writer thread's own connection (`store::sqlite::writer`), so
+/// that one function maps each record whichever connection read it.
+pub(crate) trait Columns {
+    fn text(&self, column: &str) -> Result<String, StoreError>;
+    fn optional_text(&self, column: &str) -> Result<Option<String>, StoreError>;
+    fn integer(&self, column: &str) -> Result<i64, StoreError>;
+    fn optional_integer(&self, column: &str) -> Result<Option<i64>, StoreError>;
+}
+
+impl Columns for AnyRow {
+    fn text(&self, column: &str) -> Result<String, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn optional_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn integer(&self, column: &str) -> Result<i64, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn optional_integer(&self, column: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.try_get(column)?)
+    }
+}
+
+pub(crate) fn message_from_row(row: &impl Columns) -> Result<Message, StoreError> {
+    let status = row.text("status")?;
     Ok(Message {
-        id: row.try_get("id")?,
-        alert_id: row.try_get("alert_id")?,
-        destination_id: row.try_get("destination_id")?,
-        flock_id: row.try_get("flock_id")?,
-        kind: kind_from(&row.try_get::<String, _>("kind")?, "messages")?,
+        id: row.text("id")?,
+        alert_id: row.text("alert_id")?,
+        destination_id: row.text("destination_id")?,
+        flock_id: row.text("flock_id")?,
+        kind: kind_from(&row.text("kind")?, "messages")?,
         status: MessageStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt { table: "messages", reason: format!("unknown status {status:?}") })?,
-        body: row.try_get("body")?,
-        attempts: count(row.try_get("attempts")?),
-        tries: count(row.try_get("tries")?),
-        created_at: time(row.try_get("created_at")?, "messages")?,
-        next_attempt_at: time(row.try_get("next_attempt_at")?, "messages")?,
-        last_error: row.try_get("last_error")?,
-        finished_at: finished_at.map(|at| time(at, "messages")).transpose()?,
-        hops: count(row.try_get("hops")?),
+        body: row.text("body")?,
+        attempts: count(row.integer("attempts")?),
+        tries: count(row.integer("tries")?),
+        created_at: time(row.integer("created_at")?, "messages")?,
+        next_attempt_at: time(row.integer("next_attempt_at")?, "messages")?,
+        last_error: row.optional_text("last_error")?,
+        finished_at: row.optional_integer("finished_at")?.map(|at| time(at, "messages")).transpose()?,
+        hops: count(row.integer("hops")?),
     })
 }
 
