@@ -9,6 +9,16 @@ use super::key;
 pub enum StoreError {
     #[error("store unavailable: {0}")]
     Database(#[from] sqlx::Error),
+    /// The SQLite writer thread's connection (see `store::sqlite::writer`).
+    #[error("store unavailable: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The SQLite writer thread is gone (it only ends when the store is
+    /// dropped) or dropped the request.
+    #[error("store unavailable: the SQLite writer thread did not answer")]
+    WriterGone,
+    /// The transaction a write shared with others did not commit.
+    #[error("store unavailable: the transaction did not commit: {0}")]
+    NotCommitted(String),
     #[error("cannot bring the database to this relay's schema: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("store URL: synchronous must be full or normal, not {0:?}")]

@@ -607,6 +607,39 @@ async fn concurrent_claims_never_hand_out_a_message_twice(store: Arc<dyn Store>)
     assert_eq!(seen.len(), 200);
 }
 
+/// Catalogue writes that read before they write (adding a destination checks
+/// its flock first) go on while alerts are enqueued, claimed and finished
+/// without pause: on SQLite those hot writes run on a second connection (the
+/// writer thread), and a transaction that read first must wait its turn, not
+/// fail on a snapshot the other writer moved on from.
+async fn catalogue_writes_go_on_while_the_queue_is_busy(store: Arc<dyn Store>) {
+    store.apply_config(&[config_flock("global", false)], &[]).await.expect("applies");
+    let mut hot = tokio::task::JoinSet::new();
+    for worker in 0..4 {
+        let store = Arc::clone(&store);
+        hot.spawn(async move {
+            for round in 0..60 {
+                let alerts: Vec<_> =
+                    (0..3).map(|index| alert(&format!("w{worker}r{round}i{index}"), at(0), &["hook"])).collect();
+                store.enqueue(&alerts).await.expect("enqueues");
+                let owner = format!("worker-{worker}");
+                let claimed = store.claim("hook", &owner, 3, LEASE, at(1)).await.expect("claims");
+                let results: Vec<_> =
+                    claimed.iter().map(|message| finished(&message.id, &owner, 1, at(1), Next::Delivered)).collect();
+                store.finish(&results).await.expect("finishes");
+            }
+        });
+    }
+    for index in 0..60 {
+        let added = hook(&format!("added-{index}"));
+        store.add_destination(&added, Origin::Api, IfExists::Fail).await.expect("adds while the queue is busy");
+    }
+    while let Some(joined) = hot.join_next().await {
+        joined.expect("the hot writes all succeeded");
+    }
+    assert_eq!(store.destinations().await.expect("lists").len(), 60);
+}
+
 fn source(id: &str, scheme: Scheme) -> Source {
     Source { id: id.to_owned(), flock: "flock:default".to_owned(), enabled: true, scheme, template: None }
 }
@@ -731,6 +764,7 @@ conformance!(
     config_sources_are_applied_and_what_left_the_file_is_removed,
     a_channel_verdict_survives_the_config_file_until_an_operator_lifts_it,
     a_lease_too_long_for_any_clock_lasts_for_good,
+    catalogue_writes_go_on_while_the_queue_is_busy,
 );
 
 /// A database written by the previous schema (version 3, where a message being

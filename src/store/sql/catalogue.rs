@@ -123,7 +123,7 @@ impl CatalogueStore for SqlStore {
     }
 
     async fn delete_flock(&self, id: &str) -> Result<(), StoreError> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         // The ownership rule and the delete are one statement: a flock the
         // config file took over in the meantime is never deleted.
         let deleted = sqlx::query("DELETE FROM flocks WHERE id = $1 AND origin = $2")
@@ -211,7 +211,7 @@ impl CatalogueStore for SqlStore {
     }
 
     async fn delete_destination(&self, id: &str) -> Result<u64, StoreError> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let deleted = sqlx::query("DELETE FROM destinations WHERE id = $1").bind(id).execute(&mut *tx).await?;
         found(&deleted, || StoreError::DestinationNotFound(id.to_owned()))?;
         let cancelled = Self::cancel_messages_of(id).execute(&mut *tx).await?.rows_affected();
@@ -226,7 +226,7 @@ impl CatalogueStore for SqlStore {
         if_exists: IfExists,
     ) -> Result<(), StoreError> {
         let spec = self.spec(destination)?;
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let flock = destination.scope.as_str();
         if sqlx::query("SELECT id FROM flocks WHERE id = $1").bind(flock).fetch_optional(&mut *tx).await?.is_none() {
             return Err(StoreError::FlockNotFound(flock.to_owned()));
@@ -265,7 +265,7 @@ impl CatalogueStore for SqlStore {
     }
 
     async fn delete_api_destinations(&self, ids: &[String]) -> Result<u64, StoreError> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut cancelled = 0;
         for id in ids {
             let row = sqlx::query("SELECT origin FROM destinations WHERE id = $1")
@@ -284,7 +284,7 @@ impl CatalogueStore for SqlStore {
     }
 
     async fn apply_config(&self, flocks: &[FlockRecord], destinations: &[Destination]) -> Result<(), StoreError> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         for flock in flocks {
             Self::upsert_config_flock(flock).execute(&mut *tx).await?;
         }

@@ -26,4 +26,10 @@ pub struct Dialect {
     /// every [`VACUUM_AFTER_FINISHED`] finished or [`VACUUM_AFTER_ENQUEUED`] new
     /// messages (see [`Vacuum`]).
     pub vacuum: Option<&'static str>,
+    /// How write transactions begin. SQLite: `BEGIN IMMEDIATE`, taking the
+    /// write lock at once: the writer thread (`store::sqlite::writer`) is a
+    /// second writer, and a deferred transaction that read before it wrote
+    /// would fail (`SQLITE_BUSY`) if the other committed in between, where an
+    /// immediate one waits its turn (`busy_timeout`).
+    pub begin: &'static str,
 }

@@ -23,20 +23,25 @@ mod catalogue;
 mod dialect;
 mod operator;
 mod queue;
+mod queue_rows;
 mod rows;
 mod sealing;
 mod sources;
 mod states;
 mod vacuum;
 
-use batch::{Field, Statements};
+pub(crate) use batch::{Field, Statements, ALERT_FIELDS, ATTEMPT_FIELDS, MESSAGE_FIELDS, OUTCOME_FIELDS};
 pub use dialect::Dialect;
+pub(crate) use queue::without_clashes;
+pub(crate) use queue_rows::*;
 pub use rows::MESSAGE_COLUMNS;
 use rows::*;
+pub(crate) use rows::{message_from_row, Columns};
 use vacuum::Vacuum;
 
 use super::key::SecretKey;
 use super::migrate;
+use super::sqlite::Writer;
 use super::{CatalogueStore, OperatorStore, Origin, QueueStore, SourceStore, Store, StoreError};
 
 /// A store on a SQL database. Writes go through `write`, reads through `read`:
@@ -54,6 +59,10 @@ pub struct SqlStore {
     vacuum: Arc<Vacuum>,
     /// Seals the secret-holding specs of destinations and sources.
     key: Arc<SecretKey>,
+    /// SQLite only: the thread that runs the outbox's hot writes (enqueue
+    /// without storm rules, claim, finish) as whole transactions on its own
+    /// connection. See `store::sqlite::writer`.
+    direct: Option<Arc<Writer>>,
 }
 
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
@@ -117,7 +126,18 @@ impl SqlStore {
             dialect.claim_lock
         );
         let statements = Arc::new(Statements::new(&dialect));
-        Self { write, read, dialect, claim, statements, vacuum: Arc::default(), key: Arc::new(key) }
+        Self { write, read, dialect, claim, statements, vacuum: Arc::default(), key: Arc::new(key), direct: None }
+    }
+
+    /// Runs the outbox's hot writes on `writer` from now on.
+    pub(crate) fn with_writer(mut self, writer: Writer) -> Self {
+        self.direct = Some(Arc::new(writer));
+        self
+    }
+
+    /// Begins a write transaction the backend's way ([`Dialect::begin`]).
+    pub(super) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Any>, sqlx::Error> {
+        self.write.begin_with(self.dialect.begin).await
     }
 
     /// Brings the database to this build's schema (see `store::migrate`).

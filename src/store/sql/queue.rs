@@ -8,13 +8,15 @@ use chrono::{DateTime, Utc};
 use sqlx::{Any, Row as _};
 
 use super::*;
-use crate::store::{Enqueued, Finished, Message, MessageStatus, NewAlert, Next, StoreError};
+use crate::store::sqlite;
+use crate::store::storm::storm_rules_apply;
+use crate::store::{Enqueued, Finished, Message, NewAlert, StoreError};
 
 /// Splits `waiting` (indices into `alerts`, in order) into the alerts that can be
 /// inserted together now and those that must wait for a later pass: an alert
 /// waits when its id or idempotency key is shared by an earlier waiting alert, so
 /// that alerts sharing an id or key are decided in order, as if one at a time.
-pub(super) fn without_clashes(alerts: &[NewAlert], waiting: &[usize]) -> (Vec<usize>, Vec<usize>) {
+pub(crate) fn without_clashes(alerts: &[NewAlert], waiting: &[usize]) -> (Vec<usize>, Vec<usize>) {
     let mut ids = HashSet::new();
     let mut keys = HashSet::new();
     let (mut now, mut later) = (Vec::with_capacity(waiting.len()), Vec::new());
@@ -43,21 +45,7 @@ impl SqlStore {
         indices: &[usize],
     ) -> Result<HashSet<String>, StoreError> {
         let mut inserted = HashSet::with_capacity(indices.len());
-        let rows: Vec<[Field<'_>; _]> = indices
-            .iter()
-            .map(|&index| &alerts[index])
-            .map(|alert| {
-                [
-                    Field::Text(Some(&alert.id)),
-                    Field::Text(alert.idempotency_key.as_deref()),
-                    Field::Text(Some(&alert.flock_id)),
-                    Field::Text(Some(&alert.kind)),
-                    Field::BigInt(Some(millis(alert.received_at))),
-                    Field::BigInt(Some(i64::try_from(alert.messages.len()).unwrap_or(i64::MAX))),
-                    Field::BigInt(Some(i64::from(alert.hops))),
-                ]
-            })
-            .collect();
+        let rows: Vec<[Field<'_>; ALERT_FIELDS]> = indices.iter().map(|&index| alert_row(&alerts[index])).collect();
         for query in self.statements.insert_alerts.queries(&rows) {
             for row in query.fetch_all(&mut **tx).await? {
                 inserted.insert(row.try_get::<String, _>("id")?);
@@ -73,29 +61,7 @@ impl SqlStore {
         alerts: &[NewAlert],
         indices: &[usize],
     ) -> Result<(), StoreError> {
-        let rows: Vec<[Field<'_>; _]> = indices
-            .iter()
-            .map(|&index| &alerts[index])
-            .flat_map(|alert| alert.messages.iter().map(move |message| (alert, message)))
-            .map(|(alert, message)| {
-                let created = millis(alert.received_at);
-                let status = if message.error.is_some() { MessageStatus::Failed } else { MessageStatus::Pending };
-                [
-                    Field::Text(Some(&message.id)),
-                    Field::Text(Some(&alert.id)),
-                    Field::Text(Some(&message.destination_id)),
-                    Field::Text(Some(&alert.flock_id)),
-                    Field::Text(Some(message.kind.as_str())),
-                    Field::Text(Some(status.as_str())),
-                    Field::Text(Some(&message.body)),
-                    Field::BigInt(Some(created)),
-                    Field::BigInt(Some(created)),
-                    Field::Text(message.error.as_deref()),
-                    Field::BigInt(message.error.as_ref().map(|_| created)),
-                    Field::BigInt(Some(i64::from(alert.hops))),
-                ]
-            })
-            .collect();
+        let rows: Vec<[Field<'_>; MESSAGE_FIELDS]> = message_rows(alerts, indices).collect();
         for query in self.statements.insert_messages.queries(&rows) {
             query.execute(&mut **tx).await?;
         }
@@ -107,29 +73,28 @@ impl SqlStore {
         tx: &mut sqlx::Transaction<'_, Any>,
         alert: &NewAlert,
     ) -> Result<Enqueued, StoreError> {
-        let row = sqlx::query("SELECT id, messages FROM alerts WHERE id = $1 OR idempotency_key = $2")
+        let row = sqlx::query(EXISTING_ALERT)
             .bind(alert.id.as_str())
             .bind(alert.idempotency_key.as_deref())
             .fetch_optional(&mut **tx)
             .await?
-            .ok_or_else(|| StoreError::Corrupt {
-                table: "alerts",
-                reason: format!("alert {} conflicts but cannot be found", alert.id),
-            })?;
-        Ok(Enqueued {
-            alert_id: row.try_get("id")?,
-            messages: u64::try_from(row.try_get::<i64, _>("messages")?).unwrap_or(0),
-            duplicate: true,
-            held: Vec::new(),
-        })
+            .ok_or_else(|| vanished(alert))?;
+        Ok(duplicate(&row)?)
     }
 }
 
 #[async_trait]
 impl QueueStore for SqlStore {
     async fn enqueue(&self, alerts: &[NewAlert]) -> Result<Vec<Enqueued>, StoreError> {
+        let total = alerts.iter().map(|alert| alert.messages.len()).sum();
+        if let Some(direct) = self.direct.as_ref().filter(|_| !storm_rules_apply(alerts)) {
+            let (statements, alerts) = (Arc::clone(&self.statements), alerts.to_vec());
+            let stored = direct.run(move |connection| sqlite::queue::enqueue(connection, &statements, &alerts)).await?;
+            self.wrote(total, 0);
+            return Ok(stored);
+        }
         let mut results: Vec<Option<Enqueued>> = vec![None; alerts.len()];
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut waiting: Vec<usize> = (0..alerts.len()).collect();
         // One pass unless the batch itself repeats an id or key.
         while !waiting.is_empty() {
@@ -140,12 +105,7 @@ impl QueueStore for SqlStore {
                 let alert = &alerts[index];
                 results[index] = Some(if inserted.contains(&alert.id) {
                     fresh.push(index);
-                    Enqueued {
-                        alert_id: alert.id.clone(),
-                        messages: u64::try_from(alert.messages.len()).unwrap_or(u64::MAX),
-                        duplicate: false,
-                        held: Vec::new(),
-                    }
+                    stored(alert)
                 } else {
                     Self::existing_alert(&mut tx, alert).await?
                 });
@@ -160,7 +120,7 @@ impl QueueStore for SqlStore {
             waiting = later;
         }
         tx.commit().await?;
-        self.wrote(alerts.iter().map(|alert| alert.messages.len()).sum(), 0);
+        self.wrote(total, 0);
         Ok(results.into_iter().flatten().collect())
     }
 
@@ -175,6 +135,21 @@ impl QueueStore for SqlStore {
         // Checked: a lease past the end of the calendar lasts for good, never panics.
         let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         let lease_end = now.checked_add_signed(lease).unwrap_or(DateTime::<Utc>::MAX_UTC);
+        if let Some(direct) = &self.direct {
+            let (sql, owner, destination_id) = (self.claim.clone(), owner.to_owned(), destination_id.to_owned());
+            return direct
+                .run(move |connection| {
+                    let binds = [
+                        Field::Text(Some(&owner)),
+                        Field::BigInt(Some(millis(lease_end))),
+                        Field::BigInt(Some(millis(now))),
+                        Field::Text(Some(&destination_id)),
+                        Field::BigInt(Some(i64::from(limit))),
+                    ];
+                    sqlite::queue::claim(connection, &sql, binds)
+                })
+                .await;
+        }
         let rows = sqlx::query(&self.claim)
             .bind(owner)
             .bind(millis(lease_end))
@@ -192,49 +167,16 @@ impl QueueStore for SqlStore {
         if results.is_empty() {
             return Ok(());
         }
-        let attempts: Vec<[Field<'_>; _]> = results
-            .iter()
-            .map(|result| {
-                let attempt = &result.attempt;
-                [
-                    Field::Text(Some(&result.message_id)),
-                    Field::BigInt(Some(i64::from(attempt.number))),
-                    Field::BigInt(Some(millis(attempt.started_at))),
-                    Field::BigInt(Some(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX))),
-                    Field::BigInt(attempt.http_status.map(i64::from)),
-                    Field::Text(Some(&attempt.outcome)),
-                    Field::Text(Some(&attempt.detail)),
-                ]
-            })
-            .collect();
-        let outcomes: Vec<[Field<'_>; _]> = results
-            .iter()
-            .map(|result| {
-                let attempt = &result.attempt;
-                let finished_at = millis(attempt.started_at) + i64::try_from(attempt.duration_ms).unwrap_or(0);
-                let (status, next_attempt_at, finished) = match &result.next {
-                    Next::Delivered => (MessageStatus::Delivered, finished_at, Some(finished_at)),
-                    Next::RetryAt(at) | Next::Paused(at) => (MessageStatus::Pending, millis(*at), None),
-                    Next::Failed => (MessageStatus::Failed, finished_at, Some(finished_at)),
-                };
-                // A pause is not a try: the retry schedule does not move.
-                let counted = i64::from(!matches!(result.next, Next::Paused(_)));
-                let last_error = match result.next {
-                    Next::Delivered => None,
-                    _ => Some(attempt.detail.as_str()),
-                };
-                [
-                    Field::Text(Some(&result.message_id)),
-                    Field::Text(Some(&result.owner)),
-                    Field::Text(Some(status.as_str())),
-                    Field::BigInt(Some(next_attempt_at)),
-                    Field::BigInt(finished),
-                    Field::Text(last_error),
-                    Field::BigInt(Some(counted)),
-                ]
-            })
-            .collect();
-        let mut tx = self.write.begin().await?;
+        if let Some(direct) = &self.direct {
+            let (statements, results) = (Arc::clone(&self.statements), results.to_vec());
+            let count = results.len();
+            direct.run(move |connection| sqlite::queue::finish(connection, &statements, &results)).await?;
+            self.wrote(0, count);
+            return Ok(());
+        }
+        let attempts: Vec<[Field<'_>; ATTEMPT_FIELDS]> = results.iter().map(attempt_row).collect();
+        let outcomes: Vec<[Field<'_>; OUTCOME_FIELDS]> = results.iter().map(outcome_row).collect();
+        let mut tx = self.begin_write().await?;
         for query in self.statements.insert_attempts.queries(&attempts) {
             query.execute(&mut *tx).await?;
         }
@@ -259,7 +201,7 @@ impl QueueStore for SqlStore {
 
     async fn hand_back(&self, owner: &str, ids: &[String], due: DateTime<Utc>) -> Result<u64, StoreError> {
         let mut handed_back = 0;
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         for id in ids {
             let done = sqlx::query(
                 "UPDATE messages SET status = 'pending', next_attempt_at = $1, lease_owner = NULL, lease_until = NULL \

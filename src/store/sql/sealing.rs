@@ -16,7 +16,7 @@ impl SqlStore {
     /// plaintext (written by an earlier version). One transaction; safe when
     /// several instances start together.
     pub async fn adopt_key(&self, lock: Option<&str>) -> Result<(), StoreError> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         if let Some(lock) = lock {
             sqlx::query(lock).execute(&mut *tx).await?;
         }

@@ -89,7 +89,7 @@ impl SourceStore for SqlStore {
     }
 
     async fn apply_config_sources(&self, sources: &[Source]) -> Result<(), StoreError> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let kept: Vec<&str> = sources.iter().map(|source| source.id.as_str()).collect();
         let stale = Self::config_ids_not_in(&mut tx, "sources", &kept).await?;
         for id in &stale {

@@ -16,6 +16,11 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::Executor as _;
 
+pub(crate) mod queue;
+pub(crate) mod writer;
+
+pub(crate) use writer::Writer;
+
 use super::key::SecretKey;
 use super::migrate;
 use super::sql::{Dialect, SqlStore};
@@ -117,11 +122,17 @@ pub async fn open(url: &str, key: SecretKey) -> Result<SqlStore, StoreError> {
         max_rows_per_statement: 64,
         anonymous_placeholders: true,
         vacuum: None,
+        begin: "BEGIN IMMEDIATE",
     };
     let store = SqlStore::new(write, read, dialect, key);
     store.migrate(&migrate::SQLITE, &migrate::SQLITE_ENGINE).await?;
     store.adopt_key(None).await?;
-    Ok(store)
+    if path == Path::new(":memory:") {
+        // A second connection would open a different, empty database.
+        return Ok(store);
+    }
+    let writer = Writer::open(path, &format!("{} {PRAGMAS}", synchronous.pragma()))?;
+    Ok(store.with_writer(writer))
 }
 
 /// `sqlite://…?mode=rwc` for a path, so that the `Any` driver creates the file.

@@ -152,7 +152,7 @@ impl StormStore for SqlStore {
         now: DateTime<Utc>,
         digest: &(dyn for<'c> Fn(&'c Closing) -> Option<NewMessage> + Send + Sync),
     ) -> Result<Option<Flushed>, StoreError> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write().await?;
         let Some(row) = self.lock_due(&mut tx, group, now).await? else {
             return Ok(None);
         };
@@ -242,7 +242,7 @@ impl StormStore for SqlStore {
     }
 
     async fn prune_storms(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let mut tx = self.writer().begin().await?;
+        let mut tx = self.begin_write().await?;
         let expired = sqlx::query("DELETE FROM storm_fingerprints WHERE expires_at <= $1")
             .bind(millis(now))
             .execute(&mut *tx)

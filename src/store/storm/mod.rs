@@ -98,6 +98,12 @@ pub trait StormStore {
 
 type Tx<'c> = sqlx::Transaction<'c, Any>;
 
+/// Whether [`SqlStore::hold_storms`] has anything to look at in these alerts:
+/// a message (not failed at rendering) with a storm plan.
+pub(crate) fn storm_rules_apply(alerts: &[NewAlert]) -> bool {
+    alerts.iter().flat_map(|alert| &alert.messages).any(|message| message.error.is_none() && message.storm.is_some())
+}
+
 /// One message the storm rules look at.
 struct Planned<'a> {
     index: usize,
@@ -116,6 +122,7 @@ impl SqlStore {
         alerts: &[NewAlert],
         indices: &[usize],
     ) -> Result<Vec<(usize, Held)>, StoreError> {
+        // The messages `storm_rules_apply` looks for.
         let planned: Vec<Planned<'_>> = indices
             .iter()
             .flat_map(|&index| alerts[index].messages.iter().map(move |message| (index, message)))
