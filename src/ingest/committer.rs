@@ -46,7 +46,7 @@ impl Committer {
     /// Stores `alerts` in one transaction, possibly shared with other requests;
     /// returns once they are committed (or not), with the alerts handed back.
     pub(crate) async fn enqueue(&self, store: &dyn Store, alerts: Vec<NewAlert>) -> Committed {
-        let Some(queue) = &self.queue else {
+        let Some(queue) = self.queue.as_ref().filter(|_| !store.groups_enqueues(&alerts)) else {
             let stored = store.enqueue(&alerts).await;
             return (alerts, stored);
         };

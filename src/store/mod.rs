@@ -54,6 +54,15 @@ pub trait Store:
     /// overlap their round trips and log flushes (PostgreSQL).
     fn concurrent_writes(&self) -> usize;
 
+    /// Whether the store itself commits concurrent enqueues of these alerts
+    /// together (SQLite's writer thread, when no storm rule applies to
+    /// them): the ingest's group committer then hands them straight over,
+    /// saving two task hand-offs per request.
+    fn groups_enqueues(&self, alerts: &[NewAlert]) -> bool {
+        let _ = alerts;
+        false
+    }
+
     /// Succeeds when the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -170,6 +170,10 @@ impl Store for SqlStore {
         self.dialect.concurrent_writes
     }
 
+    fn groups_enqueues(&self, alerts: &[super::NewAlert]) -> bool {
+        self.direct.is_some() && !super::storm::storm_rules_apply(alerts)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())

@@ -9,8 +9,7 @@ use sqlx::{Any, Row as _};
 
 use super::*;
 use crate::store::sqlite;
-use crate::store::storm::storm_rules_apply;
-use crate::store::{Enqueued, Finished, Message, NewAlert, StoreError};
+use crate::store::{Enqueued, Finished, Message, NewAlert, Store as _, StoreError};
 
 /// Splits `waiting` (indices into `alerts`, in order) into the alerts that can be
 /// inserted together now and those that must wait for a later pass: an alert
@@ -87,7 +86,7 @@ impl SqlStore {
 impl QueueStore for SqlStore {
     async fn enqueue(&self, alerts: &[NewAlert]) -> Result<Vec<Enqueued>, StoreError> {
         let total = alerts.iter().map(|alert| alert.messages.len()).sum();
-        if let Some(direct) = self.direct.as_ref().filter(|_| !storm_rules_apply(alerts)) {
+        if let Some(direct) = self.direct.as_ref().filter(|_| self.groups_enqueues(alerts)) {
             let (statements, alerts) = (Arc::clone(&self.statements), alerts.to_vec());
             let stored = direct.run(move |connection| sqlite::queue::enqueue(connection, &statements, &alerts)).await?;
             self.wrote(total, 0);
