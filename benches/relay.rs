@@ -320,6 +320,9 @@ impl Bench {
         if cpu.postgres > 0.0 {
             self.record(&label, "latency", "CPU per alert: PostgreSQL server", per_alert(cpu.postgres), "us");
         }
+        // For the hop: what one loopback exchange (client and server) costs at
+        // this rate, the unit the relay's cost is compared with.
+        self.record(&label, "latency", "CPU per alert: bench (clients + sink)", per_alert(cpu.bench), "us");
         if load.refused > 0 || !complete {
             self.record(&label, "latency", "alerts refused at ingest", load.refused as f64, "");
             self.record(&label, "latency", "alerts never delivered", (count - run.received()) as f64, "");

@@ -51,6 +51,15 @@ pub fn hop_ratios(bench: &Bench) {
             }
             println!("  {system:<12} {metric:<42} {:>8.2}x  ({better})", ours / hop);
         }
+        // CPU at the steady rate, in loopback exchanges: the relay serves one
+        // exchange and makes another per alert, so 2x is the floor.
+        let (Some(ours), Some(hop)) = (
+            bench.find(system, "latency", "CPU per alert: system under test"),
+            bench.mean("hop", "latency", "CPU per alert: bench (clients + sink)"),
+        ) else {
+            continue;
+        };
+        println!("  {system:<12} {:<42} {:>8.2}x  (lower is better)", "CPU per alert at the steady rate", ours / hop);
     }
 }
 
