@@ -33,6 +33,7 @@ pub async fn open(url: &str, key: SecretKey) -> Result<SqlStore, StoreError> {
         // SKIP_LOCKED: when another instance (or autovacuum) is at it, no need to wait.
         vacuum: Some("VACUUM (SKIP_LOCKED) messages"),
         begin: "BEGIN",
+        data_modifying_with: true,
     };
     let store = SqlStore::new(pool.clone(), pool, dialect, key);
     store.migrate(&migrate::POSTGRES, &migrate::POSTGRES_ENGINE).await?;

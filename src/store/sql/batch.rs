@@ -41,9 +41,7 @@ pub(crate) struct RowsStatement {
 impl RowsStatement {
     /// `build` turns the `(…), (…)` list of placeholder rows into the statement.
     pub(super) fn new(dialect: &Dialect, fields: usize, build: impl Fn(&str) -> String) -> Self {
-        let mut by_size = Vec::new();
-        let mut rows = 1;
-        while rows <= dialect.max_rows_per_statement.max(1) {
+        Self::sized(dialect, fields, |rows| {
             let values: Vec<String> = (0..rows)
                 .map(|row| {
                     if dialect.anonymous_placeholders {
@@ -53,10 +51,40 @@ impl RowsStatement {
                     }
                 })
                 .collect();
-            by_size.push((rows, build(&values.join(", "))));
+            build(&values.join(", "))
+        })
+    }
+
+    /// A statement with two lists of rows side by side, as many in each: a
+    /// bound row's first `first` fields go to the first list, the other
+    /// `second` to the second. `build` gets both lists. Numbered placeholders only.
+    pub(super) fn paired(dialect: &Dialect, first: usize, second: usize, build: impl Fn(&str, &str) -> String) -> Self {
+        let fields = first + second;
+        Self::sized(dialect, fields, |rows| {
+            let (mut firsts, mut seconds) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+            for row in 0..rows {
+                firsts.push(placeholders(1 + row * fields, first));
+                seconds.push(placeholders(1 + row * fields + first, second));
+            }
+            build(&firsts.join(", "), &seconds.join(", "))
+        })
+    }
+
+    /// The statement for every size: each up to [`EVERY_SIZE_UP_TO`] rows,
+    /// then powers of two up to the dialect's maximum.
+    fn sized(dialect: &Dialect, fields: usize, for_rows: impl Fn(usize) -> String) -> Self {
+        let mut by_size = Vec::new();
+        let mut rows = 1;
+        while rows <= dialect.max_rows_per_statement.max(1) {
+            by_size.push((rows, for_rows(rows)));
             rows = if rows < EVERY_SIZE_UP_TO { rows + 1 } else { rows * 2 };
         }
         Self { by_size, fields }
+    }
+
+    /// Whether one statement carries exactly `rows` rows.
+    pub(super) fn has_size(&self, rows: usize) -> bool {
+        self.by_size.iter().any(|(size, _)| *size == rows)
     }
 
     /// The statements that carry `rows`, with their rows bound.
@@ -109,6 +137,12 @@ pub(crate) struct Statements {
     pub(crate) insert_attempts: RowsStatement,
     /// Applies attempt outcomes to messages still leased by the attempt's worker.
     pub(crate) apply_outcomes: RowsStatement,
+    /// Both of a finish's writes as one statement, where the engine runs an
+    /// `INSERT` inside `WITH` (PostgreSQL): one round trip instead of four
+    /// (`BEGIN`, the two writes, `COMMIT`). Rows are [`finish_row`]s.
+    ///
+    /// [`finish_row`]: super::finish_row
+    pub(crate) finish_together: Option<RowsStatement>,
 }
 
 impl Statements {
@@ -126,24 +160,42 @@ impl Statements {
                      next_attempt_at, last_error, finished_at, hops) VALUES {values}"
                 )
             }),
-            insert_attempts: RowsStatement::new(dialect, ATTEMPT_FIELDS, |values| {
-                format!(
-                    "INSERT INTO attempts (message_id, number, started_at, duration_ms, http_status, outcome, detail) \
-                     VALUES {values} ON CONFLICT DO NOTHING"
-                )
-            }),
-            apply_outcomes: RowsStatement::new(dialect, OUTCOME_FIELDS, |values| {
-                format!(
-                    "WITH outcome (id, owner, status, next_attempt_at, finished_at, last_error, counted) AS (VALUES {values}) \
-                     UPDATE messages SET status = outcome.status, next_attempt_at = outcome.next_attempt_at, \
-                     finished_at = outcome.finished_at, last_error = outcome.last_error, attempts = attempts + 1, \
-                     tries = tries + outcome.counted, lease_owner = NULL, lease_until = NULL FROM outcome \
-                     WHERE messages.id = outcome.id AND messages.lease_owner = outcome.owner \
-                     AND messages.status = 'delivering'"
-                )
+            insert_attempts: RowsStatement::new(dialect, ATTEMPT_FIELDS, insert_attempts),
+            apply_outcomes: RowsStatement::new(dialect, OUTCOME_FIELDS, apply_outcomes),
+            finish_together: dialect.data_modifying_with.then(|| {
+                RowsStatement::paired(dialect, ATTEMPT_FIELDS, OUTCOME_FIELDS, |attempts, outcomes| {
+                    format!(
+                        "WITH attempt AS ({}), {} {APPLY_OUTCOMES}",
+                        insert_attempts(attempts),
+                        outcome_rows(outcomes)
+                    )
+                })
             }),
         }
     }
+}
+
+fn insert_attempts(values: &str) -> String {
+    format!(
+        "INSERT INTO attempts (message_id, number, started_at, duration_ms, http_status, outcome, detail) \
+         VALUES {values} ON CONFLICT DO NOTHING"
+    )
+}
+
+/// The outcomes as a `WITH` list entry named `outcome`.
+fn outcome_rows(values: &str) -> String {
+    format!("outcome (id, owner, status, next_attempt_at, finished_at, last_error, counted) AS (VALUES {values})")
+}
+
+/// Applies `outcome` to the messages; leaves one whose lease was lost
+/// untouched (the owner must match).
+const APPLY_OUTCOMES: &str = "UPDATE messages SET status = outcome.status, next_attempt_at = outcome.next_attempt_at, \
+     finished_at = outcome.finished_at, last_error = outcome.last_error, attempts = attempts + 1, \
+     tries = tries + outcome.counted, lease_owner = NULL, lease_until = NULL FROM outcome \
+     WHERE messages.id = outcome.id AND messages.lease_owner = outcome.owner AND messages.status = 'delivering'";
+
+fn apply_outcomes(values: &str) -> String {
+    format!("WITH {} {APPLY_OUTCOMES}", outcome_rows(values))
 }
 
 #[cfg(test)]
@@ -159,6 +211,7 @@ mod tests {
         anonymous_placeholders: false,
         vacuum: None,
         begin: "BEGIN",
+        data_modifying_with: true,
     };
 
     fn sizes(total: usize) -> Vec<usize> {
@@ -176,6 +229,13 @@ mod tests {
         assert_eq!(sizes(64), [64]);
         assert_eq!(sizes(100), [64, 32, 4]);
         assert_eq!(sizes(200), [64, 64, 64, 8]);
+    }
+
+    #[test]
+    fn paired_rows_number_each_row_across_both_lists() {
+        let statement = RowsStatement::paired(&DIALECT, 2, 1, |first, second| format!("{first} | {second}"));
+        assert_eq!(statement.by_size[1], (2, "($1, $2), ($4, $5) | ($3), ($6)".to_owned()));
+        assert!(statement.has_size(16) && statement.has_size(64) && !statement.has_size(20));
     }
 
     #[test]

@@ -32,4 +32,7 @@ pub struct Dialect {
     /// would fail (`SQLITE_BUSY`) if the other committed in between, where an
     /// immediate one waits its turn (`busy_timeout`).
     pub begin: &'static str,
+    /// The engine runs `INSERT` inside `WITH` (PostgreSQL; SQLite does not),
+    /// so a finish's two writes can be one statement.
+    pub data_modifying_with: bool,
 }

@@ -78,7 +78,7 @@ impl SqlStore {
             .fetch_optional(&mut **tx)
             .await?
             .ok_or_else(|| vanished(alert))?;
-        Ok(duplicate(&row)?)
+        duplicate(&row)
     }
 }
 
@@ -171,6 +171,16 @@ impl QueueStore for SqlStore {
             let count = results.len();
             direct.run(move |connection| sqlite::queue::finish(connection, &statements, &results)).await?;
             self.wrote(0, count);
+            return Ok(());
+        }
+        if let Some(together) = self.statements.finish_together.as_ref().filter(|one| one.has_size(results.len())) {
+            // One statement: atomic without a transaction, one round trip
+            // (other sizes need several statements, in the transaction below).
+            let rows: Vec<_> = results.iter().map(finish_row).collect();
+            for query in together.queries(&rows) {
+                query.execute(&self.write).await?;
+            }
+            self.wrote(0, results.len());
             return Ok(());
         }
         let attempts: Vec<[Field<'_>; ATTEMPT_FIELDS]> = results.iter().map(attempt_row).collect();

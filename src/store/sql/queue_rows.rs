@@ -92,6 +92,15 @@ pub(crate) fn outcome_row(result: &Finished) -> [Field<'_>; OUTCOME_FIELDS] {
     ]
 }
 
+/// An attempt and its outcome side by side, for `Statements::finish_together`.
+pub(crate) fn finish_row(result: &Finished) -> [Field<'_>; ATTEMPT_FIELDS + OUTCOME_FIELDS] {
+    let (attempt, outcome) = (attempt_row(result), outcome_row(result));
+    std::array::from_fn(|index| match index.checked_sub(ATTEMPT_FIELDS) {
+        None => attempt[index],
+        Some(index) => outcome[index],
+    })
+}
+
 /// What enqueueing reports for an alert stored now.
 pub(crate) fn stored(alert: &NewAlert) -> Enqueued {
     Enqueued {

@@ -128,6 +128,7 @@ pub async fn open(url: &str, key: SecretKey) -> Result<SqlStore, StoreError> {
         anonymous_placeholders: true,
         vacuum: None,
         begin: "BEGIN IMMEDIATE",
+        data_modifying_with: false,
     };
     let store = SqlStore::new(write, read, dialect, key);
     store.migrate(&migrate::SQLITE, &migrate::SQLITE_ENGINE).await?;
