@@ -92,12 +92,7 @@ impl RowsStatement {
         debug_assert_eq!(FIELDS, self.fields, "rows fit the statement's placeholders");
         self.split(rows)
             .into_iter()
-            .map(|(sql, piece)| {
-                piece.iter().flatten().fold(sqlx::query(sql), |query, field| match *field {
-                    Field::Text(text) => query.bind(text),
-                    Field::BigInt(number) => query.bind(number),
-                })
-            })
+            .map(|(sql, piece)| piece.iter().flatten().copied().fold(sqlx::query(sql), bind))
             .collect()
     }
 
@@ -125,6 +120,14 @@ impl RowsStatement {
             remaining -= self.by_size[index].0;
         }
         pieces
+    }
+}
+
+/// `query` with `field` bound to its next placeholder.
+pub(super) fn bind<'q>(query: AnyQuery<'q>, field: Field<'q>) -> AnyQuery<'q> {
+    match field {
+        Field::Text(text) => query.bind(text),
+        Field::BigInt(number) => query.bind(number),
     }
 }
 

@@ -30,6 +30,7 @@ mod sources;
 mod states;
 mod vacuum;
 
+use batch::bind;
 pub(crate) use batch::{Field, Statements, ALERT_FIELDS, ATTEMPT_FIELDS, MESSAGE_FIELDS, OUTCOME_FIELDS};
 pub use dialect::Dialect;
 pub(crate) use queue::without_clashes;

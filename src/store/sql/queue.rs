@@ -138,25 +138,13 @@ impl QueueStore for SqlStore {
             let (sql, owner, destination_id) = (self.claim.clone(), owner.to_owned(), destination_id.to_owned());
             return direct
                 .run(move |connection| {
-                    let binds = [
-                        Field::Text(Some(&owner)),
-                        Field::BigInt(Some(millis(lease_end))),
-                        Field::BigInt(Some(millis(now))),
-                        Field::Text(Some(&destination_id)),
-                        Field::BigInt(Some(i64::from(limit))),
-                    ];
+                    let binds = claim_binds(&owner, &destination_id, lease_end, now, limit);
                     sqlite::queue::claim(connection, &sql, binds)
                 })
                 .await;
         }
-        let rows = sqlx::query(&self.claim)
-            .bind(owner)
-            .bind(millis(lease_end))
-            .bind(millis(now))
-            .bind(destination_id)
-            .bind(i64::from(limit))
-            .fetch_all(&self.write)
-            .await?;
+        let binds = claim_binds(owner, destination_id, lease_end, now, limit);
+        let rows = binds.into_iter().fold(sqlx::query(&self.claim), bind).fetch_all(&self.write).await?;
         let mut messages = rows.iter().map(message_from_row).collect::<Result<Vec<_>, _>>()?;
         messages.sort_by_key(|message| message.created_at);
         Ok(messages)

@@ -3,6 +3,8 @@
 //! the SQLite writer thread (`store::sqlite::writer`), so that both write the
 //! same columns the same way.
 
+use chrono::{DateTime, Utc};
+
 use super::batch::{Field, ALERT_FIELDS, ATTEMPT_FIELDS, MESSAGE_FIELDS, OUTCOME_FIELDS};
 use super::millis;
 use super::rows::Columns;
@@ -10,6 +12,24 @@ use crate::store::{Enqueued, Finished, MessageStatus, NewAlert, NewMessage, Next
 
 /// The stored alert an id or idempotency key refers to (`$1` id, `$2` key).
 pub(crate) const EXISTING_ALERT: &str = "SELECT id, messages FROM alerts WHERE id = $1 OR idempotency_key = $2";
+
+/// The claim statement's parameters (`SqlStore::claim`): `$1` owner, `$2`
+/// lease end, `$3` now, `$4` destination, `$5` limit.
+pub(crate) fn claim_binds<'a>(
+    owner: &'a str,
+    destination_id: &'a str,
+    lease_end: DateTime<Utc>,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> [Field<'a>; 5] {
+    [
+        Field::Text(Some(owner)),
+        Field::BigInt(Some(millis(lease_end))),
+        Field::BigInt(Some(millis(now))),
+        Field::Text(Some(destination_id)),
+        Field::BigInt(Some(i64::from(limit))),
+    ]
+}
 
 pub(crate) fn alert_row(alert: &NewAlert) -> [Field<'_>; ALERT_FIELDS] {
     [
