@@ -1,8 +1,8 @@
-//! The embedded SQLite store: the default, no set-up. WAL journal, one writer
-//! connection (SQLite has one writer at a time) and a few readers.
-//!
-//! The outbox's hot writes (enqueue, claim, finish) run on [`writer`]'s
-//! thread and connection, the rest through sqlx.
+//! The embedded SQLite store: the default, no set-up. WAL journal, a few
+//! readers and two writing connections (SQLite lets one write at a time; each
+//! write transaction begins `IMMEDIATE` and waits its turn): the outbox's hot
+//! writes (enqueue, claim, finish) run on [`writer`]'s thread and connection,
+//! the rest through sqlx's one-connection write pool.
 //!
 //! Durability: `synchronous = FULL` by default: every commit is synced to disk
 //! before anything in it is answered, so an acknowledged alert survives an OS
