@@ -1,7 +1,7 @@
 //! The embedded SQLite store: the default, no set-up. WAL journal, a few
 //! readers and two writing connections (SQLite lets one write at a time; each
 //! write transaction begins `IMMEDIATE` and waits its turn): the outbox's hot
-//! writes (enqueue, claim, finish) run on [`writer`]'s thread and connection,
+//! writes (enqueue, claim, finish) run on the `writer` module's thread and connection,
 //! the rest through sqlx's one-connection write pool.
 //!
 //! Durability: `synchronous = FULL` by default: every commit is synced to disk
