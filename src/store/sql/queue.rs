@@ -99,15 +99,9 @@ impl QueueStore for SqlStore {
         while !waiting.is_empty() {
             let (now, later) = without_clashes(alerts, &waiting);
             let inserted = self.insert_alerts(&mut tx, alerts, &now).await?;
-            let mut fresh = Vec::with_capacity(now.len());
-            for &index in &now {
-                let alert = &alerts[index];
-                results[index] = Some(if inserted.contains(&alert.id) {
-                    fresh.push(index);
-                    stored(alert)
-                } else {
-                    Self::existing_alert(&mut tx, alert).await?
-                });
+            let (fresh, before) = split_inserted(alerts, &now, &inserted, &mut results);
+            for index in before {
+                results[index] = Some(Self::existing_alert(&mut tx, &alerts[index]).await?);
             }
             self.insert_messages(&mut tx, alerts, &fresh).await?;
             // Storm rules (silences, dedupe, grouping): in this transaction.

@@ -3,6 +3,8 @@
 //! the SQLite writer thread (`store::sqlite::writer`), so that both write the
 //! same columns the same way.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 
 use super::batch::{Field, ALERT_FIELDS, ATTEMPT_FIELDS, MESSAGE_FIELDS, OUTCOME_FIELDS};
@@ -121,8 +123,25 @@ pub(crate) fn finish_row(result: &Finished) -> [Field<'_>; ATTEMPT_FIELDS + OUTC
     })
 }
 
+/// Of the alerts `now` names, those the insert stored (`inserted` ids): their
+/// results are set here and they are returned first; the others, stored
+/// before, are returned second, for their results to be read.
+pub(crate) fn split_inserted(
+    alerts: &[NewAlert],
+    now: &[usize],
+    inserted: &HashSet<String>,
+    results: &mut [Option<Enqueued>],
+) -> (Vec<usize>, Vec<usize>) {
+    let (fresh, before): (Vec<usize>, Vec<usize>) =
+        now.iter().partition(|&&index| inserted.contains(&alerts[index].id));
+    for &index in &fresh {
+        results[index] = Some(stored(&alerts[index]));
+    }
+    (fresh, before)
+}
+
 /// What enqueueing reports for an alert stored now.
-pub(crate) fn stored(alert: &NewAlert) -> Enqueued {
+fn stored(alert: &NewAlert) -> Enqueued {
     Enqueued {
         alert_id: alert.id.clone(),
         messages: u64::try_from(alert.messages.len()).unwrap_or(u64::MAX),

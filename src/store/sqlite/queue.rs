@@ -10,8 +10,8 @@ use rusqlite::{params_from_iter, Connection};
 
 use super::writer::numbered;
 use crate::store::sql::{
-    alert_row, attempt_row, duplicate, message_from_row, message_rows, outcome_row, stored, vanished, without_clashes,
-    Field, Statements, EXISTING_ALERT,
+    alert_row, attempt_row, duplicate, message_from_row, message_rows, outcome_row, split_inserted, vanished,
+    without_clashes, Field, Statements, EXISTING_ALERT,
 };
 use crate::store::{Enqueued, Finished, Message, NewAlert, StoreError};
 
@@ -32,17 +32,12 @@ pub fn enqueue(tx: &Connection, statements: &Statements, alerts: &[NewAlert]) ->
                 inserted.insert(row.get::<_, String>(0)?);
             }
         }
-        let mut fresh = Vec::with_capacity(now.len());
-        for &index in &now {
+        let (fresh, before) = split_inserted(alerts, &now, &inserted, &mut results);
+        for index in before {
             let alert = &alerts[index];
-            results[index] = Some(if inserted.contains(&alert.id) {
-                fresh.push(index);
-                stored(alert)
-            } else {
-                let mut statement = tx.prepare_cached(&numbered(EXISTING_ALERT))?;
-                let mut rows = statement.query((alert.id.as_str(), alert.idempotency_key.as_deref()))?;
-                duplicate(rows.next()?.ok_or_else(|| vanished(alert))?)?
-            });
+            let mut statement = tx.prepare_cached(&numbered(EXISTING_ALERT))?;
+            let mut rows = statement.query((alert.id.as_str(), alert.idempotency_key.as_deref()))?;
+            results[index] = Some(duplicate(rows.next()?.ok_or_else(|| vanished(alert))?)?);
         }
         let rows: Vec<_> = message_rows(alerts, &fresh).collect();
         execute_rows(tx, &statements.insert_messages.split(&rows))?;
