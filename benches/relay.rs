@@ -8,7 +8,9 @@
 //!   destination: acknowledged alerts/s (ingest) and delivered alerts/s from the
 //!   first POST until the sink has every alert (end to end).
 //! - `latency` — alerts at a steady rate (default 1,000/s) for D seconds: p50/p99
-//!   from just before each POST to its arrival at the sink.
+//!   from just before each POST to its arrival at the sink; then `GET /healthz`
+//!   at the same rate (at most 10 s), what the relay's cheapest answer costs it
+//!   at that rate, the floor its CPU per alert is also given as a multiple of.
 //! - `backlog` — fills the queue of a destination whose port refuses connections
 //!   (default 1,000,000 messages, posted like ordinary traffic: one alert per
 //!   POST from C clients; `--fill-batch` posts arrays instead), reports the fill
@@ -42,7 +44,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use load::{closed_loop, open_loop, Percentiles, SendTimes};
+use load::{closed_loop, open_loop, open_loop_get, Percentiles, SendTimes};
 use sink::Sink;
 use target::{postgres_cpu_seconds, process_figures, Backend, Kind, Target};
 
@@ -326,6 +328,28 @@ impl Bench {
         if load.refused > 0 || !complete {
             self.record(&label, "latency", "alerts refused at ingest", load.refused as f64, "");
             self.record(&label, "latency", "alerts never delivered", (count - run.received()) as f64, "");
+        }
+        if target.kind == Kind::Flockrelay {
+            self.healthz_floor(target).await;
+        }
+    }
+
+    /// The relay's own floor at the steady rate: what answering `GET /healthz`
+    /// (no store, no delivery) costs it per request at the same rate, for at
+    /// most 10 s. An alert costs at least this twice over (one exchange
+    /// served, one made).
+    async fn healthz_floor(&mut self, target: &Arc<Target>) {
+        let rate = self.options.rate;
+        let count = (rate * self.options.duration.min(10.0)) as usize;
+        let url = format!("{}/healthz", target.base_url());
+        let cpu_before = Cpu::now(target);
+        let answered = open_loop_get(&self.client, &url, count, rate).await;
+        let cpu = Cpu::now(target).since(&cpu_before);
+        let label = target.label.clone();
+        let per_request = cpu.target * 1e6 / count.max(1) as f64;
+        self.record(&label, "latency", "CPU per GET /healthz at the same rate", per_request, "us");
+        if answered < count {
+            self.record(&label, "latency", "GET /healthz not answered 2xx", (count - answered) as f64, "");
         }
     }
 

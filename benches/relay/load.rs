@@ -171,6 +171,27 @@ pub async fn open_loop(
     (load, answers)
 }
 
+/// GETs of `url` on the open loop's schedule (`count` at `rate`/s): the
+/// cheapest exchange a server can answer, for what the system under test
+/// spends on one at that rate. Returns the requests answered 2xx.
+pub async fn open_loop_get(client: &reqwest::Client, url: &str, count: usize, rate: f64) -> usize {
+    let answered = Arc::new(AtomicUsize::new(0));
+    let start = tokio::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for index in 0..count {
+        tokio::time::sleep_until(start + Duration::from_secs_f64(index as f64 / rate)).await;
+        let (client, url, answered) = (client.clone(), url.to_owned(), Arc::clone(&answered));
+        tasks.spawn(async move {
+            if client.get(url).send().await.is_ok_and(|response| response.status().is_success()) {
+                answered.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+    answered.load(Ordering::Relaxed)
+}
+
 /// Latency percentiles, nearest rank.
 #[derive(Debug, Clone, Copy)]
 pub struct Percentiles {

@@ -60,6 +60,14 @@ pub fn hop_ratios(bench: &Bench) {
             continue;
         };
         println!("  {system:<12} {:<42} {:>8.2}x  (lower is better)", "CPU per alert at the steady rate", ours / hop);
+        // The same, in the relay's own cheapest answer at that rate.
+        if let Some(healthz) = bench.find(system, "latency", "CPU per GET /healthz at the same rate") {
+            println!(
+                "  {system:<12} {:<42} {:>8.2}x  (relay's own GET /healthz)",
+                "CPU per alert at the steady rate",
+                ours / healthz
+            );
+        }
     }
 }
 
