@@ -137,37 +137,20 @@ pub async fn open_loop(
     sent: &Arc<SendTimes>,
     epoch: Instant,
 ) -> (Load, Vec<Duration>) {
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let refused = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
-    let start = tokio::time::Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut answers = Vec::with_capacity(count);
-    for index in 0..count {
-        tokio::time::sleep_until(start + Duration::from_secs_f64(index as f64 / rate)).await;
+    let outcomes = on_schedule(count, rate, |index| {
         let (target, client, prefix, sent) = (Arc::clone(target), client.clone(), prefix.to_owned(), Arc::clone(sent));
-        let (accepted, refused) = (Arc::clone(&accepted), Arc::clone(&refused));
-        tasks.spawn(async move {
+        async move {
             sent.mark(epoch, index, 1);
             let posted = Instant::now();
             let ok = post(&target, &client, &prefix, index, 1, false).await;
-            let counter = if ok { &accepted } else { &refused };
-            counter.fetch_add(1, Ordering::Relaxed);
             ok.then(|| posted.elapsed())
-        });
-        while let Some(joined) = tasks.try_join_next() {
-            answers.extend(joined.ok().flatten());
         }
-    }
-    while let Some(joined) = tasks.join_next().await {
-        answers.extend(joined.ok().flatten());
-    }
-    let load = Load {
-        started,
-        finished: Instant::now(),
-        accepted: accepted.load(Ordering::Relaxed),
-        refused: refused.load(Ordering::Relaxed),
-    };
+    })
+    .await;
+    let answers: Vec<Duration> = outcomes.iter().flatten().copied().collect();
+    let load =
+        Load { started, finished: Instant::now(), accepted: answers.len(), refused: outcomes.len() - answers.len() };
     (load, answers)
 }
 
@@ -175,21 +158,36 @@ pub async fn open_loop(
 /// cheapest exchange a server can answer, for what the system under test
 /// spends on one at that rate. Returns the requests answered 2xx.
 pub async fn open_loop_get(client: &reqwest::Client, url: &str, count: usize, rate: f64) -> usize {
-    let answered = Arc::new(AtomicUsize::new(0));
+    let outcomes = on_schedule(count, rate, |_| {
+        let (client, url) = (client.clone(), url.to_owned());
+        async move { client.get(url).send().await.is_ok_and(|response| response.status().is_success()) }
+    })
+    .await;
+    outcomes.into_iter().filter(|&answered| answered).count()
+}
+
+/// Starts `request(index)` for `index` in `0..count` at `rate` per second,
+/// each as its own task so that a slow one delays none after it; returns what
+/// each returned (in the order they ended).
+async fn on_schedule<T, F>(count: usize, rate: f64, mut request: impl FnMut(usize) -> F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = T> + Send + 'static,
+{
     let start = tokio::time::Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
+    let mut outcomes = Vec::with_capacity(count);
     for index in 0..count {
         tokio::time::sleep_until(start + Duration::from_secs_f64(index as f64 / rate)).await;
-        let (client, url, answered) = (client.clone(), url.to_owned(), Arc::clone(&answered));
-        tasks.spawn(async move {
-            if client.get(url).send().await.is_ok_and(|response| response.status().is_success()) {
-                answered.fetch_add(1, Ordering::Relaxed);
-            }
-        });
-        while tasks.try_join_next().is_some() {}
+        tasks.spawn(request(index));
+        while let Some(joined) = tasks.try_join_next() {
+            outcomes.extend(joined.ok());
+        }
     }
-    while tasks.join_next().await.is_some() {}
-    answered.load(Ordering::Relaxed)
+    while let Some(joined) = tasks.join_next().await {
+        outcomes.extend(joined.ok());
+    }
+    outcomes
 }
 
 /// Latency percentiles, nearest rank.
