@@ -54,8 +54,9 @@ pub struct SqlStore {
     read: AnyPool,
     dialect: Dialect,
     /// Leases due messages: `$1` owner, `$2` lease end, `$3` now, `$4` destination,
-    /// `$5` limit; returns [`MESSAGE_COLUMNS`].
-    claim: String,
+    /// `$5` limit; returns [`MESSAGE_COLUMNS`]. Written `?1`…`?5` once the
+    /// writer thread runs it (SQLite's numbered form; see `with_writer`).
+    claim: Arc<str>,
     statements: Arc<Statements>,
     vacuum: Arc<Vacuum>,
     /// Seals the secret-holding specs of destinations and sources.
@@ -127,11 +128,14 @@ impl SqlStore {
             dialect.claim_lock
         );
         let statements = Arc::new(Statements::new(&dialect));
+        let claim = claim.into();
         Self { write, read, dialect, claim, statements, vacuum: Arc::default(), key: Arc::new(key), direct: None }
     }
 
     /// Runs the outbox's hot writes on `writer` from now on.
     pub(crate) fn with_writer(mut self, writer: Writer) -> Self {
+        // Every claim goes to the writer from now on: renumbered once here, not per claim.
+        self.claim = crate::store::sqlite::numbered(&self.claim).into();
         self.direct = Some(Arc::new(writer));
         self
     }

@@ -24,7 +24,7 @@ use sqlx::Executor as _;
 pub(crate) mod queue;
 pub(crate) mod writer;
 
-pub(crate) use writer::Writer;
+pub(crate) use writer::{numbered, Writer};
 
 use super::key::SecretKey;
 use super::migrate;

@@ -46,9 +46,9 @@ pub fn enqueue(tx: &Connection, statements: &Statements, alerts: &[NewAlert]) ->
     Ok(results.into_iter().flatten().collect())
 }
 
-/// Leases due messages (the store's claim statement, `$n` placeholders).
+/// Leases due messages (the store's claim statement, `?n` placeholders).
 pub fn claim(connection: &Connection, sql: &str, binds: [Field<'_>; 5]) -> Result<Vec<Message>, StoreError> {
-    let mut statement = connection.prepare_cached(&numbered(sql))?;
+    let mut statement = connection.prepare_cached(sql)?;
     let mut rows = statement.query(params_from_iter(binds.iter()))?;
     let mut messages = Vec::new();
     while let Some(row) = rows.next()? {
